@@ -1,0 +1,15 @@
+//! tartape: deterministic streaming TAR and ZIP archives with random access.
+//!
+//! The engine is plain Rust: build a [`TapeBuilder`], seal it into a [`Tape`] whose layout (every
+//! entry's offsets and the total size) is fixed before any content is read, then stream it with
+//! [`Stream`] from any offset, or read any byte range with [`Tape::read_at`]. The C ABI in [`ffi`] is
+//! a thin layer over these types.
+#![deny(missing_docs)]
+
+pub mod error;
+pub mod ffi;
+
+pub use error::{Error, Result};
+
+/// The library version, as in Cargo.toml.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
