@@ -13,3 +13,18 @@ pub use error::{Error, Result};
 
 /// The library version, as in Cargo.toml.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+pub mod entry;
+pub mod header;
+pub mod layout;
+pub mod name;
+pub mod source;
+pub mod stream;
+pub mod tape;
+pub mod walk;
+
+pub use entry::{Entry, EntryKind, Owner};
+pub use layout::{Layout, Position, Slot};
+pub use source::{ReadAtSource, Source};
+pub use stream::{Event, Stream};
+pub use tape::{MemoryEntry, Tape, TapeBuilder};
+pub use walk::{Skipped, WalkOptions};

@@ -1,0 +1,95 @@
+//! `tartape create`: the archive of the given paths, or a byte range of it.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tartape::{Event, Stream, TapeBuilder};
+
+use crate::args::{parse_size, Args};
+use crate::output::Output;
+use crate::progress::Progress;
+
+const USAGE: &str = "usage: tartape create [-o FILE] [--no-md5] [--offset N] [--length N] [--keep-owners] [--strict] [--exclude NAME] [--quiet] PATH...";
+
+/// Runs `tartape create`.
+pub fn run(argv: &[String]) -> Result<(), String> {
+    let mut args = Args::new(argv);
+    let mut out_path: Option<PathBuf> = None;
+    let mut md5 = true;
+    let mut offset = 0u64;
+    let mut length: Option<u64> = None;
+    let mut quiet = false;
+    let mut builder = TapeBuilder::new();
+    let mut paths = Vec::new();
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "-o" | "--output" => out_path = Some(args.value(&a)?.into()),
+            "--no-md5" => md5 = false,
+            "--offset" => offset = parse_size(&args.value(&a)?)?,
+            "--length" => length = Some(parse_size(&args.value(&a)?)?),
+            "--quiet" | "-q" => quiet = true,
+            "--keep-owners" => builder.options_mut().keep_owners = true,
+            "--strict" => builder.options_mut().strict = true,
+            "--exclude" => builder
+                .options_mut()
+                .exclude
+                .push(args.value(&a)?.into_bytes()),
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return Ok(());
+            }
+            s if s.starts_with('-') && s != "-" => {
+                return Err(format!("unknown option {s}\n{USAGE}"))
+            }
+            _ => paths.push(PathBuf::from(a)),
+        }
+    }
+    if paths.is_empty() {
+        return Err(format!("no PATH given\n{USAGE}"));
+    }
+    for p in &paths {
+        builder.add_path(p, None).map_err(|e| e.to_string())?;
+    }
+    for s in builder.skipped() {
+        eprintln!("tartape: skipped {} {}", s.kind, s.path.display());
+    }
+    let tape = Arc::new(builder.seal().map_err(|e| e.to_string())?);
+    let stream = tape.stream(offset, md5).map_err(|e| e.to_string())?;
+    let end = match length {
+        Some(n) => offset.saturating_add(n).min(tape.total_size()),
+        None => tape.total_size(),
+    };
+    let mut output = Output::open(out_path.as_deref())?;
+    let mut progress = Progress::new(end - offset, quiet);
+    let written = pump(stream, end, &mut output, &mut progress)?;
+    output.commit()?;
+    progress.finish(written);
+    Ok(())
+}
+
+/// Writes the stream's bytes up to archive offset `end`; returns how many were written.
+pub fn pump(
+    mut stream: Stream,
+    end: u64,
+    output: &mut Output,
+    progress: &mut Progress,
+) -> Result<u64, String> {
+    let start = stream.position();
+    let mut pos = start;
+    while pos < end {
+        match stream.next_event().map_err(|e| e.to_string())? {
+            Some(Event::Data { offset, bytes, .. }) => {
+                let take = ((end - offset) as usize).min(bytes.len());
+                output.write_all(&bytes[..take])?;
+                pos = offset + take as u64;
+                progress.update(pos - start);
+            }
+            Some(Event::NeedData { .. }) => {
+                return Err("internal: a push-fed entry in a command-line tape".into())
+            }
+            Some(_) => {}
+            None => break,
+        }
+    }
+    Ok(pos - start)
+}

@@ -1,0 +1,94 @@
+//! Where the command line writes: standard output, or a file that appears under its final name only
+//! when complete.
+
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+/// Standard output, or a temporary file renamed to its final name by `commit`.
+pub struct Output {
+    stdout: Option<io::StdoutLock<'static>>,
+    file: Option<io::BufWriter<File>>,
+    /// (temporary path, final path) while the file is not committed.
+    paths: Option<(PathBuf, PathBuf)>,
+}
+
+impl Output {
+    /// Opens standard output (`None` or `-`) or a temporary file beside `path`.
+    pub fn open(path: Option<&Path>) -> Result<Output, String> {
+        let target = match path {
+            None => None,
+            Some(p) if p.as_os_str() == "-" => None,
+            Some(p) => Some(p),
+        };
+        let Some(target) = target else {
+            return Ok(Output {
+                stdout: Some(io::stdout().lock()),
+                file: None,
+                paths: None,
+            });
+        };
+        let dir = target
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let base = target
+            .file_name()
+            .ok_or_else(|| format!("{}: not a file name", target.display()))?;
+        let temp = dir.join(format!(
+            ".{}.part-{}",
+            base.to_string_lossy(),
+            std::process::id()
+        ));
+        let file = File::create(&temp).map_err(|e| format!("{}: {e}", temp.display()))?;
+        Ok(Output {
+            stdout: None,
+            file: Some(io::BufWriter::with_capacity(1 << 20, file)),
+            paths: Some((temp, target.to_path_buf())),
+        })
+    }
+
+    /// Writes all of `bytes`.
+    pub fn write_all(&mut self, bytes: &[u8]) -> Result<(), String> {
+        let r = match (&mut self.stdout, &mut self.file) {
+            (Some(s), _) => s.write_all(bytes),
+            (_, Some(f)) => f.write_all(bytes),
+            _ => Ok(()),
+        };
+        r.map_err(|e| self.describe(e))
+    }
+
+    /// Flushes; for a file, syncs it and renames it to its final name.
+    pub fn commit(mut self) -> Result<(), String> {
+        if let Some(s) = &mut self.stdout {
+            return s.flush().map_err(|e| format!("standard output: {e}"));
+        }
+        let (Some(file), Some((temp, target))) = (self.file.take(), self.paths.clone()) else {
+            return Ok(());
+        };
+        file.into_inner()
+            .map_err(|e| e.into_error())
+            .and_then(|f| f.sync_all())
+            .and_then(|_| fs::rename(&temp, &target))
+            .map_err(|e| format!("{}: {e}", target.display()))?;
+        self.paths = None;
+        Ok(())
+    }
+
+    fn describe(&self, e: io::Error) -> String {
+        match &self.paths {
+            Some((_, target)) => format!("{}: {e}", target.display()),
+            None => format!("standard output: {e}"),
+        }
+    }
+}
+
+impl Drop for Output {
+    fn drop(&mut self) {
+        // An output dropped before `commit` is incomplete: never leave it behind.
+        if let Some((temp, _)) = &self.paths {
+            self.file = None;
+            let _ = fs::remove_file(temp);
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! Where an entry's content comes from, and how the engine reads it.
+
+use std::fmt;
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::MetadataExt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+
+/// Content that can be read at any offset, any number of times, from any thread.
+///
+/// Implemented by callers (the C ABI's read-at callback) and by archive members.
+pub trait ReadAtSource: Send + Sync {
+    /// Reads up to `buf.len()` bytes at `offset` of the content; returns how many were read
+    /// (0 only at the end).
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize>;
+}
+
+/// The identity and state of a file at the time it was added, checked again before and while it is
+/// read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileIdentity {
+    /// Device number.
+    pub dev: u64,
+    /// Inode number.
+    pub ino: u64,
+    /// Size in bytes.
+    pub size: u64,
+    /// Modification time, seconds.
+    pub mtime_sec: i64,
+    /// Modification time, nanoseconds within the second.
+    pub mtime_nsec: u32,
+}
+
+impl FileIdentity {
+    /// The identity recorded in `meta`.
+    pub fn of(meta: &std::fs::Metadata) -> FileIdentity {
+        FileIdentity {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            size: meta.len(),
+            mtime_sec: meta.mtime(),
+            mtime_nsec: meta.mtime_nsec() as u32,
+        }
+    }
+
+    /// What differs between the recorded identity (`self`) and `now`, if anything.
+    pub fn difference(&self, now: &FileIdentity) -> Option<String> {
+        if (self.dev, self.ino) != (now.dev, now.ino) {
+            return Some(format!(
+                "replaced: inode {}:{} became {}:{}",
+                self.dev, self.ino, now.dev, now.ino
+            ));
+        }
+        if self.size != now.size {
+            let how = if now.size > self.size {
+                "grew"
+            } else {
+                "shrank"
+            };
+            return Some(format!(
+                "{how}: size {} bytes became {} bytes",
+                self.size, now.size
+            ));
+        }
+        if (self.mtime_sec, self.mtime_nsec) != (now.mtime_sec, now.mtime_nsec) {
+            return Some(format!(
+                "modified: mtime {}.{:09} became {}.{:09}",
+                self.mtime_sec, self.mtime_nsec, now.mtime_sec, now.mtime_nsec
+            ));
+        }
+        None
+    }
+}
+
+/// A file on disk. Its path is `base` followed by the entry name past its first `name_skip` bytes,
+/// so a tree of a million files stores one base path, not a million.
+#[derive(Debug, Clone)]
+pub struct FileSource {
+    /// The path given to `add_path` (for a walked tree, its root).
+    pub base: Arc<PathBuf>,
+    /// How many bytes of the entry name stand for `base`.
+    pub name_skip: u32,
+    /// The file as it was when added.
+    pub identity: FileIdentity,
+}
+
+impl FileSource {
+    /// The file's path for the entry named `name`.
+    pub fn path(&self, name: &[u8]) -> PathBuf {
+        use std::os::unix::ffi::OsStrExt;
+        let rest = &name[(self.name_skip as usize).min(name.len())..];
+        let rest = rest.strip_prefix(b"/").unwrap_or(rest);
+        if rest.is_empty() {
+            self.base.as_ref().clone()
+        } else {
+            self.base.join(std::ffi::OsStr::from_bytes(rest))
+        }
+    }
+
+    /// Opens the file and checks that it still is what was recorded.
+    pub fn open_checked(&self, name: &[u8]) -> Result<File> {
+        let path = self.path(name);
+        let file = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(Error::Changed {
+                    name: crate::error::show_name(name),
+                    what: format!("deleted: {} no longer exists", path.display()),
+                })
+            }
+            Err(e) => return Err(Error::io(path, e)),
+        };
+        self.check(name, &file)?;
+        Ok(file)
+    }
+
+    /// Checks an open file against the recorded identity.
+    pub fn check(&self, name: &[u8], file: &File) -> Result<()> {
+        let meta = file.metadata().map_err(|e| Error::io(self.path(name), e))?;
+        match self.identity.difference(&FileIdentity::of(&meta)) {
+            None => Ok(()),
+            Some(what) => Err(Error::Changed {
+                name: crate::error::show_name(name),
+                what,
+            }),
+        }
+    }
+}
+
+/// Where an entry's content comes from.
+#[derive(Clone)]
+pub enum Source {
+    /// No content (directories, symlinks).
+    Empty,
+    /// A file on disk, checked against its recorded identity when read.
+    File(FileSource),
+    /// A whole buffer in memory.
+    Bytes(Arc<[u8]>),
+    /// A caller's or an archive's random-access reader.
+    ReadAt(Arc<dyn ReadAtSource>),
+    /// Bytes the caller pushes when the stream reaches the entry; they cannot be read twice.
+    Push,
+}
+
+impl Source {
+    /// True when the content can be read again at any offset (everything but `Push`).
+    pub fn is_random_access(&self) -> bool {
+        !matches!(self, Source::Push)
+    }
+}
+
+impl fmt::Debug for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Empty => f.write_str("Empty"),
+            Source::File(s) => f.debug_tuple("File").field(&s.base).finish(),
+            Source::Bytes(b) => write!(f, "Bytes({} bytes)", b.len()),
+            Source::ReadAt(_) => f.write_str("ReadAt"),
+            Source::Push => f.write_str("Push"),
+        }
+    }
+}
+
+/// Reads `buf.len()` bytes at `offset` of `path`'s open `file`, looping over short reads; returns how
+/// many bytes were read before the end of the file.
+pub fn pread_full(file: &File, mut offset: u64, mut buf: &mut [u8]) -> io::Result<usize> {
+    use std::os::unix::fs::FileExt;
+    let mut total = 0;
+    while !buf.is_empty() {
+        match file.read_at(buf, offset) {
+            Ok(0) => break,
+            Ok(n) => {
+                total += n;
+                offset += n as u64;
+                buf = &mut buf[n..];
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(total)
+}
+
+/// Fills `buf` from a random-access source, looping over short reads.
+pub fn read_at_full(
+    src: &dyn ReadAtSource,
+    mut offset: u64,
+    mut buf: &mut [u8],
+) -> io::Result<usize> {
+    let mut total = 0;
+    while !buf.is_empty() {
+        match src.read_at(offset, buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                let n = n.min(buf.len());
+                total += n;
+                offset += n as u64;
+                buf = &mut buf[n..];
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(total)
+}

@@ -1,0 +1,457 @@
+//! Streaming a sealed tape as a sequence of events, from any byte offset.
+//!
+//! For each entry: `FileStart`, one or more `Data` (archive bytes: header, content, padding),
+//! `NeedData` whenever a push-fed entry wants its next chunk, and `FileEnd`; after the last entry
+//! the trailer's `Data` and `Completed`; then the end. Buffers are fixed: memory does not grow with
+//! the archive.
+
+use std::fs::File;
+use std::sync::Arc;
+
+use md5::{Digest, Md5};
+
+use crate::entry::Entry;
+use crate::error::{show_name, Error, Result};
+use crate::header;
+use crate::layout::Position;
+use crate::source::{pread_full, Source};
+use crate::tape::Tape;
+
+/// The size of the stream's buffer: the most bytes one `Data` event carries.
+pub const BUFFER_SIZE: usize = 1 << 20;
+
+/// One step of a stream. Borrowed data lives until the next call on the stream.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// An entry begins (or, when the stream started inside it, resumes).
+    FileStart {
+        /// The entry's index in the layout.
+        index: usize,
+        /// Its metadata.
+        entry: &'a Entry,
+        /// Where its header starts.
+        header_offset: u64,
+        /// True when the stream started inside this entry, after its first byte.
+        resumed: bool,
+    },
+    /// Archive bytes, starting at archive offset `offset`.
+    Data {
+        /// The entry these bytes belong to (`None` for the trailer).
+        index: Option<usize>,
+        /// The archive offset of `bytes[0]`.
+        offset: u64,
+        /// The bytes.
+        bytes: &'a [u8],
+    },
+    /// A push-fed entry wants content from `content_offset` on: call [`Stream::feed`] with at most
+    /// `remaining` bytes, or [`Stream::feed_end`] if there is no more.
+    NeedData {
+        /// The entry's index.
+        index: usize,
+        /// The offset within the entry's content of the next byte wanted.
+        content_offset: u64,
+        /// How many content bytes are still owed.
+        remaining: u64,
+    },
+    /// An entry is done.
+    FileEnd {
+        /// The entry's index.
+        index: usize,
+        /// Where it ends (the next header's offset).
+        end_offset: u64,
+        /// The MD5 of its content, when hashing is on and the whole content passed through this
+        /// stream.
+        md5: Option<[u8; 16]>,
+    },
+    /// The whole archive, trailer included, has been emitted.
+    Completed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// About to start the entry at `index` (or the trailer when past the last entry).
+    Start,
+    /// Emitting the entry's header, content and padding.
+    Body,
+    /// Waiting for `feed` or `feed_end` on a push-fed entry.
+    AwaitingFeed,
+    /// A fed chunk is in the buffer, waiting to be emitted.
+    Fed,
+    /// The entry's bytes are out; `FileEnd` is next.
+    End,
+    /// The two zero blocks are next.
+    Trailer,
+    /// `Completed` is next.
+    Completed,
+    /// Nothing more.
+    Done,
+    /// Stopped by a fatal error.
+    Failed,
+}
+
+/// The event the last step produced, without borrows.
+#[derive(Debug, Clone, Copy)]
+enum Emitted {
+    FileStart {
+        resumed: bool,
+    },
+    Data {
+        index: Option<usize>,
+        offset: u64,
+    },
+    NeedData {
+        content_offset: u64,
+        remaining: u64,
+    },
+    FileEnd {
+        index: usize,
+        end_offset: u64,
+        md5: Option<[u8; 16]>,
+    },
+    Completed,
+    Nothing,
+}
+
+/// A stream over a sealed tape. Not shareable between threads while in use (`Send`, not `Sync`).
+pub struct Stream {
+    tape: Arc<Tape>,
+    /// The archive offset of the next byte to emit.
+    pos: u64,
+    /// The current entry (the number of entries once past the last).
+    index: usize,
+    phase: Phase,
+    emitted: Emitted,
+    md5_enabled: bool,
+    md5: Option<Md5>,
+    buf: Vec<u8>,
+    header: Vec<u8>,
+    file: Option<File>,
+}
+
+impl Stream {
+    /// A stream of `tape` starting at archive offset `offset` (at most the total size).
+    pub fn new(tape: Arc<Tape>, offset: u64, md5: bool) -> Result<Stream> {
+        let total = tape.total_size();
+        if offset > total {
+            return Err(Error::InvalidArgument(format!(
+                "start offset {offset} is past the end of the archive ({total} bytes)"
+            )));
+        }
+        let entries = tape.layout().slots().len();
+        let (index, phase) = match tape.layout().find(offset) {
+            Position::Entry(i) => (i, Phase::Start),
+            Position::Trailer => (entries, Phase::Trailer),
+            Position::End => (entries, Phase::Completed),
+        };
+        Ok(Stream {
+            tape,
+            pos: offset,
+            index,
+            phase,
+            emitted: Emitted::Nothing,
+            md5_enabled: md5,
+            md5: None,
+            buf: Vec::new(),
+            header: Vec::new(),
+            file: None,
+        })
+    }
+
+    /// The archive offset of the next byte this stream will emit.
+    pub fn position(&self) -> u64 {
+        self.pos
+    }
+
+    /// The tape being streamed.
+    pub fn tape(&self) -> &Arc<Tape> {
+        &self.tape
+    }
+
+    /// The next event, or `None` after `Completed`. A fatal error stops the stream for good; an
+    /// error in the call (wrong state) changes nothing.
+    pub fn next_event(&mut self) -> Result<Option<Event<'_>>> {
+        if let Err(e) = self.step() {
+            if e.is_fatal() {
+                self.fail();
+            }
+            return Err(e);
+        }
+        Ok(self.current_event())
+    }
+
+    /// Hands the next chunk of a push-fed entry's content to the stream (after `NeedData`). A chunk
+    /// longer than what is still owed is refused before any of it goes out, and stops the stream.
+    pub fn feed(&mut self, chunk: &[u8]) -> Result<()> {
+        let (name, remaining) = self.awaiting("feed")?;
+        if chunk.len() as u64 > remaining {
+            self.fail();
+            return Err(Error::SizeMismatch {
+                name,
+                what: format!(
+                    "a chunk of {} bytes passes the declared size: only {remaining} bytes are still owed",
+                    chunk.len()
+                ),
+            });
+        }
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        self.buf.clear();
+        self.buf.extend_from_slice(chunk);
+        if let Some(m) = &mut self.md5 {
+            m.update(chunk);
+        }
+        self.phase = Phase::Fed;
+        Ok(())
+    }
+
+    /// Says that a push-fed entry has no more bytes. Before its declared size is reached this is an
+    /// error that stops the stream.
+    pub fn feed_end(&mut self) -> Result<()> {
+        let (name, remaining) = self.awaiting("feed_end")?;
+        let size = self.tape.layout().slots()[self.index].entry.size;
+        self.fail();
+        Err(Error::SizeMismatch {
+            name,
+            what: format!("ended after {} of {size} declared bytes", size - remaining),
+        })
+    }
+
+    /// The current entry's name and the bytes it still owes, if it is waiting for data.
+    fn awaiting(&self, call: &str) -> Result<(String, u64)> {
+        if self.phase != Phase::AwaitingFeed {
+            return Err(Error::State(format!(
+                "{call}: no entry is waiting for data (call it after a NEED_DATA event)"
+            )));
+        }
+        let slot = &self.tape.layout().slots()[self.index];
+        let remaining = slot.data_offset() + slot.entry.size - self.pos;
+        Ok((show_name(&slot.entry.name), remaining))
+    }
+
+    fn fail(&mut self) {
+        self.phase = Phase::Failed;
+        self.file = None;
+        self.emitted = Emitted::Nothing;
+    }
+
+    /// Advances the state machine by one event, recorded in `self.emitted`.
+    fn step(&mut self) -> Result<()> {
+        loop {
+            let tape = self.tape.clone();
+            let layout = tape.layout();
+            self.emitted = match self.phase {
+                Phase::Start if self.index >= layout.slots().len() => {
+                    self.phase = Phase::Trailer;
+                    continue;
+                }
+                Phase::Start => {
+                    let slot = &layout.slots()[self.index];
+                    self.md5 = (self.md5_enabled && self.pos <= slot.data_offset()).then(Md5::new);
+                    self.file = None;
+                    self.phase = Phase::Body;
+                    Emitted::FileStart {
+                        resumed: self.pos > slot.header_offset,
+                    }
+                }
+                Phase::Body => self.fill_body(&tape)?,
+                Phase::Fed => self.emit_fed(&tape),
+                Phase::AwaitingFeed => {
+                    let name = &layout.slots()[self.index].entry.name;
+                    return Err(Error::State(format!(
+                        "{} is waiting for data: call feed or feed_end before the next event",
+                        show_name(name)
+                    )));
+                }
+                Phase::End => {
+                    let slot = &layout.slots()[self.index];
+                    let md5 = self.md5.take().map(|m| m.finalize().into());
+                    self.file = None;
+                    self.index += 1;
+                    self.phase = Phase::Start;
+                    Emitted::FileEnd {
+                        index: self.index - 1,
+                        end_offset: slot.end_offset(),
+                        md5,
+                    }
+                }
+                Phase::Trailer => {
+                    if self.pos >= layout.total_size() {
+                        self.phase = Phase::Completed;
+                        continue;
+                    }
+                    let offset = self.pos;
+                    self.buf.clear();
+                    self.buf.resize((layout.total_size() - offset) as usize, 0);
+                    self.pos = layout.total_size();
+                    self.phase = Phase::Completed;
+                    Emitted::Data {
+                        index: None,
+                        offset,
+                    }
+                }
+                Phase::Completed => {
+                    self.phase = Phase::Done;
+                    Emitted::Completed
+                }
+                Phase::Done => Emitted::Nothing,
+                Phase::Failed => {
+                    return Err(Error::State(
+                        "the stream stopped after an error; start a new one".into(),
+                    ))
+                }
+            };
+            return Ok(());
+        }
+    }
+
+    /// Fills the buffer with the next bytes of the current entry: the rest of its header, as much
+    /// content as fits, and the padding once the content is done.
+    fn fill_body(&mut self, tape: &Tape) -> Result<Emitted> {
+        let slot = &tape.layout().slots()[self.index];
+        let entry = &slot.entry;
+        let data_offset = slot.data_offset();
+        let content_end = data_offset + entry.size;
+        let end = slot.end_offset();
+        let start = self.pos;
+        self.buf.clear();
+        if self.pos < data_offset {
+            header::encode(entry, &mut self.header);
+            let from = (self.pos - slot.header_offset) as usize;
+            self.buf.extend_from_slice(&self.header[from..]);
+            self.pos = data_offset;
+        }
+        if self.pos < content_end {
+            if let Source::Push = entry.source {
+                if self.buf.is_empty() {
+                    self.phase = Phase::AwaitingFeed;
+                    return Ok(Emitted::NeedData {
+                        content_offset: self.pos - data_offset,
+                        remaining: content_end - self.pos,
+                    });
+                }
+                // Send the header first; the content is asked for by the next event.
+                return Ok(Emitted::Data {
+                    index: Some(self.index),
+                    offset: start,
+                });
+            }
+            let room = BUFFER_SIZE
+                .saturating_sub(self.buf.len())
+                .max(header::BLOCK);
+            let n = ((content_end - self.pos) as usize).min(room);
+            let have = self.buf.len();
+            self.buf.resize(have + n, 0);
+            let content_pos = self.pos - data_offset;
+            self.read_content(tape, content_pos, have)?;
+            if let Some(m) = &mut self.md5 {
+                m.update(&self.buf[have..]);
+            }
+            self.pos += n as u64;
+            if self.pos == content_end {
+                if let (Source::File(f), Some(file)) = (&entry.source, &self.file) {
+                    // The whole content is read: the file must not have changed meanwhile.
+                    f.check(&entry.name, file)?;
+                }
+            }
+        }
+        if self.pos >= content_end && self.pos < end {
+            self.buf
+                .resize(self.buf.len() + (end - self.pos) as usize, 0);
+            self.pos = end;
+        }
+        if self.pos == end {
+            self.phase = Phase::End;
+        }
+        Ok(Emitted::Data {
+            index: Some(self.index),
+            offset: start,
+        })
+    }
+
+    /// Reads content at `content_pos` into `self.buf[from..]`.
+    fn read_content(&mut self, tape: &Tape, content_pos: u64, from: usize) -> Result<()> {
+        let slot = &tape.layout().slots()[self.index];
+        let Source::File(f) = &slot.entry.source else {
+            return tape.read_content(slot, content_pos, &mut self.buf[from..]);
+        };
+        if self.file.is_none() {
+            self.file = Some(f.open_checked(&slot.entry.name)?);
+        }
+        let file = self.file.as_ref().expect("opened above");
+        let out = &mut self.buf[from..];
+        let got = pread_full(file, content_pos, out)
+            .map_err(|e| Error::io(f.path(&slot.entry.name), e))?;
+        if got < out.len() {
+            return Err(Error::Changed {
+                name: show_name(&slot.entry.name),
+                what: format!(
+                    "shrank while being read: {} bytes expected, the file ended at {}",
+                    slot.entry.size,
+                    content_pos + got as u64
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// Emits a fed chunk (and the padding when it completes the entry).
+    fn emit_fed(&mut self, tape: &Tape) -> Emitted {
+        let slot = &tape.layout().slots()[self.index];
+        let content_end = slot.data_offset() + slot.entry.size;
+        let start = self.pos;
+        self.pos += self.buf.len() as u64;
+        if self.pos == content_end {
+            let end = slot.end_offset();
+            self.buf
+                .resize(self.buf.len() + (end - self.pos) as usize, 0);
+            self.pos = end;
+            self.phase = Phase::End;
+        } else {
+            self.phase = Phase::Body;
+        }
+        Emitted::Data {
+            index: Some(self.index),
+            offset: start,
+        }
+    }
+
+    fn current_event(&self) -> Option<Event<'_>> {
+        let slots = self.tape.layout().slots();
+        Some(match self.emitted {
+            Emitted::FileStart { resumed } => {
+                let slot = &slots[self.index];
+                Event::FileStart {
+                    index: self.index,
+                    entry: &slot.entry,
+                    header_offset: slot.header_offset,
+                    resumed,
+                }
+            }
+            Emitted::Data { index, offset } => Event::Data {
+                index,
+                offset,
+                bytes: &self.buf,
+            },
+            Emitted::NeedData {
+                content_offset,
+                remaining,
+            } => Event::NeedData {
+                index: self.index,
+                content_offset,
+                remaining,
+            },
+            Emitted::FileEnd {
+                index,
+                end_offset,
+                md5,
+            } => Event::FileEnd {
+                index,
+                end_offset,
+                md5,
+            },
+            Emitted::Completed => Event::Completed,
+            Emitted::Nothing => return None,
+        })
+    }
+}
