@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use md5::{Digest, Md5};
 
-use crate::entry::Entry;
+use crate::entry::{Entry, EntryKind};
 use crate::error::{show_name, Error, Result};
 use crate::header;
 use crate::layout::Position;
@@ -247,7 +247,10 @@ impl Stream {
                 }
                 Phase::Start => {
                     let slot = &layout.slots()[self.index];
-                    self.md5 = (self.md5_enabled && self.pos <= slot.data_offset()).then(Md5::new);
+                    self.md5 = (self.md5_enabled
+                        && slot.entry.kind == EntryKind::File
+                        && self.pos <= slot.data_offset())
+                    .then(Md5::new);
                     self.file = None;
                     self.phase = Phase::Body;
                     Emitted::FileStart {

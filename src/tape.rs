@@ -173,8 +173,9 @@ impl TapeBuilder {
         &self.skipped
     }
 
-    /// Fixes the layout. Fails on duplicate names (an archive name must say which entry it is).
-    pub fn seal(self) -> Result<Tape> {
+    /// Checks that the entries can be sealed: no name appears twice (an archive name must say
+    /// which entry it is).
+    pub fn check(&self) -> Result<()> {
         let mut order: Vec<u32> = (0..self.entries.len() as u32).collect();
         order.sort_unstable_by(|&a, &b| {
             self.entries[a as usize]
@@ -193,6 +194,12 @@ impl TapeBuilder {
                 });
             }
         }
+        Ok(())
+    }
+
+    /// Fixes the layout. Fails on duplicate names.
+    pub fn seal(self) -> Result<Tape> {
+        self.check()?;
         Ok(Tape::from_layout(Layout::build(self.entries), self.skipped))
     }
 }
@@ -319,10 +326,12 @@ impl Tape {
                     show_name(&entry.name)
                 ))
             })?,
-            Source::Push => return Err(Error::NotRandomAccess(format!(
+            Source::Push => {
+                return Err(Error::NotRandomAccess(format!(
                 "{}: its bytes are pushed by the caller while streaming and cannot be read again",
                 show_name(&entry.name)
-            ))),
+            )))
+            }
         };
         if got < out.len() {
             return Err(Error::Changed {

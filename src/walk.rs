@@ -83,7 +83,7 @@ pub fn walk(
             for child in fs::read_dir(&path).map_err(|e| Error::io(&path, e))? {
                 let child = child.map_err(|e| Error::io(&path, e))?;
                 let file_name = child.file_name().as_bytes().to_vec();
-                if options.exclude.iter().any(|x| *x == file_name) {
+                if options.exclude.contains(&file_name) {
                     continue;
                 }
                 children.push((file_name, child.path()));

@@ -1,0 +1,876 @@
+//! The tape handle: building, sealing, streaming events, feeding memory entries, random access.
+
+use std::ffi::{c_char, c_void, CStr, CString, OsStr};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+
+use crate::entry::EntryKind;
+use crate::ffi::{boundary, boundary_or, c_bytes, input, output, tt_status, LastError};
+use crate::source::{ReadAtSource, Source};
+use crate::stream::{Event, Stream};
+use crate::tape::{MemoryEntry, Tape, TapeBuilder};
+use crate::{Error, Result};
+
+/// A tape: entries are added, then it is sealed (explicitly or by the first event, read or size
+/// query) and its layout is fixed. Opaque; create with `tt_tape_new`, free with `tt_tape_free`.
+///
+/// Threads: `tt_read_at` and the accessors of a sealed tape (`tt_tape_total_size`,
+/// `tt_tape_entry_count`, `tt_tape_entry`) may be called from several threads at once, also while
+/// another thread streams. Adding, sealing, `tt_tape_start_at`, `tt_next_event`, `tt_feed` and
+/// `tt_feed_end` must not run at the same time as each other on one tape.
+#[allow(non_camel_case_types)]
+pub struct tt_tape {
+    builder: Mutex<Option<TapeBuilder>>,
+    sealed: OnceLock<Arc<Tape>>,
+    stream: Mutex<Option<Stream>>,
+    md5: Mutex<bool>,
+    skipped_c: OnceLock<Vec<(CString, &'static CStr)>>,
+    error: LastError,
+}
+
+/// What kind of entry.
+#[allow(non_camel_case_types)]
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum tt_entry_kind {
+    /// A regular file.
+    File = 0,
+    /// A directory.
+    Dir = 1,
+    /// A symbolic link.
+    Symlink = 2,
+}
+
+impl From<EntryKind> for tt_entry_kind {
+    fn from(k: EntryKind) -> Self {
+        match k {
+            EntryKind::File => tt_entry_kind::File,
+            EntryKind::Dir => tt_entry_kind::Dir,
+            EntryKind::Symlink => tt_entry_kind::Symlink,
+        }
+    }
+}
+
+/// What an event is.
+#[allow(non_camel_case_types)]
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum tt_event_type {
+    /// An entry begins: `index`, `name`, `kind`, `size`, and `offset` = its header offset;
+    /// `resumed` is 1 when the stream started inside it.
+    FileStart = 1,
+    /// Archive bytes `data[0..data_len]` at archive offset `offset`; `index` is the entry they
+    /// belong to, or `UINT64_MAX` for the trailer.
+    Data = 2,
+    /// A memory entry (`tt_add_from_memory`) wants its next chunk: call `tt_feed` with at most
+    /// `size` bytes (the bytes still owed), the content from `offset` (an offset within the
+    /// entry's content) on, or `tt_feed_end` if there are no more.
+    NeedData = 3,
+    /// An entry is done: `offset` = its end offset; `has_md5` says whether `md5` holds the MD5 of
+    /// its content (hashing on, and the whole content passed through this stream).
+    FileEnd = 4,
+    /// The whole archive, trailer included, has been emitted. The next call returns `EOF`.
+    TapeCompleted = 5,
+}
+
+/// One event of a stream, filled by `tt_next_event`.
+///
+/// `name` and `data` are borrowed: `name` lives as long as the tape, `data` until the next call of
+/// `tt_next_event`, `tt_feed`, `tt_feed_end`, `tt_tape_start_at` or `tt_tape_free` on the tape.
+/// Fields that do not apply to an event type are 0 / NULL.
+///
+/// cbindgen:field-names=[type, kind, index, offset, size, name, name_len, data, data_len, md5, has_md5, resumed]
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct tt_event {
+    /// What happened.
+    pub type_: tt_event_type,
+    /// The entry's kind (FILE_START).
+    pub kind: tt_entry_kind,
+    /// The entry's index in the layout (`UINT64_MAX` for the trailer and TAPE_COMPLETED).
+    pub index: u64,
+    /// See `tt_event_type`: a header, data, content or end offset.
+    pub offset: u64,
+    /// FILE_START: the content size. NEED_DATA: the bytes still owed.
+    pub size: u64,
+    /// The entry's archive name (FILE_START, FILE_END), not NUL-terminated.
+    pub name: *const u8,
+    /// Length of `name`.
+    pub name_len: usize,
+    /// DATA: the bytes.
+    pub data: *const u8,
+    /// DATA: how many bytes.
+    pub data_len: usize,
+    /// FILE_END: the MD5 of the content, when `has_md5` is 1.
+    pub md5: [u8; 16],
+    /// FILE_END: 1 when `md5` is set.
+    pub has_md5: u8,
+    /// FILE_START: 1 when the stream started inside this entry.
+    pub resumed: u8,
+}
+
+impl tt_event {
+    fn empty(type_: tt_event_type) -> Self {
+        tt_event {
+            type_,
+            kind: tt_entry_kind::File,
+            index: u64::MAX,
+            offset: 0,
+            size: 0,
+            name: std::ptr::null(),
+            name_len: 0,
+            data: std::ptr::null(),
+            data_len: 0,
+            md5: [0; 16],
+            has_md5: 0,
+            resumed: 0,
+        }
+    }
+}
+
+/// One entry of a sealed tape's layout, filled by `tt_tape_entry`. `name` and `link` live as long
+/// as the tape and are not NUL-terminated.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct tt_entry_info {
+    /// File, directory or symlink.
+    pub kind: tt_entry_kind,
+    /// Permission bits.
+    pub mode: u32,
+    /// Modification time, seconds since the epoch.
+    pub mtime: i64,
+    /// Content size.
+    pub size: u64,
+    /// Where the header starts.
+    pub header_offset: u64,
+    /// Where the content starts.
+    pub data_offset: u64,
+    /// Where the entry (with padding) ends.
+    pub end_offset: u64,
+    /// The archive name.
+    pub name: *const u8,
+    /// Length of `name`.
+    pub name_len: usize,
+    /// The symlink target (empty for other kinds).
+    pub link: *const u8,
+    /// Length of `link`.
+    pub link_len: usize,
+    /// 1 when the entry's bytes can be read with `tt_read_at` (0 for memory entries fed by
+    /// `tt_feed`).
+    pub random_access: u8,
+}
+
+/// Reads up to `len` bytes of an entry's content at `offset` into `buf`. Returns how many bytes it
+/// wrote (0 only at the end of the content), or -1 on failure. It may be called from any thread
+/// that calls `tt_read_at` or streams the tape, at the same time.
+#[allow(non_camel_case_types)]
+pub type tt_read_at_fn = Option<
+    unsafe extern "C" fn(userdata: *mut c_void, offset: u64, buf: *mut u8, len: usize) -> i64,
+>;
+
+/// Frees a callback's `userdata` when the tape no longer needs it.
+#[allow(non_camel_case_types)]
+pub type tt_free_fn = Option<unsafe extern "C" fn(userdata: *mut c_void)>;
+
+/// A caller's read-at callback as a source.
+struct CallbackSource {
+    read: unsafe extern "C" fn(*mut c_void, u64, *mut u8, usize) -> i64,
+    userdata: *mut c_void,
+    free: tt_free_fn,
+}
+
+// SAFETY: the header tells callers that the callback is called from several threads at once and
+// must be thread-safe; `userdata` is only handed back to it.
+unsafe impl Send for CallbackSource {}
+// SAFETY: as above.
+unsafe impl Sync for CallbackSource {}
+
+impl ReadAtSource for CallbackSource {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
+        // SAFETY: `buf` is valid for `buf.len()` bytes; the callback's contract is in the header.
+        let n = unsafe { (self.read)(self.userdata, offset, buf.as_mut_ptr(), buf.len()) };
+        if n < 0 || n as u64 > buf.len() as u64 {
+            return Err(std::io::Error::other(format!(
+                "the read-at callback returned {n} for a buffer of {} bytes",
+                buf.len()
+            )));
+        }
+        Ok(n as usize)
+    }
+}
+
+impl Drop for CallbackSource {
+    fn drop(&mut self) {
+        if let Some(free) = self.free {
+            // SAFETY: the caller gave us `userdata` with this function to free it, once.
+            unsafe { free(self.userdata) };
+        }
+    }
+}
+
+impl tt_tape {
+    fn building(&self) -> MutexGuard<'_, Option<TapeBuilder>> {
+        self.builder.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn stream_guard(&self) -> MutexGuard<'_, Option<Stream>> {
+        self.stream.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `f` on the builder; an error once sealed.
+    fn build(&self, f: impl FnOnce(&mut TapeBuilder) -> Result<()>) -> tt_status {
+        let mut guard = self.building();
+        let result = match guard.as_mut() {
+            Some(b) => f(b),
+            None => Err(Error::State(
+                "the tape is sealed: entries can no longer be added".into(),
+            )),
+        };
+        self.error.result(result)
+    }
+
+    /// The sealed tape, sealing it now if needed.
+    fn sealed(&self) -> Result<Arc<Tape>> {
+        if let Some(t) = self.sealed.get() {
+            return Ok(t.clone());
+        }
+        let mut guard = self.building();
+        if let Some(t) = self.sealed.get() {
+            return Ok(t.clone());
+        }
+        let builder = guard.as_ref().expect("a tape is either building or sealed");
+        builder.check()?;
+        let tape = guard.take().expect("checked above").seal()?;
+        Ok(self.sealed.get_or_init(|| Arc::new(tape)).clone())
+    }
+
+    /// The skipped files' paths and kinds as C strings, made once.
+    fn skipped_c(&self, tape: &Tape) -> &[(CString, &'static CStr)] {
+        self.skipped_c.get_or_init(|| {
+            tape.skipped()
+                .iter()
+                .map(|s| {
+                    let path =
+                        CString::new(s.path.as_os_str().as_bytes().to_vec()).unwrap_or_default();
+                    let kind = match s.kind {
+                        "fifo" => c"fifo",
+                        "socket" => c"socket",
+                        "character device" => c"character device",
+                        "block device" => c"block device",
+                        _ => c"unknown file type",
+                    };
+                    (path, kind)
+                })
+                .collect()
+        })
+    }
+}
+
+/// Reads a name argument: `(NULL, 0)` is refused as empty by the engine.
+unsafe fn name_arg<'a>(name: *const u8, name_len: usize) -> Result<&'a [u8]> {
+    input(name, name_len).ok_or_else(|| Error::InvalidArgument("name is NULL".into()))
+}
+
+/// Creates an empty tape. Returns NULL only when memory is exhausted. Free it with `tt_tape_free`.
+#[no_mangle]
+pub extern "C" fn tt_tape_new() -> *mut tt_tape {
+    boundary_or(std::ptr::null_mut(), || {
+        Box::into_raw(Box::new(tt_tape {
+            builder: Mutex::new(Some(TapeBuilder::new())),
+            sealed: OnceLock::new(),
+            stream: Mutex::new(None),
+            md5: Mutex::new(true),
+            skipped_c: OnceLock::new(),
+            error: LastError::new(),
+        }))
+    })
+}
+
+/// Frees a tape and everything it owns (borrowed names and event data become invalid). NULL is a
+/// no-op. No other call on the tape may be running.
+#[no_mangle]
+pub extern "C" fn tt_tape_free(tape: *mut tt_tape) {
+    boundary_or((), || {
+        if !tape.is_null() {
+            // SAFETY: the pointer came from tt_tape_new and is freed once, by the caller's contract.
+            drop(unsafe { Box::from_raw(tape) });
+        }
+    })
+}
+
+/// The message of the last error on `tape`, NUL-terminated; "" when the last call succeeded or set
+/// none. Owned by the tape, valid until the next call on it. NULL tape gives a static message.
+#[no_mangle]
+pub extern "C" fn tt_tape_error_message(tape: *const tt_tape) -> *const c_char {
+    boundary_or(c"internal error".as_ptr(), || {
+        // SAFETY: a non-NULL tape comes from tt_tape_new.
+        match unsafe { tape.as_ref() } {
+            Some(t) => t.error.as_ptr(),
+            None => c"tape is NULL".as_ptr(),
+        }
+    })
+}
+
+/// Sets options for paths added from now on: `keep_owners` nonzero keeps real uid, gid, user and
+/// group names (default: 0, 0, "", ""); `strict` nonzero makes FIFOs, sockets and devices met in a
+/// walk an UNSUPPORTED error (default: skipped and listed by `tt_tape_skipped`).
+#[no_mangle]
+pub extern "C" fn tt_tape_set_walk_options(
+    tape: *mut tt_tape,
+    keep_owners: i32,
+    strict: i32,
+) -> tt_status {
+    boundary(|| {
+        // SAFETY: a non-NULL tape comes from tt_tape_new.
+        let Some(t) = (unsafe { tape.as_ref() }) else {
+            return tt_status::InvalidArgument;
+        };
+        t.build(|b| {
+            b.options_mut().keep_owners = keep_owners != 0;
+            b.options_mut().strict = strict != 0;
+            Ok(())
+        })
+    })
+}
+
+/// Switches MD5 hashing of file contents for FILE_END events (on by default). Applies to streams
+/// started afterwards.
+#[no_mangle]
+pub extern "C" fn tt_tape_set_md5(tape: *mut tt_tape, enabled: i32) -> tt_status {
+    boundary(|| {
+        // SAFETY: a non-NULL tape comes from tt_tape_new.
+        let Some(t) = (unsafe { tape.as_ref() }) else {
+            return tt_status::InvalidArgument;
+        };
+        *t.md5.lock().unwrap_or_else(|e| e.into_inner()) = enabled != 0;
+        tt_status::Ok
+    })
+}
+
+/// Adds a file, symlink (stored as a link, never followed) or directory (recursively, names sorted
+/// byte-wise, each directory before its contents). `path` is NUL-terminated. `name` is the name in
+/// the archive; NULL uses the path's last component. On error nothing of this path is added.
+#[no_mangle]
+pub extern "C" fn tt_add_path(
+    tape: *mut tt_tape,
+    path: *const c_char,
+    name: *const u8,
+    name_len: usize,
+) -> tt_status {
+    boundary(|| {
+        // SAFETY: a non-NULL tape comes from tt_tape_new.
+        let Some(t) = (unsafe { tape.as_ref() }) else {
+            return tt_status::InvalidArgument;
+        };
+        // SAFETY: the caller passes a NUL-terminated path or NULL.
+        let Some(path) = (unsafe { c_bytes(path) }) else {
+            return t
+                .error
+                .set_message(tt_status::InvalidArgument, "path is NULL");
+        };
+        // SAFETY: name is NULL or points to name_len bytes.
+        let name = if name.is_null() {
+            None
+        } else {
+            Some(unsafe { std::slice::from_raw_parts(name, name_len) })
+        };
+        t.build(|b| b.add_path(Path::new(OsStr::from_bytes(path)), name))
+    })
+}
+
+/// Declares a memory entry of exactly `size` bytes whose content the caller feeds with `tt_feed`
+/// when the stream reaches it (a NEED_DATA event). Its bytes cannot be read with `tt_read_at`.
+#[no_mangle]
+pub extern "C" fn tt_add_from_memory(
+    tape: *mut tt_tape,
+    name: *const u8,
+    name_len: usize,
+    size: u64,
+    mode: u32,
+    mtime: i64,
+) -> tt_status {
+    boundary(|| {
+        // SAFETY: a non-NULL tape comes from tt_tape_new.
+        let Some(t) = (unsafe { tape.as_ref() }) else {
+            return tt_status::InvalidArgument;
+        };
+        t.build(|b| {
+            // SAFETY: name points to name_len bytes.
+            let name = unsafe { name_arg(name, name_len) }?;
+            b.add_push(name, size, mode, mtime)
+        })
+    })
+}
+
+/// Adds a file whose content is `data[0..len]`, copied now. `(NULL, 0)` is an empty file.
+#[no_mangle]
+pub extern "C" fn tt_add_bytes(
+    tape: *mut tt_tape,
+    name: *const u8,
+    name_len: usize,
+    data: *const u8,
+    len: usize,
+    mode: u32,
+    mtime: i64,
+) -> tt_status {
+    boundary(|| {
+        // SAFETY: a non-NULL tape comes from tt_tape_new.
+        let Some(t) = (unsafe { tape.as_ref() }) else {
+            return tt_status::InvalidArgument;
+        };
+        t.build(|b| {
+            // SAFETY: name points to name_len bytes, data to len bytes.
+            let name = unsafe { name_arg(name, name_len) }?;
+            let data = unsafe { input(data, len) }
+                .ok_or_else(|| Error::InvalidArgument("data is NULL with a length".into()))?;
+            b.add_bytes(name, data, mode, mtime)
+        })
+    })
+}
+
+/// Adds a file of `size` bytes read through `read` (which may be called many times, from several
+/// threads, at any offset). `free_userdata`, if not NULL, is called once with `userdata` when the
+/// tape no longer needs it, also when this call fails.
+#[no_mangle]
+pub extern "C" fn tt_add_read_at(
+    tape: *mut tt_tape,
+    name: *const u8,
+    name_len: usize,
+    size: u64,
+    mode: u32,
+    mtime: i64,
+    read: tt_read_at_fn,
+    userdata: *mut c_void,
+    free_userdata: tt_free_fn,
+) -> tt_status {
+    boundary(|| {
+        let source = read.map(|read| CallbackSource {
+            read,
+            userdata,
+            free: free_userdata,
+        });
+        // SAFETY: a non-NULL tape comes from tt_tape_new.
+        let Some(t) = (unsafe { tape.as_ref() }) else {
+            return tt_status::InvalidArgument;
+        };
+        let Some(source) = source else {
+            if let Some(free) = free_userdata {
+                // SAFETY: the caller gave us userdata with this function to free it.
+                unsafe { free(userdata) };
+            }
+            return t
+                .error
+                .set_message(tt_status::InvalidArgument, "read callback is NULL");
+        };
+        t.build(|b| {
+            // SAFETY: name points to name_len bytes.
+            let name = unsafe { name_arg(name, name_len) }?;
+            b.add_read_at(name, size, mode, mtime, Arc::new(source))
+        })
+    })
+}
+
+/// Adds a directory entry with no source on disk.
+#[no_mangle]
+pub extern "C" fn tt_add_directory(
+    tape: *mut tt_tape,
+    name: *const u8,
+    name_len: usize,
+    mode: u32,
+    mtime: i64,
+) -> tt_status {
+    boundary(|| {
+        // SAFETY: a non-NULL tape comes from tt_tape_new.
+        let Some(t) = (unsafe { tape.as_ref() }) else {
+            return tt_status::InvalidArgument;
+        };
+        t.build(|b| {
+            // SAFETY: name points to name_len bytes.
+            let name = unsafe { name_arg(name, name_len) }?;
+            let mut meta = MemoryEntry::file(name, 0, mode, mtime);
+            meta.kind = EntryKind::Dir;
+            b.add(meta, Source::Empty)
+        })
+    })
+}
+
+/// Adds a symlink entry pointing to `target[0..target_len]`, with no source on disk.
+#[no_mangle]
+pub extern "C" fn tt_add_symlink(
+    tape: *mut tt_tape,
+    name: *const u8,
+    name_len: usize,
+    target: *const u8,
+    target_len: usize,
+    mtime: i64,
+) -> tt_status {
+    boundary(|| {
+        // SAFETY: a non-NULL tape comes from tt_tape_new.
+        let Some(t) = (unsafe { tape.as_ref() }) else {
+            return tt_status::InvalidArgument;
+        };
+        t.build(|b| {
+            // SAFETY: name and target point to their lengths in bytes.
+            let name = unsafe { name_arg(name, name_len) }?;
+            let target = unsafe { input(target, target_len) }
+                .ok_or_else(|| Error::InvalidArgument("target is NULL".into()))?;
+            let mut meta = MemoryEntry::file(name, 0, 0o777, mtime);
+            meta.kind = EntryKind::Symlink;
+            meta.link = target.to_vec();
+            b.add(meta, Source::Empty)
+        })
+    })
+}
+
+/// Seals the tape: its layout (every offset, the total size) is fixed; no entry can be added.
+/// Sealing twice is OK. Fails with INVALID_NAME when two entries have the same name.
+#[no_mangle]
+pub extern "C" fn tt_tape_seal(tape: *mut tt_tape) -> tt_status {
+    boundary(|| {
+        // SAFETY: a non-NULL tape comes from tt_tape_new.
+        let Some(t) = (unsafe { tape.as_ref() }) else {
+            return tt_status::InvalidArgument;
+        };
+        t.error.result(t.sealed().map(|_| ()))
+    })
+}
+
+/// Writes the archive's total size in bytes to `*out` (sealing the tape).
+#[no_mangle]
+pub extern "C" fn tt_tape_total_size(tape: *const tt_tape, out: *mut u64) -> tt_status {
+    sealed_query(tape, out, |t| t.total_size())
+}
+
+/// Writes the number of entries to `*out` (sealing the tape).
+#[no_mangle]
+pub extern "C" fn tt_tape_entry_count(tape: *const tt_tape, out: *mut u64) -> tt_status {
+    sealed_query(tape, out, |t| t.layout().slots().len() as u64)
+}
+
+/// Writes the number of special files left out of walks to `*out` (sealing the tape); see
+/// `tt_tape_skipped`.
+#[no_mangle]
+pub extern "C" fn tt_tape_skipped_count(tape: *const tt_tape, out: *mut u64) -> tt_status {
+    sealed_query(tape, out, |t| t.skipped().len() as u64)
+}
+
+fn sealed_query(tape: *const tt_tape, out: *mut u64, f: impl FnOnce(&Tape) -> u64) -> tt_status {
+    boundary(|| {
+        // SAFETY: a non-NULL tape comes from tt_tape_new.
+        let Some(t) = (unsafe { tape.as_ref() }) else {
+            return tt_status::InvalidArgument;
+        };
+        if out.is_null() {
+            return t
+                .error
+                .set_message(tt_status::InvalidArgument, "out is NULL");
+        }
+        match t.sealed() {
+            Ok(sealed) => {
+                // SAFETY: out is non-NULL and points to a u64 by the caller's contract.
+                unsafe { out.write(f(&sealed)) };
+                tt_status::Ok
+            }
+            Err(e) => t.error.set(&e),
+        }
+    })
+}
+
+/// Writes the special file skipped at `index` (0-based): `*path` is its NUL-terminated path and
+/// `*kind` a static NUL-terminated word ("fifo", "socket", "character device", "block device"),
+/// both valid as long as the tape. NOT_FOUND past the last one.
+#[no_mangle]
+pub extern "C" fn tt_tape_skipped(
+    tape: *const tt_tape,
+    index: u64,
+    path: *mut *const c_char,
+    kind: *mut *const c_char,
+) -> tt_status {
+    boundary(|| {
+        // SAFETY: a non-NULL tape comes from tt_tape_new.
+        let Some(t) = (unsafe { tape.as_ref() }) else {
+            return tt_status::InvalidArgument;
+        };
+        if path.is_null() || kind.is_null() {
+            return t
+                .error
+                .set_message(tt_status::InvalidArgument, "path or kind is NULL");
+        }
+        let sealed = match t.sealed() {
+            Ok(s) => s,
+            Err(e) => return t.error.set(&e),
+        };
+        let skipped = t.skipped_c(&sealed);
+        let Some((c_path, c_kind)) = usize::try_from(index).ok().and_then(|i| skipped.get(i))
+        else {
+            return t.error.set_message(
+                tt_status::NotFound,
+                &format!("no skipped file at index {index}"),
+            );
+        };
+        // SAFETY: both out-pointers are non-NULL; the strings live in the sealed tape.
+        unsafe {
+            path.write(c_path.as_ptr());
+            kind.write(c_kind.as_ptr());
+        }
+        tt_status::Ok
+    })
+}
+
+/// Writes the layout of the entry at `index` to `*out` (sealing the tape). NOT_FOUND past the last.
+/// Thread-safe on a sealed tape.
+#[no_mangle]
+pub extern "C" fn tt_tape_entry(
+    tape: *const tt_tape,
+    index: u64,
+    out: *mut tt_entry_info,
+) -> tt_status {
+    boundary(|| {
+        // SAFETY: a non-NULL tape comes from tt_tape_new.
+        let Some(t) = (unsafe { tape.as_ref() }) else {
+            return tt_status::InvalidArgument;
+        };
+        if out.is_null() {
+            return t
+                .error
+                .set_message(tt_status::InvalidArgument, "out is NULL");
+        }
+        let sealed = match t.sealed() {
+            Ok(s) => s,
+            Err(e) => return t.error.set(&e),
+        };
+        let Some(slot) = usize::try_from(index)
+            .ok()
+            .and_then(|i| sealed.layout().slot(i))
+        else {
+            return t
+                .error
+                .set_message(tt_status::NotFound, &format!("no entry at index {index}"));
+        };
+        let e = &slot.entry;
+        let info = tt_entry_info {
+            kind: e.kind.into(),
+            mode: e.mode,
+            mtime: e.mtime,
+            size: e.size,
+            header_offset: slot.header_offset,
+            data_offset: slot.data_offset(),
+            end_offset: slot.end_offset(),
+            name: e.name.as_ptr(),
+            name_len: e.name.len(),
+            link: e.link.as_ptr(),
+            link_len: e.link.len(),
+            random_access: u8::from(e.source.is_random_access()),
+        };
+        // SAFETY: out is non-NULL by the check above.
+        unsafe { out.write(info) };
+        tt_status::Ok
+    })
+}
+
+/// (Re)starts the tape's stream at archive byte `offset` (0 for the whole archive; at most the
+/// total size), sealing the tape. The first DATA event then begins exactly at `offset`, and no
+/// content before it is read. Without this call, the first `tt_next_event` starts at 0.
+#[no_mangle]
+pub extern "C" fn tt_tape_start_at(tape: *mut tt_tape, offset: u64) -> tt_status {
+    boundary(|| {
+        // SAFETY: a non-NULL tape comes from tt_tape_new.
+        let Some(t) = (unsafe { tape.as_ref() }) else {
+            return tt_status::InvalidArgument;
+        };
+        let md5 = *t.md5.lock().unwrap_or_else(|e| e.into_inner());
+        let result = t.sealed().and_then(|s| s.stream(offset, md5));
+        match result {
+            Ok(stream) => {
+                *t.stream_guard() = Some(stream);
+                tt_status::Ok
+            }
+            Err(e) => t.error.set(&e),
+        }
+    })
+}
+
+/// Pulls the next event into `*out`: OK with an event, EOF after TAPE_COMPLETED (then `*out` is
+/// untouched). A fatal status (30 and up) stops the stream: the message names the entry and what
+/// went wrong; `tt_tape_start_at` starts a new stream.
+#[no_mangle]
+pub extern "C" fn tt_next_event(tape: *mut tt_tape, out: *mut tt_event) -> tt_status {
+    boundary(|| {
+        // SAFETY: a non-NULL tape comes from tt_tape_new.
+        let Some(t) = (unsafe { tape.as_ref() }) else {
+            return tt_status::InvalidArgument;
+        };
+        if out.is_null() {
+            return t
+                .error
+                .set_message(tt_status::InvalidArgument, "out is NULL");
+        }
+        let mut guard = t.stream_guard();
+        if guard.is_none() {
+            let md5 = *t.md5.lock().unwrap_or_else(|e| e.into_inner());
+            match t.sealed().and_then(|s| s.stream(0, md5)) {
+                Ok(s) => *guard = Some(s),
+                Err(e) => return t.error.set(&e),
+            }
+        }
+        let stream = guard.as_mut().expect("set above");
+        let event = match stream.next_event() {
+            Ok(Some(e)) => e,
+            Ok(None) => return tt_status::Eof,
+            Err(e) => return t.error.set(&e),
+        };
+        let ev = match event {
+            Event::FileStart {
+                index,
+                entry,
+                header_offset,
+                resumed,
+            } => tt_event {
+                kind: entry.kind.into(),
+                index: index as u64,
+                offset: header_offset,
+                size: entry.size,
+                name: entry.name.as_ptr(),
+                name_len: entry.name.len(),
+                resumed: u8::from(resumed),
+                ..tt_event::empty(tt_event_type::FileStart)
+            },
+            Event::Data {
+                index,
+                offset,
+                bytes,
+            } => tt_event {
+                index: index.map_or(u64::MAX, |i| i as u64),
+                offset,
+                data: bytes.as_ptr(),
+                data_len: bytes.len(),
+                ..tt_event::empty(tt_event_type::Data)
+            },
+            Event::NeedData {
+                index,
+                content_offset,
+                remaining,
+            } => tt_event {
+                index: index as u64,
+                offset: content_offset,
+                size: remaining,
+                ..tt_event::empty(tt_event_type::NeedData)
+            },
+            Event::FileEnd {
+                index,
+                end_offset,
+                md5,
+            } => {
+                let entry = &stream.tape().layout().slots()[index].entry;
+                tt_event {
+                    kind: entry.kind.into(),
+                    index: index as u64,
+                    offset: end_offset,
+                    size: entry.size,
+                    name: entry.name.as_ptr(),
+                    name_len: entry.name.len(),
+                    md5: md5.unwrap_or([0; 16]),
+                    has_md5: u8::from(md5.is_some()),
+                    ..tt_event::empty(tt_event_type::FileEnd)
+                }
+            }
+            Event::Completed => tt_event::empty(tt_event_type::TapeCompleted),
+        };
+        // SAFETY: out is non-NULL by the check above.
+        unsafe { out.write(ev) };
+        tt_status::Ok
+    })
+}
+
+/// Feeds the next chunk `data[0..len]` of the memory entry that asked for it with NEED_DATA. The
+/// bytes are copied. A chunk longer than the bytes still owed is refused (SIZE_MISMATCH) before any
+/// of it goes out, and stops the stream. STATE when no entry is waiting for data.
+#[no_mangle]
+pub extern "C" fn tt_feed(tape: *mut tt_tape, data: *const u8, len: usize) -> tt_status {
+    boundary(|| {
+        // SAFETY: a non-NULL tape comes from tt_tape_new.
+        let Some(t) = (unsafe { tape.as_ref() }) else {
+            return tt_status::InvalidArgument;
+        };
+        // SAFETY: data points to len bytes or is (NULL, 0).
+        let Some(chunk) = (unsafe { input(data, len) }) else {
+            return t
+                .error
+                .set_message(tt_status::InvalidArgument, "data is NULL with a length");
+        };
+        let mut guard = t.stream_guard();
+        let result = match guard.as_mut() {
+            Some(s) => s.feed(chunk),
+            None => Err(Error::State(
+                "no stream: no entry is waiting for data".into(),
+            )),
+        };
+        t.error.result(result)
+    })
+}
+
+/// Says the memory entry that asked for data has no more. Since it had not reached its declared
+/// size, this is SIZE_MISMATCH and the stream stops: an archive is never padded silently.
+#[no_mangle]
+pub extern "C" fn tt_feed_end(tape: *mut tt_tape) -> tt_status {
+    boundary(|| {
+        // SAFETY: a non-NULL tape comes from tt_tape_new.
+        let Some(t) = (unsafe { tape.as_ref() }) else {
+            return tt_status::InvalidArgument;
+        };
+        let mut guard = t.stream_guard();
+        let result = match guard.as_mut() {
+            Some(s) => s.feed_end(),
+            None => Err(Error::State(
+                "no stream: no entry is waiting for data".into(),
+            )),
+        };
+        t.error.result(result)
+    })
+}
+
+/// Fills `buf[0..len]` with the archive bytes at `offset` and writes how many it filled to
+/// `*nread`: `len` unless the archive ends first, 0 at or past the end. Reads only the sources that
+/// overlap the range (a binary search over the layout). Seals the tape.
+///
+/// Thread-safe: many threads may call it at once on one tape, also while another streams. On
+/// error (a memory entry fed by `tt_feed` lies in the range: NOT_RANDOM_ACCESS; a changed source:
+/// CHANGED) `*nread` is untouched, and with concurrent calls the tape's message is that of one of
+/// the failing calls.
+#[no_mangle]
+pub extern "C" fn tt_read_at(
+    tape: *const tt_tape,
+    offset: u64,
+    buf: *mut u8,
+    len: usize,
+    nread: *mut usize,
+) -> tt_status {
+    boundary(|| {
+        // SAFETY: a non-NULL tape comes from tt_tape_new.
+        let Some(t) = (unsafe { tape.as_ref() }) else {
+            return tt_status::InvalidArgument;
+        };
+        if nread.is_null() {
+            return t
+                .error
+                .set_message(tt_status::InvalidArgument, "nread is NULL");
+        }
+        // SAFETY: buf points to len writable bytes or is (NULL, 0).
+        let Some(buf) = (unsafe { output(buf, len) }) else {
+            return t
+                .error
+                .set_message(tt_status::InvalidArgument, "buf is NULL with a length");
+        };
+        match t.sealed().and_then(|s| s.read_at(offset, buf)) {
+            Ok(n) => {
+                // SAFETY: nread is non-NULL by the check above.
+                unsafe { nread.write(n) };
+                tt_status::Ok
+            }
+            Err(e) => t.error.set(&e),
+        }
+    })
+}

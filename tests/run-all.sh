@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The whole test suite: Rust, the C examples, Python, Go and the interoperability checks with real
+# tools. README.md's test command runs this; so does .ci/run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR=never
+step() { printf '\n=== %s\n' "$*"; }
+
+step "format and lints"
+cargo fmt --all -- --check
+cargo clippy --locked --all-targets -- -D warnings
+
+step "Rust tests (engine, C ABI, command line, interoperability)"
+cargo test --locked --release
+
+step "C examples (-Wall -Wextra -Werror -pedantic), checked with GNU tar and Python"
+make --no-print-directory examples >/dev/null
+bash tests/c/run.sh
+
+for extra in tests/python.sh tests/go.sh; do
+  if [ -f "$extra" ]; then
+    step "$extra"
+    bash "$extra"
+  fi
+done
+echo
+echo "all test groups passed"
