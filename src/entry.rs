@@ -68,4 +68,8 @@ pub struct Entry {
     pub owner: Option<Arc<Owner>>,
     /// Where the content comes from.
     pub source: Source,
+    /// The content's MD5, when recorded with checksums.
+    pub md5: Option<[u8; 16]>,
+    /// The content's CRC-32, when recorded with checksums (or computed for ZIP).
+    pub crc32: Option<u32>,
 }

@@ -1,18 +1,56 @@
 //! The layout of a sealed tape: one table of entries with their offsets. Streaming, `read_at`,
-//! resume, volumes and locate all read this table.
+//! resume, volumes, locate and catalogs all read this table; a catalog file is this table on disk.
+//!
+//! The table is bytes: an index of `count` pairs (header offset, record offset), then the records.
+//! A record is the entry's metadata in a fixed little-endian form (docs/CATALOG.md), so a tape of a
+//! million entries costs about 90 bytes per entry plus its name, in memory or mapped from a file.
 
-use crate::entry::Entry;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+use crate::entry::{Entry, EntryKind, Owner};
+use crate::error::{show_name, Error, Result};
 use crate::header::{self, round_up_block, TRAILER_LEN};
+use crate::source::{FileIdentity, FileSource, Source};
+use crate::table::Table;
 
-/// An entry placed in the archive.
+/// Memory entries up to this size are stored in the table itself (and so in catalogs).
+pub const INLINE_MAX: u64 = 64 * 1024;
+
+const INDEX_ITEM: usize = 16;
+const FIXED: usize = 36;
+const FILE_PART: usize = 36;
+
+/// How the source of a record is stored.
+mod tag {
+    pub const EMPTY: u8 = 0;
+    pub const FILE: u8 = 1;
+    pub const INLINE: u8 = 2;
+    /// Bytes or a read-at source held by the process, not by the table.
+    pub const BOUND: u8 = 3;
+    pub const PUSH: u8 = 4;
+}
+
+mod flag {
+    pub const MD5: u8 = 1;
+    pub const OWNER: u8 = 2;
+    pub const CRC: u8 = 4;
+}
+
+/// An entry placed in the archive, decoded from the table.
 #[derive(Debug, Clone)]
 pub struct Slot {
-    /// The entry's metadata and source.
+    /// The entry's index.
+    pub index: usize,
+    /// Its metadata and source.
     pub entry: Entry,
     /// Where its header (pax header included) starts.
     pub header_offset: u64,
     /// The header's length, a multiple of 512.
     pub header_len: u32,
+    /// Where it ends: content and padding included (the next header's offset).
+    pub end_offset: u64,
 }
 
 impl Slot {
@@ -21,9 +59,14 @@ impl Slot {
         self.header_offset + u64::from(self.header_len)
     }
 
-    /// Where the content and its padding end (the next entry's header offset).
+    /// Where the content ends (before the padding).
+    pub fn content_end(&self) -> u64 {
+        self.data_offset() + self.entry.size
+    }
+
+    /// Where the content and its padding end.
     pub fn end_offset(&self) -> u64 {
-        self.data_offset() + round_up_block(self.entry.size)
+        self.end_offset
     }
 }
 
@@ -38,35 +81,117 @@ pub enum Position {
     End,
 }
 
+/// The parts of a layout besides its table: the base paths and owners records point to.
+#[derive(Debug, Clone, Default)]
+pub struct Sidecar {
+    /// Paths that file records are relative to.
+    pub bases: Vec<Arc<PathBuf>>,
+    /// Owners that records point to.
+    pub owners: Vec<Arc<Owner>>,
+}
+
 /// Every entry with its offsets, and the total size.
-#[derive(Debug, Default)]
 pub struct Layout {
-    slots: Vec<Slot>,
+    table: Table,
+    count: usize,
+    sidecar: Sidecar,
     total_size: u64,
+    by_name: OnceLock<Vec<u32>>,
 }
 
 impl Layout {
-    /// Places `entries` one after the other, then the trailer.
-    pub fn build(entries: Vec<Entry>) -> Layout {
+    /// Places `entries` one after the other, then the trailer. Sources the table cannot hold
+    /// (large buffers, read-at callbacks) are returned by index, to be kept beside it.
+    pub fn build(entries: Vec<Entry>) -> (Layout, HashMap<usize, Source>) {
+        let count = entries.len();
+        let mut index = Vec::with_capacity(count * INDEX_ITEM);
+        let mut records = Vec::new();
+        let mut sidecar = Sidecar::default();
+        let mut base_ids: HashMap<*const PathBuf, u32> = HashMap::new();
+        let mut owner_ids: HashMap<*const Owner, u32> = HashMap::new();
+        let mut bound = HashMap::new();
         let mut scratch = Vec::with_capacity(1024);
         let mut offset = 0u64;
-        let slots = entries
-            .into_iter()
-            .map(|entry| {
-                let header_len = header::encoded_len(&entry, &mut scratch);
-                let slot = Slot {
-                    header_offset: offset,
-                    header_len: header_len as u32,
-                    entry,
+        let records_start = (count * INDEX_ITEM) as u64;
+        for (i, entry) in entries.into_iter().enumerate() {
+            let header_len = header::encoded_len(&entry, &mut scratch);
+            index.extend_from_slice(&offset.to_le_bytes());
+            index.extend_from_slice(&(records_start + records.len() as u64).to_le_bytes());
+            let mut ids = |e: &Entry| -> (Option<u32>, Option<u32>) {
+                let base = match &e.source {
+                    Source::File(f) => {
+                        Some(*base_ids.entry(Arc::as_ptr(&f.base)).or_insert_with(|| {
+                            sidecar.bases.push(f.base.clone());
+                            sidecar.bases.len() as u32 - 1
+                        }))
+                    }
+                    _ => None,
                 };
-                offset = slot.end_offset();
-                slot
-            })
-            .collect();
-        Layout {
-            slots,
-            total_size: offset + TRAILER_LEN,
+                let owner = e.owner.as_ref().map(|o| {
+                    *owner_ids.entry(Arc::as_ptr(o)).or_insert_with(|| {
+                        sidecar.owners.push(o.clone());
+                        sidecar.owners.len() as u32 - 1
+                    })
+                });
+                (base, owner)
+            };
+            let (base, owner) = ids(&entry);
+            if let Some(s) = encode_record(&entry, header_len as u32, base, owner, &mut records) {
+                bound.insert(i, s);
+            }
+            offset += header_len + round_up_block(entry.size);
         }
+        index.extend_from_slice(&records);
+        let layout = Layout {
+            table: Table::trusted(index),
+            count,
+            sidecar,
+            total_size: offset + TRAILER_LEN,
+            by_name: OnceLock::new(),
+        };
+        (layout, bound)
+    }
+
+    /// A layout over a table read from a catalog.
+    pub fn from_parts(
+        table: Table,
+        count: usize,
+        sidecar: Sidecar,
+        total_size: u64,
+    ) -> Result<Layout> {
+        if table.len() < count.saturating_mul(INDEX_ITEM) {
+            return Err(Error::corrupt(
+                "catalog",
+                "the entry table is shorter than its index",
+            ));
+        }
+        Ok(Layout {
+            table,
+            count,
+            sidecar,
+            total_size,
+            by_name: OnceLock::new(),
+        })
+    }
+
+    /// The table's bytes and chunk checksums, for writing a catalog.
+    pub fn table(&self) -> &Table {
+        &self.table
+    }
+
+    /// Base paths and owners.
+    pub fn sidecar(&self) -> &Sidecar {
+        &self.sidecar
+    }
+
+    /// The number of entries.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// True when the tape has no entries.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
     }
 
     /// The archive's size in bytes.
@@ -79,30 +204,338 @@ impl Layout {
         self.total_size - TRAILER_LEN
     }
 
-    /// All slots, in archive order.
-    pub fn slots(&self) -> &[Slot] {
-        &self.slots
+    /// Where entry `i`'s header starts.
+    pub fn header_offset(&self, i: usize) -> Result<u64> {
+        self.table.u64_at(i * INDEX_ITEM)
     }
 
-    /// The slot at `index`.
-    pub fn slot(&self, index: usize) -> Option<&Slot> {
-        self.slots.get(index)
+    /// Where entry `i` ends: the next header, or the trailer.
+    pub fn end_offset(&self, i: usize) -> Result<u64> {
+        if i + 1 < self.count {
+            self.header_offset(i + 1)
+        } else {
+            Ok(self.trailer_offset())
+        }
     }
 
-    /// Which entry holds byte `offset`: a binary search, never a scan.
-    pub fn find(&self, offset: u64) -> Position {
+    /// Which entry holds byte `offset`: a binary search over the index, decoding no record.
+    pub fn find(&self, offset: u64) -> Result<Position> {
         if offset >= self.total_size {
-            return Position::End;
+            return Ok(Position::End);
         }
         if offset >= self.trailer_offset() {
-            return Position::Trailer;
+            return Ok(Position::Trailer);
         }
-        // The first slot whose end lies past the offset holds it.
-        Position::Entry(self.slots.partition_point(|s| s.end_offset() <= offset))
+        // The last entry whose header starts at or before the offset holds it.
+        let (mut lo, mut hi) = (0usize, self.count);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if self.header_offset(mid)? <= offset {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        Ok(Position::Entry(lo.saturating_sub(1)))
     }
 
-    /// The index of the entry named `name`.
-    pub fn locate(&self, name: &[u8]) -> Option<usize> {
-        self.slots.iter().position(|s| &*s.entry.name == name)
+    /// The record of entry `i`.
+    fn record(&self, i: usize) -> Result<Record<'_>> {
+        if i >= self.count {
+            return Err(Error::NotFound(format!("no entry at index {i}")));
+        }
+        let at = self.table.u64_at(i * INDEX_ITEM + 8)? as usize;
+        let fixed = self.table.get(at, FIXED)?;
+        let name_len = le_u32(fixed, 20) as usize;
+        let link_len = le_u32(fixed, 24) as usize;
+        let (kind, source, flags) = (fixed[0], fixed[1], fixed[2]);
+        let size = le_u64(fixed, 28);
+        let mut len = FIXED;
+        let file_at = len;
+        if source == tag::FILE {
+            len += FILE_PART;
+        }
+        let owner_at = len;
+        if flags & flag::OWNER != 0 {
+            len += 4;
+        }
+        let md5_at = len;
+        if flags & flag::MD5 != 0 {
+            len += 16;
+        }
+        let crc_at = len;
+        if flags & flag::CRC != 0 {
+            len += 4;
+        }
+        let inline_at = len;
+        if source == tag::INLINE {
+            if size > INLINE_MAX {
+                return Err(Error::corrupt(
+                    "catalog",
+                    format!("entry {i}: inline content too large"),
+                ));
+            }
+            len += size as usize;
+        }
+        let name_at = len;
+        len += name_len + link_len;
+        let bytes = self.table.get(at, len)?;
+        let bad = |what: &str| Error::corrupt("catalog", format!("entry {i}: {what}"));
+        let kind = EntryKind::from_code(kind).ok_or_else(|| bad("unknown kind"))?;
+        if source > tag::PUSH {
+            return Err(bad("unknown source"));
+        }
+        Ok(Record {
+            bytes,
+            kind,
+            source,
+            flags,
+            size,
+            file_at,
+            owner_at,
+            md5_at,
+            crc_at,
+            inline_at,
+            name_at,
+            name_len,
+            link_len,
+            table_at: at,
+        })
     }
+
+    /// The name of entry `i`, borrowed from the table.
+    pub fn name(&self, i: usize) -> Result<&[u8]> {
+        Ok(self.name_and_link(i)?.0)
+    }
+
+    /// The name and symlink target of entry `i`, borrowed from the table.
+    pub fn name_and_link(&self, i: usize) -> Result<(&[u8], &[u8])> {
+        let r = self.record(i)?;
+        let name_end = r.name_at + r.name_len;
+        Ok((
+            &r.bytes[r.name_at..name_end],
+            &r.bytes[name_end..name_end + r.link_len],
+        ))
+    }
+
+    /// The MD5 recorded for entry `i`, if any.
+    pub fn recorded_md5(&self, i: usize) -> Result<Option<[u8; 16]>> {
+        let r = self.record(i)?;
+        Ok((r.flags & flag::MD5 != 0)
+            .then(|| r.bytes[r.md5_at..r.md5_at + 16].try_into().expect("16")))
+    }
+
+    /// The CRC-32 recorded for entry `i`, if any.
+    pub fn recorded_crc32(&self, i: usize) -> Result<Option<u32>> {
+        let r = self.record(i)?;
+        Ok((r.flags & flag::CRC != 0).then(|| le_u32(r.bytes, r.crc_at)))
+    }
+
+    /// The bytes of an inline entry `i` (stored in the table).
+    pub fn inline_bytes(&self, i: usize) -> Result<&[u8]> {
+        let r = self.record(i)?;
+        if r.source != tag::INLINE {
+            return Err(Error::State(format!("entry {i} is not stored inline")));
+        }
+        Ok(&r.bytes[r.inline_at..r.inline_at + r.size as usize])
+    }
+
+    /// True when entry `i`'s bytes were held by the process that sealed the tape (not the table).
+    pub fn is_bound_source(&self, i: usize) -> Result<bool> {
+        Ok(self.record(i)?.source == tag::BOUND)
+    }
+
+    /// Entry `i` with its offsets, decoded from the table.
+    pub fn slot(&self, i: usize) -> Result<Slot> {
+        let r = self.record(i)?;
+        let b = r.bytes;
+        let name = &b[r.name_at..r.name_at + r.name_len];
+        let link = &b[r.name_at + r.name_len..r.name_at + r.name_len + r.link_len];
+        let mtime = le_u64(b, 12) as i64;
+        let source = match r.source {
+            tag::EMPTY => Source::Empty,
+            tag::FILE => {
+                let f = r.file_at;
+                let base = self
+                    .sidecar
+                    .bases
+                    .get(le_u32(b, f) as usize)
+                    .ok_or_else(|| {
+                        Error::corrupt("catalog", format!("entry {i}: base path out of range"))
+                    })?;
+                Source::File(FileSource {
+                    base: base.clone(),
+                    name_skip: le_u32(b, f + 4),
+                    identity: FileIdentity {
+                        dev: le_u64(b, f + 8),
+                        ino: le_u64(b, f + 16),
+                        size: r.size,
+                        mtime_sec: le_u64(b, f + 24) as i64,
+                        mtime_nsec: le_u32(b, f + 32),
+                    },
+                })
+            }
+            tag::INLINE => Source::Inline {
+                at: (r.table_at + r.inline_at) as u64,
+            },
+            tag::BOUND => Source::Unbound,
+            _ => Source::Push,
+        };
+        let owner = if r.flags & flag::OWNER != 0 {
+            let id = le_u32(b, r.owner_at) as usize;
+            Some(self.sidecar.owners.get(id).cloned().ok_or_else(|| {
+                Error::corrupt("catalog", format!("entry {i}: owner out of range"))
+            })?)
+        } else {
+            None
+        };
+        let header_offset = self.header_offset(i)?;
+        let header_len = le_u32(b, 8);
+        let end_offset = self.end_offset(i)?;
+        if header_offset + u64::from(header_len) + round_up_block(r.size) != end_offset {
+            return Err(Error::corrupt(
+                "catalog",
+                format!("entry {i} ({}): its offsets do not add up", show_name(name)),
+            ));
+        }
+        Ok(Slot {
+            index: i,
+            entry: Entry {
+                name: name.into(),
+                kind: r.kind,
+                mode: le_u32(b, 4),
+                mtime,
+                size: r.size,
+                link: link.into(),
+                owner,
+                source,
+                md5: (r.flags & flag::MD5 != 0)
+                    .then(|| b[r.md5_at..r.md5_at + 16].try_into().expect("16")),
+                crc32: (r.flags & flag::CRC != 0).then(|| le_u32(b, r.crc_at)),
+            },
+            header_offset,
+            header_len,
+            end_offset,
+        })
+    }
+
+    /// Bytes of the table at `at` (inline content).
+    pub fn table_bytes(&self, at: u64, len: usize) -> Result<&[u8]> {
+        self.table.get(at as usize, len)
+    }
+
+    /// The index of the entry named `name` (a sorted name index is built on first use).
+    pub fn locate(&self, name: &[u8]) -> Result<Option<usize>> {
+        let sorted = match self.by_name.get() {
+            Some(s) => s,
+            None => {
+                let mut ids: Vec<u32> = (0..self.count as u32).collect();
+                let mut names = Vec::with_capacity(self.count);
+                for i in 0..self.count {
+                    names.push(self.name(i)?);
+                }
+                ids.sort_unstable_by(|&a, &b| names[a as usize].cmp(names[b as usize]));
+                let _ = self.by_name.set(ids);
+                self.by_name.get().expect("set above")
+            }
+        };
+        let mut err = None;
+        let found = sorted.binary_search_by(|&id| match self.name(id as usize) {
+            Ok(n) => n.cmp(name),
+            Err(e) => {
+                err = Some(e);
+                std::cmp::Ordering::Equal
+            }
+        });
+        if let Some(e) = err {
+            return Err(e);
+        }
+        Ok(found.ok().map(|p| sorted[p] as usize))
+    }
+}
+
+/// A record's bytes and where its parts lie.
+struct Record<'a> {
+    bytes: &'a [u8],
+    kind: EntryKind,
+    source: u8,
+    flags: u8,
+    size: u64,
+    file_at: usize,
+    owner_at: usize,
+    md5_at: usize,
+    crc_at: usize,
+    inline_at: usize,
+    name_at: usize,
+    name_len: usize,
+    link_len: usize,
+    table_at: usize,
+}
+
+/// Appends `entry`'s record; returns its source when the table cannot hold it.
+fn encode_record(
+    entry: &Entry,
+    header_len: u32,
+    base: Option<u32>,
+    owner: Option<u32>,
+    out: &mut Vec<u8>,
+) -> Option<Source> {
+    let (source_tag, keep) = match &entry.source {
+        Source::Empty => (tag::EMPTY, None),
+        Source::File(_) => (tag::FILE, None),
+        Source::Bytes(b) if b.len() as u64 <= INLINE_MAX => (tag::INLINE, None),
+        Source::Inline { .. } | Source::Unbound => (tag::BOUND, None),
+        Source::Bytes(_) | Source::ReadAt(_) => (tag::BOUND, Some(entry.source.clone())),
+        Source::Push => (tag::PUSH, None),
+    };
+    let mut flags = 0;
+    if entry.md5.is_some() {
+        flags |= flag::MD5;
+    }
+    if owner.is_some() {
+        flags |= flag::OWNER;
+    }
+    if entry.crc32.is_some() {
+        flags |= flag::CRC;
+    }
+    out.extend_from_slice(&[entry.kind.code(), source_tag, flags, 0]);
+    out.extend_from_slice(&entry.mode.to_le_bytes());
+    out.extend_from_slice(&header_len.to_le_bytes());
+    out.extend_from_slice(&entry.mtime.to_le_bytes());
+    out.extend_from_slice(&(entry.name.len() as u32).to_le_bytes());
+    out.extend_from_slice(&(entry.link.len() as u32).to_le_bytes());
+    out.extend_from_slice(&entry.size.to_le_bytes());
+    if let Source::File(f) = &entry.source {
+        out.extend_from_slice(&base.unwrap_or(0).to_le_bytes());
+        out.extend_from_slice(&f.name_skip.to_le_bytes());
+        out.extend_from_slice(&f.identity.dev.to_le_bytes());
+        out.extend_from_slice(&f.identity.ino.to_le_bytes());
+        out.extend_from_slice(&f.identity.mtime_sec.to_le_bytes());
+        out.extend_from_slice(&f.identity.mtime_nsec.to_le_bytes());
+    }
+    if let Some(o) = owner {
+        out.extend_from_slice(&o.to_le_bytes());
+    }
+    if let Some(m) = entry.md5 {
+        out.extend_from_slice(&m);
+    }
+    if let Some(c) = entry.crc32 {
+        out.extend_from_slice(&c.to_le_bytes());
+    }
+    if source_tag == tag::INLINE {
+        if let Source::Bytes(b) = &entry.source {
+            out.extend_from_slice(b);
+        }
+    }
+    out.extend_from_slice(&entry.name);
+    out.extend_from_slice(&entry.link);
+    keep
+}
+
+fn le_u32(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"))
+}
+
+fn le_u64(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"))
 }

@@ -19,6 +19,7 @@ pub mod layout;
 pub mod name;
 pub mod source;
 pub mod stream;
+pub mod table;
 pub mod tape;
 pub mod walk;
 

@@ -143,12 +143,20 @@ pub enum Source {
     ReadAt(Arc<dyn ReadAtSource>),
     /// Bytes the caller pushes when the stream reaches the entry; they cannot be read twice.
     Push,
+    /// Bytes stored in the tape's own table (small memory entries), at this table offset.
+    Inline {
+        /// Where the bytes start in the table.
+        at: u64,
+    },
+    /// Bytes that were held by the process that recorded the tape and have not been bound again
+    /// since the catalog was opened (see `Tape::bind`).
+    Unbound,
 }
 
 impl Source {
     /// True when the content can be read again at any offset (everything but `Push`).
     pub fn is_random_access(&self) -> bool {
-        !matches!(self, Source::Push)
+        !matches!(self, Source::Push | Source::Unbound)
     }
 }
 
@@ -160,6 +168,8 @@ impl fmt::Debug for Source {
             Source::Bytes(b) => write!(f, "Bytes({} bytes)", b.len()),
             Source::ReadAt(_) => f.write_str("ReadAt"),
             Source::Push => f.write_str("Push"),
+            Source::Inline { at } => write!(f, "Inline(at {at})"),
+            Source::Unbound => f.write_str("Unbound"),
         }
     }
 }

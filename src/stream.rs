@@ -14,6 +14,7 @@ use crate::entry::{Entry, EntryKind};
 use crate::error::{show_name, Error, Result};
 use crate::header;
 use crate::layout::Position;
+use crate::layout::Slot;
 use crate::source::{pread_full, Source};
 use crate::tape::Tape;
 
@@ -57,6 +58,8 @@ pub enum Event<'a> {
     FileEnd {
         /// The entry's index.
         index: usize,
+        /// Its metadata.
+        entry: &'a Entry,
         /// Where it ends (the next header's offset).
         end_offset: u64,
         /// The MD5 of its content, when hashing is on and the whole content passed through this
@@ -126,6 +129,8 @@ pub struct Stream {
     buf: Vec<u8>,
     header: Vec<u8>,
     file: Option<File>,
+    /// The current entry, decoded once when it starts.
+    slot: Option<Slot>,
 }
 
 impl Stream {
@@ -137,8 +142,8 @@ impl Stream {
                 "start offset {offset} is past the end of the archive ({total} bytes)"
             )));
         }
-        let entries = tape.layout().slots().len();
-        let (index, phase) = match tape.layout().find(offset) {
+        let entries = tape.len();
+        let (index, phase) = match tape.layout().find(offset)? {
             Position::Entry(i) => (i, Phase::Start),
             Position::Trailer => (entries, Phase::Trailer),
             Position::End => (entries, Phase::Completed),
@@ -154,6 +159,7 @@ impl Stream {
             buf: Vec::new(),
             header: Vec::new(),
             file: None,
+            slot: None,
         })
     }
 
@@ -209,7 +215,7 @@ impl Stream {
     /// error that stops the stream.
     pub fn feed_end(&mut self) -> Result<()> {
         let (name, remaining) = self.awaiting("feed_end")?;
-        let size = self.tape.layout().slots()[self.index].entry.size;
+        let size = self.current().entry.size;
         self.fail();
         Err(Error::SizeMismatch {
             name,
@@ -224,9 +230,15 @@ impl Stream {
                 "{call}: no entry is waiting for data (call it after a NEED_DATA event)"
             )));
         }
-        let slot = &self.tape.layout().slots()[self.index];
-        let remaining = slot.data_offset() + slot.entry.size - self.pos;
-        Ok((show_name(&slot.entry.name), remaining))
+        let slot = self.current();
+        Ok((show_name(&slot.entry.name), slot.content_end() - self.pos))
+    }
+
+    /// The current entry (set by `Start`).
+    fn current(&self) -> &Slot {
+        self.slot
+            .as_ref()
+            .expect("an entry is current in this phase")
     }
 
     fn fail(&mut self) {
@@ -238,55 +250,52 @@ impl Stream {
     /// Advances the state machine by one event, recorded in `self.emitted`.
     fn step(&mut self) -> Result<()> {
         loop {
-            let tape = self.tape.clone();
-            let layout = tape.layout();
             self.emitted = match self.phase {
-                Phase::Start if self.index >= layout.slots().len() => {
+                Phase::Start if self.index >= self.tape.len() => {
                     self.phase = Phase::Trailer;
                     continue;
                 }
                 Phase::Start => {
-                    let slot = &layout.slots()[self.index];
+                    let slot = self.tape.slot(self.index)?;
                     self.md5 = (self.md5_enabled
                         && slot.entry.kind == EntryKind::File
                         && self.pos <= slot.data_offset())
                     .then(Md5::new);
                     self.file = None;
                     self.phase = Phase::Body;
-                    Emitted::FileStart {
-                        resumed: self.pos > slot.header_offset,
-                    }
+                    let resumed = self.pos > slot.header_offset;
+                    self.slot = Some(slot);
+                    Emitted::FileStart { resumed }
                 }
-                Phase::Body => self.fill_body(&tape)?,
-                Phase::Fed => self.emit_fed(&tape),
+                Phase::Body => self.fill_body()?,
+                Phase::Fed => self.emit_fed(),
                 Phase::AwaitingFeed => {
-                    let name = &layout.slots()[self.index].entry.name;
                     return Err(Error::State(format!(
                         "{} is waiting for data: call feed or feed_end before the next event",
-                        show_name(name)
+                        show_name(&self.current().entry.name)
                     )));
                 }
                 Phase::End => {
-                    let slot = &layout.slots()[self.index];
                     let md5 = self.md5.take().map(|m| m.finalize().into());
                     self.file = None;
                     self.index += 1;
                     self.phase = Phase::Start;
                     Emitted::FileEnd {
                         index: self.index - 1,
-                        end_offset: slot.end_offset(),
+                        end_offset: self.current().end_offset(),
                         md5,
                     }
                 }
                 Phase::Trailer => {
-                    if self.pos >= layout.total_size() {
+                    let total = self.tape.total_size();
+                    if self.pos >= total {
                         self.phase = Phase::Completed;
                         continue;
                     }
                     let offset = self.pos;
                     self.buf.clear();
-                    self.buf.resize((layout.total_size() - offset) as usize, 0);
-                    self.pos = layout.total_size();
+                    self.buf.resize((total - offset) as usize, 0);
+                    self.pos = total;
                     self.phase = Phase::Completed;
                     Emitted::Data {
                         index: None,
@@ -310,8 +319,14 @@ impl Stream {
 
     /// Fills the buffer with the next bytes of the current entry: the rest of its header, as much
     /// content as fits, and the padding once the content is done.
-    fn fill_body(&mut self, tape: &Tape) -> Result<Emitted> {
-        let slot = &tape.layout().slots()[self.index];
+    fn fill_body(&mut self) -> Result<Emitted> {
+        let slot = self.slot.take().expect("an entry is current in Body");
+        let result = self.fill_body_of(&slot);
+        self.slot = Some(slot);
+        result
+    }
+
+    fn fill_body_of(&mut self, slot: &Slot) -> Result<Emitted> {
         let entry = &slot.entry;
         let data_offset = slot.data_offset();
         let content_end = data_offset + entry.size;
@@ -346,7 +361,7 @@ impl Stream {
             let have = self.buf.len();
             self.buf.resize(have + n, 0);
             let content_pos = self.pos - data_offset;
-            self.read_content(tape, content_pos, have)?;
+            self.read_content(slot, content_pos, have)?;
             if let Some(m) = &mut self.md5 {
                 m.update(&self.buf[have..]);
             }
@@ -373,10 +388,11 @@ impl Stream {
     }
 
     /// Reads content at `content_pos` into `self.buf[from..]`.
-    fn read_content(&mut self, tape: &Tape, content_pos: u64, from: usize) -> Result<()> {
-        let slot = &tape.layout().slots()[self.index];
+    fn read_content(&mut self, slot: &Slot, content_pos: u64, from: usize) -> Result<()> {
         let Source::File(f) = &slot.entry.source else {
-            return tape.read_content(slot, content_pos, &mut self.buf[from..]);
+            return self
+                .tape
+                .read_content(slot, content_pos, &mut self.buf[from..]);
         };
         if self.file.is_none() {
             self.file = Some(f.open_checked(&slot.entry.name)?);
@@ -399,13 +415,14 @@ impl Stream {
     }
 
     /// Emits a fed chunk (and the padding when it completes the entry).
-    fn emit_fed(&mut self, tape: &Tape) -> Emitted {
-        let slot = &tape.layout().slots()[self.index];
-        let content_end = slot.data_offset() + slot.entry.size;
+    fn emit_fed(&mut self) -> Emitted {
+        let (content_end, end) = {
+            let slot = self.current();
+            (slot.content_end(), slot.end_offset())
+        };
         let start = self.pos;
         self.pos += self.buf.len() as u64;
         if self.pos == content_end {
-            let end = slot.end_offset();
             self.buf
                 .resize(self.buf.len() + (end - self.pos) as usize, 0);
             self.pos = end;
@@ -420,10 +437,9 @@ impl Stream {
     }
 
     fn current_event(&self) -> Option<Event<'_>> {
-        let slots = self.tape.layout().slots();
         Some(match self.emitted {
             Emitted::FileStart { resumed } => {
-                let slot = &slots[self.index];
+                let slot = self.current();
                 Event::FileStart {
                     index: self.index,
                     entry: &slot.entry,
@@ -450,6 +466,7 @@ impl Stream {
                 md5,
             } => Event::FileEnd {
                 index,
+                entry: &self.current().entry,
                 end_offset,
                 md5,
             },

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use crate::entry::{Entry, EntryKind};
 use crate::error::{show_name, Error, Result};
@@ -124,6 +124,8 @@ impl TapeBuilder {
             link: meta.link.into_boxed_slice(),
             owner: None,
             source,
+            md5: None,
+            crc32: None,
         });
         Ok(())
     }
@@ -200,7 +202,8 @@ impl TapeBuilder {
     /// Fixes the layout. Fails on duplicate names.
     pub fn seal(self) -> Result<Tape> {
         self.check()?;
-        Ok(Tape::from_layout(Layout::build(self.entries), self.skipped))
+        let (layout, bound) = Layout::build(self.entries);
+        Ok(Tape::from_layout(layout, bound, self.skipped))
     }
 }
 
@@ -210,15 +213,21 @@ impl TapeBuilder {
 pub struct Tape {
     layout: Layout,
     skipped: Vec<Skipped>,
+    bound: RwLock<HashMap<usize, Source>>,
     open_files: OpenFiles,
 }
 
 impl Tape {
-    /// A tape over an existing layout.
-    pub fn from_layout(layout: Layout, skipped: Vec<Skipped>) -> Tape {
+    /// A tape over a layout, with the sources its table does not hold.
+    pub fn from_layout(
+        layout: Layout,
+        bound: HashMap<usize, Source>,
+        skipped: Vec<Skipped>,
+    ) -> Tape {
         Tape {
             layout,
             skipped,
+            bound: RwLock::new(bound),
             open_files: OpenFiles::default(),
         }
     }
@@ -233,9 +242,71 @@ impl Tape {
         self.layout.total_size()
     }
 
+    /// The number of entries.
+    pub fn len(&self) -> usize {
+        self.layout.len()
+    }
+
+    /// True when the tape has no entries.
+    pub fn is_empty(&self) -> bool {
+        self.layout.is_empty()
+    }
+
     /// Special files met while adding paths and left out.
     pub fn skipped(&self) -> &[Skipped] {
         &self.skipped
+    }
+
+    /// Entry `index` with its offsets and its source (a bound source where one was bound).
+    pub fn slot(&self, index: usize) -> Result<Slot> {
+        let mut slot = self.layout.slot(index)?;
+        if let Source::Unbound = slot.entry.source {
+            if let Some(s) = self
+                .bound
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(&index)
+            {
+                slot.entry.source = s.clone();
+            }
+        }
+        Ok(slot)
+    }
+
+    /// Supplies again the bytes of a memory entry whose source the table could not keep (after a
+    /// catalog was opened): a buffer or a read-at source of exactly the entry's size.
+    pub fn bind(&self, index: usize, source: Source) -> Result<()> {
+        let slot = self.layout.slot(index)?;
+        let name = show_name(&slot.entry.name);
+        if !self.layout.is_bound_source(index)? {
+            return Err(Error::State(format!(
+                "{name}: its bytes come from {:?}, not from a caller's source",
+                slot.entry.source
+            )));
+        }
+        match &source {
+            Source::Bytes(b) if b.len() as u64 != slot.entry.size => {
+                return Err(Error::SizeMismatch {
+                    name,
+                    what: format!(
+                        "declared {} bytes, buffer holds {}",
+                        slot.entry.size,
+                        b.len()
+                    ),
+                })
+            }
+            Source::Bytes(_) | Source::ReadAt(_) => {}
+            _ => {
+                return Err(Error::InvalidArgument(format!(
+                    "{name}: only a buffer or a read-at source can be bound"
+                )))
+            }
+        }
+        self.bound
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(index, source);
+        Ok(())
     }
 
     /// A stream of events from `offset` (0 for the whole archive). `md5` computes each file's MD5
@@ -254,19 +325,20 @@ impl Tape {
         let want = (buf.len() as u64).min(total - offset) as usize;
         let mut done = 0;
         let mut pos = offset;
-        let mut index = match self.layout.find(offset) {
+        let mut index = match self.layout.find(offset)? {
             Position::Entry(i) => i,
-            _ => self.layout.slots().len(),
+            _ => self.layout.len(),
         };
         let mut header = Vec::new();
         while done < want {
-            let Some(slot) = self.layout.slot(index) else {
+            if index >= self.layout.len() {
                 // The trailer: zeros.
                 buf[done..want].fill(0);
                 done = want;
                 break;
-            };
-            let n = self.read_slot(slot, pos, &mut buf[done..want], &mut header)?;
+            }
+            let slot = self.slot(index)?;
+            let n = self.read_slot(&slot, pos, &mut buf[done..want], &mut header)?;
             done += n;
             pos += n as u64;
             index += 1;
@@ -282,8 +354,7 @@ impl Tape {
         out: &mut [u8],
         header_buf: &mut Vec<u8>,
     ) -> Result<usize> {
-        let end = slot.end_offset();
-        let len = ((end - pos) as usize).min(out.len());
+        let len = ((slot.end_offset() - pos) as usize).min(out.len());
         let out = &mut out[..len];
         let data_offset = slot.data_offset();
         let mut filled = 0;
@@ -315,22 +386,28 @@ impl Tape {
                 out.copy_from_slice(&b[start..start + out.len()]);
                 out.len()
             }
+            Source::Inline { at } => {
+                out.copy_from_slice(self.layout.table_bytes(at + content_pos, out.len())?);
+                out.len()
+            }
             Source::File(f) => {
                 let file = self.open_files.get(slot, f)?;
-                pread_full(&file, content_pos, out)
-                    .map_err(|e| Error::io(f.path(&entry.name), e))?
+                pread_full(&file, content_pos, out).map_err(|e| Error::io(f.path(&entry.name), e))?
             }
             Source::ReadAt(src) => read_at_full(src.as_ref(), content_pos, out).map_err(|e| {
-                Error::Callback(format!(
-                    "{}: reading at {content_pos}: {e}",
-                    show_name(&entry.name)
-                ))
+                Error::Callback(format!("{}: reading at {content_pos}: {e}", show_name(&entry.name)))
             })?,
             Source::Push => {
                 return Err(Error::NotRandomAccess(format!(
-                "{}: its bytes are pushed by the caller while streaming and cannot be read again",
-                show_name(&entry.name)
-            )))
+                    "{}: its bytes are pushed by the caller while streaming and cannot be read again",
+                    show_name(&entry.name)
+                )))
+            }
+            Source::Unbound => {
+                return Err(Error::NotRandomAccess(format!(
+                    "{}: its bytes were held by the process that recorded the tape; bind a source to it again",
+                    show_name(&entry.name)
+                )))
             }
         };
         if got < out.len() {
@@ -350,7 +427,7 @@ impl Tape {
 /// Files kept open for random access, checked against their recorded identity when opened.
 #[derive(Default)]
 struct OpenFiles {
-    files: Mutex<HashMap<u64, Arc<File>>>,
+    files: Mutex<HashMap<usize, Arc<File>>>,
 }
 
 /// How many files `read_at` keeps open at once.
@@ -358,8 +435,7 @@ const OPEN_FILES_MAX: usize = 64;
 
 impl OpenFiles {
     fn get(&self, slot: &Slot, source: &crate::source::FileSource) -> Result<Arc<File>> {
-        let key = slot.header_offset;
-        if let Some(f) = self.lock().get(&key) {
+        if let Some(f) = self.lock().get(&slot.index) {
             return Ok(f.clone());
         }
         let file = Arc::new(source.open_checked(&slot.entry.name)?);
@@ -367,11 +443,11 @@ impl OpenFiles {
         if files.len() >= OPEN_FILES_MAX {
             files.clear();
         }
-        files.insert(key, file.clone());
+        files.insert(slot.index, file.clone());
         Ok(file)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Arc<File>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<usize, Arc<File>>> {
         self.files.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

@@ -61,6 +61,8 @@ pub fn walk(
             link: Box::new([]),
             owner,
             source: Source::Empty,
+            md5: None,
+            crc32: None,
         };
         if ft.is_file() {
             entry.size = meta.len();

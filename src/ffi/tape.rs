@@ -547,7 +547,7 @@ pub extern "C" fn tt_tape_total_size(tape: *const tt_tape, out: *mut u64) -> tt_
 /// Writes the number of entries to `*out` (sealing the tape).
 #[no_mangle]
 pub extern "C" fn tt_tape_entry_count(tape: *const tt_tape, out: *mut u64) -> tt_status {
-    sealed_query(tape, out, |t| t.layout().slots().len() as u64)
+    sealed_query(tape, out, |t| t.len() as u64)
 }
 
 /// Writes the number of special files left out of walks to `*out` (sealing the tape); see
@@ -642,13 +642,19 @@ pub extern "C" fn tt_tape_entry(
             Ok(s) => s,
             Err(e) => return t.error.set(&e),
         };
-        let Some(slot) = usize::try_from(index)
-            .ok()
-            .and_then(|i| sealed.layout().slot(i))
-        else {
+        let i = usize::try_from(index).unwrap_or(usize::MAX);
+        if i >= sealed.len() {
             return t
                 .error
                 .set_message(tt_status::NotFound, &format!("no entry at index {index}"));
+        }
+        let described = sealed.slot(i).and_then(|slot| {
+            let (name, link) = sealed.layout().name_and_link(i)?;
+            Ok((slot, name, link))
+        });
+        let (slot, name, link) = match described {
+            Ok(d) => d,
+            Err(e) => return t.error.set(&e),
         };
         let e = &slot.entry;
         let info = tt_entry_info {
@@ -659,10 +665,10 @@ pub extern "C" fn tt_tape_entry(
             header_offset: slot.header_offset,
             data_offset: slot.data_offset(),
             end_offset: slot.end_offset(),
-            name: e.name.as_ptr(),
-            name_len: e.name.len(),
-            link: e.link.as_ptr(),
-            link_len: e.link.len(),
+            name: name.as_ptr(),
+            name_len: name.len(),
+            link: link.as_ptr(),
+            link_len: link.len(),
             random_access: u8::from(e.source.is_random_access()),
         };
         // SAFETY: out is non-NULL by the check above.
@@ -717,6 +723,9 @@ pub extern "C" fn tt_next_event(tape: *mut tt_tape, out: *mut tt_event) -> tt_st
             }
         }
         let stream = guard.as_mut().expect("set above");
+        let tape_ref = stream.tape().clone();
+        // Names point into the tape's table, which lives as long as the tape handle.
+        let name_of = |i: usize| -> &[u8] { tape_ref.layout().name(i).unwrap_or(&[]) };
         let event = match stream.next_event() {
             Ok(Some(e)) => e,
             Ok(None) => return tt_status::Eof,
@@ -733,8 +742,8 @@ pub extern "C" fn tt_next_event(tape: *mut tt_tape, out: *mut tt_event) -> tt_st
                 index: index as u64,
                 offset: header_offset,
                 size: entry.size,
-                name: entry.name.as_ptr(),
-                name_len: entry.name.len(),
+                name: name_of(index).as_ptr(),
+                name_len: name_of(index).len(),
                 resumed: u8::from(resumed),
                 ..tt_event::empty(tt_event_type::FileStart)
             },
@@ -761,17 +770,18 @@ pub extern "C" fn tt_next_event(tape: *mut tt_tape, out: *mut tt_event) -> tt_st
             },
             Event::FileEnd {
                 index,
+                entry,
                 end_offset,
                 md5,
             } => {
-                let entry = &stream.tape().layout().slots()[index].entry;
+                let name = name_of(index);
                 tt_event {
                     kind: entry.kind.into(),
+                    size: entry.size,
                     index: index as u64,
                     offset: end_offset,
-                    size: entry.size,
-                    name: entry.name.as_ptr(),
-                    name_len: entry.name.len(),
+                    name: name.as_ptr(),
+                    name_len: name.len(),
                     md5: md5.unwrap_or([0; 16]),
                     has_md5: u8::from(md5.is_some()),
                     ..tt_event::empty(tt_event_type::FileEnd)
