@@ -20,38 +20,6 @@
 #define TARTAPE_VERSION_PATCH 0
 
 
-// A TAR block.
-#define BLOCK 512
-
-// The end-of-archive marker: two zero blocks.
-#define TRAILER_LEN (2 * (uint64_t)BLOCK)
-
-// Memory entries up to this size are stored in the table itself (and so in catalogs).
-#define INLINE_MAX (64 * 1024)
-
-#define EMPTY 0
-
-#define FILE 1
-
-#define INLINE 2
-
-// Bytes or a read-at source held by the process, not by the table.
-#define BOUND 3
-
-#define PUSH 4
-
-#define MD5 1
-
-#define OWNER 2
-
-#define CRC 4
-
-// The size of the stream's buffer: the most bytes one `Data` event carries.
-#define BUFFER_SIZE (1 << 20)
-
-// The size of a checked chunk.
-#define CHUNK (1 << 20)
-
 // What kind of entry.
 enum tt_entry_kind
 #ifdef __cplusplus

@@ -13,7 +13,10 @@ pub use error::{Error, Result};
 
 /// The library version, as in Cargo.toml.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+pub mod catalog;
+pub mod checksum;
 pub mod entry;
+pub mod fingerprint;
 pub mod header;
 pub mod layout;
 pub mod name;

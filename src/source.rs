@@ -117,6 +117,29 @@ impl FileSource {
         Ok(file)
     }
 
+    /// Checks the path (without opening it) against the recorded identity: for files with no
+    /// content to read, whose change would otherwise go unseen.
+    pub fn check_path(&self, name: &[u8]) -> Result<()> {
+        let path = self.path(name);
+        let meta = match std::fs::symlink_metadata(&path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(Error::Changed {
+                    name: crate::error::show_name(name),
+                    what: format!("deleted: {} no longer exists", path.display()),
+                })
+            }
+            Err(e) => return Err(Error::io(path, e)),
+        };
+        match self.identity.difference(&FileIdentity::of(&meta)) {
+            None => Ok(()),
+            Some(what) => Err(Error::Changed {
+                name: crate::error::show_name(name),
+                what,
+            }),
+        }
+    }
+
     /// Checks an open file against the recorded identity.
     pub fn check(&self, name: &[u8], file: &File) -> Result<()> {
         let meta = file.metadata().map_err(|e| Error::io(self.path(name), e))?;

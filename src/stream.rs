@@ -257,6 +257,12 @@ impl Stream {
                 }
                 Phase::Start => {
                     let slot = self.tape.slot(self.index)?;
+                    if let (EntryKind::File, 0, Source::File(f)) =
+                        (slot.entry.kind, slot.entry.size, &slot.entry.source)
+                    {
+                        // An empty file is never opened: check that it is still empty.
+                        f.check_path(&slot.entry.name)?;
+                    }
                     self.md5 = (self.md5_enabled
                         && slot.entry.kind == EntryKind::File
                         && self.pos <= slot.data_offset())
@@ -276,7 +282,7 @@ impl Stream {
                     )));
                 }
                 Phase::End => {
-                    let md5 = self.md5.take().map(|m| m.finalize().into());
+                    let md5 = self.finish_md5()?;
                     self.file = None;
                     self.index += 1;
                     self.phase = Phase::Start;
@@ -314,6 +320,26 @@ impl Stream {
                 }
             };
             return Ok(());
+        }
+    }
+
+    /// The entry's MD5: computed by this stream when it read the whole content, else the one
+    /// recorded in the catalog. When both exist they must agree: a file edited without changing its
+    /// size or mtime is caught here.
+    fn finish_md5(&mut self) -> Result<Option<[u8; 16]>> {
+        let computed: Option<[u8; 16]> = self.md5.take().map(|m| m.finalize().into());
+        let entry = &self.current().entry;
+        match (computed, entry.md5) {
+            (Some(c), Some(r)) if c != r => Err(Error::Changed {
+                name: show_name(&entry.name),
+                what: format!(
+                    "content differs from the recorded checksum (MD5 {} recorded, {} read)",
+                    crate::checksum::hex(&r),
+                    crate::checksum::hex(&c)
+                ),
+            }),
+            (Some(c), _) => Ok(Some(c)),
+            (None, r) => Ok(r),
         }
     }
 

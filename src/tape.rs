@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::path::Path;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use crate::entry::{Entry, EntryKind};
 use crate::error::{show_name, Error, Result};
@@ -51,12 +51,19 @@ pub struct TapeBuilder {
     entries: Vec<Entry>,
     skipped: Vec<Skipped>,
     options: WalkOptions,
+    checksums: bool,
 }
 
 impl TapeBuilder {
     /// An empty builder with default options (anonymous owners, special files skipped).
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Records the MD5 and CRC-32 of every file when sealing (reading every file once), so that
+    /// FILE_END reports the MD5 even for a resumed entry and deep verification can compare content.
+    pub fn set_checksums(&mut self, on: bool) {
+        self.checksums = on;
     }
 
     /// The walk options for paths added from now on.
@@ -199,9 +206,13 @@ impl TapeBuilder {
         Ok(())
     }
 
-    /// Fixes the layout. Fails on duplicate names.
-    pub fn seal(self) -> Result<Tape> {
+    /// Fixes the layout. Fails on duplicate names, or when recording checksums meets a file that
+    /// cannot be read or has changed.
+    pub fn seal(mut self) -> Result<Tape> {
         self.check()?;
+        if self.checksums {
+            crate::checksum::record_all(&mut self.entries)?;
+        }
         let (layout, bound) = Layout::build(self.entries);
         Ok(Tape::from_layout(layout, bound, self.skipped))
     }
@@ -215,6 +226,7 @@ pub struct Tape {
     skipped: Vec<Skipped>,
     bound: RwLock<HashMap<usize, Source>>,
     open_files: OpenFiles,
+    fingerprint: OnceLock<String>,
 }
 
 impl Tape {
@@ -229,7 +241,39 @@ impl Tape {
             skipped,
             bound: RwLock::new(bound),
             open_files: OpenFiles::default(),
+            fingerprint: OnceLock::new(),
         }
+    }
+
+    /// Opens a catalog written by [`Tape::save`], without rescanning the sources.
+    pub fn open(path: &Path) -> Result<Tape> {
+        crate::catalog::open(path)
+    }
+
+    /// Saves the tape to a catalog file, atomically.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        crate::catalog::save(self, path)
+    }
+
+    /// Checks every byte of a catalog's table now (opening checks the header only; the table is
+    /// checked chunk by chunk as it is used).
+    pub fn check_catalog(&self) -> Result<()> {
+        self.layout.table().check_all()
+    }
+
+    /// A stable hex identifier of the archive: it changes exactly when the archive's bytes would
+    /// (every header field, the entry list, each source's size and mtime, recorded checksums), and
+    /// depends neither on where a catalog lies nor on when it was written.
+    pub fn fingerprint(&self) -> Result<String> {
+        if let Some(f) = self.fingerprint.get() {
+            return Ok(f.clone());
+        }
+        let f = crate::fingerprint::compute(self)?;
+        Ok(self.fingerprint.get_or_init(|| f).clone())
+    }
+
+    pub(crate) fn set_fingerprint(&self, f: String) {
+        let _ = self.fingerprint.set(f);
     }
 
     /// The layout: every entry with its offsets.

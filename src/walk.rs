@@ -52,6 +52,12 @@ pub fn walk(
         let meta = fs::symlink_metadata(&path).map_err(|e| Error::io(&path, e))?;
         let ft = meta.file_type();
         let owner = options.keep_owners.then(|| owners.get(&meta));
+        // Every walked entry remembers where it came from, so verification can find it again.
+        let origin = Source::File(FileSource {
+            base: base.clone(),
+            name_skip,
+            identity: FileIdentity::of(&meta),
+        });
         let mut entry = Entry {
             name: name.clone().into_boxed_slice(),
             kind: EntryKind::File,
@@ -60,17 +66,12 @@ pub fn walk(
             size: 0,
             link: Box::new([]),
             owner,
-            source: Source::Empty,
+            source: origin,
             md5: None,
             crc32: None,
         };
         if ft.is_file() {
             entry.size = meta.len();
-            entry.source = Source::File(FileSource {
-                base: base.clone(),
-                name_skip,
-                identity: FileIdentity::of(&meta),
-            });
             entries.push(entry);
         } else if ft.is_symlink() {
             let target = fs::read_link(&path).map_err(|e| Error::io(&path, e))?;

@@ -1,0 +1,246 @@
+//! Catalog files: a sealed tape's table saved to disk and mapped again in another process, with no
+//! rescan of the sources. The format is in docs/CATALOG.md.
+
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::entry::Owner;
+use crate::error::{Error, Result};
+use crate::layout::{Layout, Sidecar};
+use crate::table::{Storage, Table};
+use crate::tape::Tape;
+
+/// The first bytes of every catalog.
+pub const MAGIC: &[u8; 16] = b"TARTAPE-CATALOG\0";
+/// The catalog format version this build writes and reads.
+pub const VERSION: u32 = 1;
+/// Catalog headers larger than this are refused (they hold base paths and owners only).
+const HEADER_MAX: usize = 64 << 20;
+
+/// Writes `tape` to `path` atomically: a temporary file beside it, synced, then renamed.
+pub fn save(tape: &Tape, path: &Path) -> Result<()> {
+    let layout = tape.layout();
+    let header = encode_header(tape)?;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let base = path
+        .file_name()
+        .ok_or_else(|| Error::InvalidArgument(format!("{}: not a file name", path.display())))?;
+    let temp: PathBuf = dir.join(format!(
+        ".{}.tmp-{}",
+        base.to_string_lossy(),
+        std::process::id()
+    ));
+    let write = || -> std::io::Result<()> {
+        let mut f = File::create(&temp)?;
+        f.write_all(&header)?;
+        f.write_all(layout.table().raw())?;
+        f.sync_all()?;
+        fs::rename(&temp, path)?;
+        // The rename is durable once the directory is synced.
+        if let Ok(d) = File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    };
+    write().map_err(|e| {
+        let _ = fs::remove_file(&temp);
+        Error::io(path, e)
+    })
+}
+
+/// Opens a catalog: checks its header and size, maps its table. Entries are checked chunk by chunk
+/// as they are used; [`Tape::check_catalog`] checks all of them now.
+pub fn open(path: &Path) -> Result<Tape> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    let len = usize::try_from(len).map_err(|_| Error::corrupt("catalog", "too large"))?;
+    let storage = Storage::map(&file, len).map_err(|e| Error::io(path, e))?;
+    let parsed = parse_header(storage.bytes())?;
+    let table_end = parsed.table_offset.checked_add(parsed.table_len);
+    if table_end != Some(len) {
+        return Err(Error::corrupt(
+            "catalog",
+            format!(
+                "{}: {} bytes, but its header says {}: truncated or extended",
+                path.display(),
+                len,
+                table_end.map_or_else(|| "an impossible size".to_string(), |e| e.to_string())
+            ),
+        ));
+    }
+    let table = Table::checked(storage, parsed.table_offset, parsed.table_len, parsed.crcs)?;
+    let layout = Layout::from_parts(table, parsed.count, parsed.sidecar, parsed.total_size)?;
+    let tape = Tape::from_layout(layout, Default::default(), Vec::new());
+    tape.set_fingerprint(parsed.fingerprint);
+    Ok(tape)
+}
+
+struct Parsed {
+    count: usize,
+    total_size: u64,
+    table_offset: usize,
+    table_len: usize,
+    crcs: Vec<u32>,
+    sidecar: Sidecar,
+    fingerprint: String,
+}
+
+fn encode_header(tape: &Tape) -> Result<Vec<u8>> {
+    let layout = tape.layout();
+    let mut h = Vec::new();
+    h.extend_from_slice(MAGIC);
+    h.extend_from_slice(&VERSION.to_le_bytes());
+    h.extend_from_slice(&0u32.to_le_bytes()); // header length, set below
+    h.extend_from_slice(&0u32.to_le_bytes()); // archive format: 0 = TAR
+    h.extend_from_slice(&(layout.len() as u64).to_le_bytes());
+    h.extend_from_slice(&layout.total_size().to_le_bytes());
+    h.extend_from_slice(&(layout.table().len() as u64).to_le_bytes());
+    let fingerprint = tape.fingerprint()?;
+    put_bytes(&mut h, fingerprint.as_bytes());
+    let sidecar = layout.sidecar();
+    h.extend_from_slice(&(sidecar.bases.len() as u32).to_le_bytes());
+    for base in &sidecar.bases {
+        use std::os::unix::ffi::OsStrExt;
+        put_bytes(&mut h, base.as_os_str().as_bytes());
+    }
+    h.extend_from_slice(&(sidecar.owners.len() as u32).to_le_bytes());
+    for o in &sidecar.owners {
+        h.extend_from_slice(&o.uid.to_le_bytes());
+        h.extend_from_slice(&o.gid.to_le_bytes());
+        put_bytes(&mut h, &o.uname);
+        put_bytes(&mut h, &o.gname);
+    }
+    let crcs = layout.table().crcs();
+    h.extend_from_slice(&(crcs.len() as u32).to_le_bytes());
+    for c in crcs {
+        h.extend_from_slice(&c.to_le_bytes());
+    }
+    let header_len = h.len() + 4;
+    h[20..24].copy_from_slice(&(header_len as u32).to_le_bytes());
+    let crc = crc32fast::hash(&h);
+    h.extend_from_slice(&crc.to_le_bytes());
+    Ok(h)
+}
+
+fn put_bytes(h: &mut Vec<u8>, b: &[u8]) {
+    h.extend_from_slice(&(b.len() as u32).to_le_bytes());
+    h.extend_from_slice(b);
+}
+
+/// A bounds-checked reader over the header.
+struct Cursor<'a> {
+    b: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        let end = self.at.checked_add(n).filter(|&e| e <= self.b.len());
+        let end = end.ok_or_else(|| Error::corrupt("catalog", "the header is truncated"))?;
+        let s = &self.b[self.at..end];
+        self.at = end;
+        Ok(s)
+    }
+    fn u32(&mut self) -> Result<u32> {
+        Ok(u32::from_le_bytes(self.take(4)?.try_into().expect("4")))
+    }
+    fn u64(&mut self) -> Result<u64> {
+        Ok(u64::from_le_bytes(self.take(8)?.try_into().expect("8")))
+    }
+    fn bytes(&mut self) -> Result<&'a [u8]> {
+        let n = self.u32()? as usize;
+        self.take(n)
+    }
+}
+
+fn parse_header(file: &[u8]) -> Result<Parsed> {
+    if file.len() < 24 || &file[..16] != MAGIC {
+        return Err(Error::corrupt(
+            "catalog",
+            "not a tartape catalog (bad magic)",
+        ));
+    }
+    let version = u32::from_le_bytes(file[16..20].try_into().expect("4"));
+    if version != VERSION {
+        return Err(Error::Unsupported(format!(
+            "catalog format version {version}; this build reads version {VERSION}"
+        )));
+    }
+    let header_len = u32::from_le_bytes(file[20..24].try_into().expect("4")) as usize;
+    if !(28..=HEADER_MAX).contains(&header_len) || header_len > file.len() {
+        return Err(Error::corrupt(
+            "catalog",
+            format!("header length {header_len} is impossible: truncated?"),
+        ));
+    }
+    let stored = u32::from_le_bytes(file[header_len - 4..header_len].try_into().expect("4"));
+    if crc32fast::hash(&file[..header_len - 4]) != stored {
+        return Err(Error::corrupt(
+            "catalog",
+            "header checksum mismatch: the file was altered",
+        ));
+    }
+    let mut c = Cursor {
+        b: &file[..header_len - 4],
+        at: 24,
+    };
+    let format = c.u32()?;
+    if format != 0 {
+        return Err(Error::Unsupported(format!(
+            "catalog of archive format {format}"
+        )));
+    }
+    let count = usize::try_from(c.u64()?).map_err(|_| Error::corrupt("catalog", "entry count"))?;
+    let total_size = c.u64()?;
+    let table_len =
+        usize::try_from(c.u64()?).map_err(|_| Error::corrupt("catalog", "table length"))?;
+    let fingerprint = String::from_utf8(c.bytes()?.to_vec())
+        .map_err(|_| Error::corrupt("catalog", "fingerprint is not text"))?;
+    let mut sidecar = Sidecar::default();
+    for _ in 0..c.u32()? {
+        use std::os::unix::ffi::OsStrExt;
+        let p = std::ffi::OsStr::from_bytes(c.bytes()?);
+        sidecar.bases.push(Arc::new(PathBuf::from(p)));
+    }
+    for _ in 0..c.u32()? {
+        let uid = c.u64()?;
+        let gid = c.u64()?;
+        let uname = c.bytes()?.into();
+        let gname = c.bytes()?.into();
+        sidecar.owners.push(Arc::new(Owner {
+            uid,
+            gid,
+            uname,
+            gname,
+        }));
+    }
+    let n = c.u32()? as usize;
+    let crcs = c.take(
+        n.checked_mul(4)
+            .ok_or_else(|| Error::corrupt("catalog", "chunk count"))?,
+    )?;
+    let crcs = crcs
+        .chunks_exact(4)
+        .map(|b| u32::from_le_bytes(b.try_into().expect("4")))
+        .collect();
+    if c.at != c.b.len() {
+        return Err(Error::corrupt(
+            "catalog",
+            "unexpected bytes at the end of the header",
+        ));
+    }
+    Ok(Parsed {
+        count,
+        total_size,
+        table_offset: header_len,
+        table_len,
+        crcs,
+        sidecar,
+        fingerprint,
+    })
+}

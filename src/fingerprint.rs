@@ -1,0 +1,48 @@
+//! The fingerprint: a stable identifier of an archive's bytes, computed from the layout alone.
+
+use md5::{Digest, Md5};
+
+use crate::error::Result;
+use crate::header;
+use crate::source::Source;
+use crate::tape::Tape;
+
+/// MD5 over everything that decides the archive's bytes: each entry's header (every field), size,
+/// its source's mtime to the nanosecond, recorded checksums, and the bytes of memory entries held
+/// in the tape. Paths on disk, inode numbers and the catalog's own location are left out.
+pub fn compute(tape: &Tape) -> Result<String> {
+    let mut h = Md5::new();
+    h.update(b"tartape fingerprint v1\0tar\0");
+    h.update((tape.len() as u64).to_le_bytes());
+    h.update(tape.total_size().to_le_bytes());
+    let mut scratch = Vec::new();
+    for i in 0..tape.len() {
+        let slot = tape.slot(i)?;
+        let e = &slot.entry;
+        header::encode(e, &mut scratch);
+        h.update(&scratch);
+        h.update(e.size.to_le_bytes());
+        match &e.source {
+            Source::File(f) => {
+                h.update(b"file");
+                h.update(f.identity.mtime_sec.to_le_bytes());
+                h.update(f.identity.mtime_nsec.to_le_bytes());
+            }
+            Source::Inline { at } => {
+                h.update(b"inline");
+                h.update(tape.layout().table_bytes(*at, e.size as usize)?);
+            }
+            Source::Bytes(b) => {
+                h.update(b"inline");
+                h.update(b);
+            }
+            Source::Empty => h.update(b"empty"),
+            Source::ReadAt(_) | Source::Push | Source::Unbound => h.update(b"external"),
+        }
+        if let Some(m) = e.md5 {
+            h.update(b"md5");
+            h.update(m);
+        }
+    }
+    Ok(crate::checksum::hex(&h.finalize()))
+}
