@@ -115,6 +115,10 @@ fn encode_header(tape: &Tape) -> Result<Vec<u8>> {
         put_bytes(&mut h, &o.uname);
         put_bytes(&mut h, &o.gname);
     }
+    h.extend_from_slice(&(sidecar.exclude.len() as u32).to_le_bytes());
+    for x in &sidecar.exclude {
+        put_bytes(&mut h, x);
+    }
     let crcs = layout.table().crcs();
     h.extend_from_slice(&(crcs.len() as u32).to_le_bytes());
     for c in crcs {
@@ -218,6 +222,9 @@ fn parse_header(file: &[u8]) -> Result<Parsed> {
             uname,
             gname,
         }));
+    }
+    for _ in 0..c.u32()? {
+        sidecar.exclude.push(c.bytes()?.to_vec());
     }
     let n = c.u32()? as usize;
     let crcs = c.take(

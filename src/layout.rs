@@ -88,6 +88,8 @@ pub struct Sidecar {
     pub bases: Vec<Arc<PathBuf>>,
     /// Owners that records point to.
     pub owners: Vec<Arc<Owner>>,
+    /// Names left out of directory walks (so verification does not report them).
+    pub exclude: Vec<Vec<u8>>,
 }
 
 /// Every entry with its offsets, and the total size.
@@ -102,11 +104,14 @@ pub struct Layout {
 impl Layout {
     /// Places `entries` one after the other, then the trailer. Sources the table cannot hold
     /// (large buffers, read-at callbacks) are returned by index, to be kept beside it.
-    pub fn build(entries: Vec<Entry>) -> (Layout, HashMap<usize, Source>) {
+    pub fn build(entries: Vec<Entry>, exclude: Vec<Vec<u8>>) -> (Layout, HashMap<usize, Source>) {
         let count = entries.len();
         let mut index = Vec::with_capacity(count * INDEX_ITEM);
         let mut records = Vec::new();
-        let mut sidecar = Sidecar::default();
+        let mut sidecar = Sidecar {
+            exclude,
+            ..Sidecar::default()
+        };
         let mut base_ids: HashMap<*const PathBuf, u32> = HashMap::new();
         let mut owner_ids: HashMap<*const Owner, u32> = HashMap::new();
         let mut bound = HashMap::new();

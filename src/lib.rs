@@ -24,6 +24,8 @@ pub mod source;
 pub mod stream;
 pub mod table;
 pub mod tape;
+pub mod verify;
+pub mod volume;
 pub mod walk;
 
 pub use entry::{Entry, EntryKind, Owner};

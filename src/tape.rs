@@ -213,7 +213,7 @@ impl TapeBuilder {
         if self.checksums {
             crate::checksum::record_all(&mut self.entries)?;
         }
-        let (layout, bound) = Layout::build(self.entries);
+        let (layout, bound) = Layout::build(self.entries, self.options.exclude);
         Ok(Tape::from_layout(layout, bound, self.skipped))
     }
 }
@@ -315,6 +315,11 @@ impl Tape {
             }
         }
         Ok(slot)
+    }
+
+    /// Checks the tape against the disk; see [`crate::verify::verify`].
+    pub fn verify(&self, deep: bool) -> Result<crate::verify::Report> {
+        crate::verify::verify(self, deep)
     }
 
     /// Supplies again the bytes of a memory entry whose source the table could not keep (after a

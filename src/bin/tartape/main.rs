@@ -2,13 +2,22 @@
 
 mod args;
 mod create;
+mod json;
 mod output;
 mod progress;
+mod record;
+mod verify;
+mod volumes;
 
 const USAGE: &str = "tartape: deterministic streaming TAR archives
 
 usage:
   tartape create [-o FILE] [--no-md5] [--offset N] [--length N] [--quiet] PATH...
+  tartape record DIR [--catalog FILE] [--md5] [--exclude NAME]
+  tartape play CATALOG [--offset N] [--length N] [-o FILE]
+  tartape verify CATALOG [--deep] [--json]
+  tartape volumes CATALOG --size SIZE [--out-dir DIR] [--md5]
+  tartape locate CATALOG NAME [--size SIZE] [--json]
   tartape --version
 
 Sizes take binary suffixes (K, M, G, T). Run `tartape COMMAND --help` for a command's options.";
@@ -21,22 +30,31 @@ fn main() {
     };
     let rest = &argv[1..];
     let result = match command.as_str() {
-        "create" => create::run(rest),
+        "create" => create::run(rest).map(|()| 0),
+        "record" => record::record(rest),
+        "play" => record::play(rest),
+        "verify" => verify::run(rest),
+        "volumes" => volumes::volumes(rest),
+        "locate" => volumes::locate(rest),
         "--version" | "-V" => {
             println!("tartape {}", tartape::VERSION);
-            Ok(())
+            Ok(0)
         }
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
-            Ok(())
+            Ok(0)
         }
         other => Err(format!("unknown command {other:?}\n{USAGE}")),
     };
-    if let Err(message) = result {
-        eprintln!("tartape: {}", message.lines().next().unwrap_or(""));
-        for line in message.lines().skip(1) {
-            eprintln!("{line}");
+    match result {
+        Ok(code) => std::process::exit(code),
+        Err(message) => {
+            eprintln!("tartape: {}", message.lines().next().unwrap_or(""));
+            for line in message.lines().skip(1) {
+                eprintln!("{line}");
+            }
+            // verify uses 1 for "discrepancies found"; errors are 2 there and everywhere.
+            std::process::exit(2);
         }
-        std::process::exit(1);
     }
 }
