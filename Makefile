@@ -9,7 +9,7 @@ MINOR := $(word 2,$(subst ., ,$(VERSION)))
 SONAME := libtartape.so.$(MAJOR).$(MINOR)
 REL := target/release
 CFLAGS_STRICT := -std=c99 -Wall -Wextra -Werror -pedantic -O2
-EXAMPLES := stream_dir from_memory resume read_range
+EXAMPLES := stream_dir from_memory resume read_range multipart
 
 .PHONY: all release examples install demo test clean
 
@@ -22,7 +22,7 @@ release:
 examples: release
 	mkdir -p $(REL)/examples-c
 	for e in $(EXAMPLES); do \
-	  $(CC) $(CFLAGS_STRICT) -Iinclude examples-c/$$e.c -L$(REL) -ltartape -Wl,-rpath,$(abspath $(REL)) -o $(REL)/examples-c/$$e || exit 1; \
+	  $(CC) $(CFLAGS_STRICT) -Iinclude examples-c/$$e.c -L$(REL) -ltartape -Wl,-rpath,$(abspath $(REL)) -lpthread -o $(REL)/examples-c/$$e || exit 1; \
 	done
 
 install: release

@@ -63,6 +63,25 @@ enum tt_event_type
 typedef uint32_t tt_event_type;
 #endif // __cplusplus
 
+// How an entry lies in a part.
+enum tt_role
+#ifdef __cplusplus
+  : uint32_t
+#endif // __cplusplus
+ {
+  // Header to padding, all in this part.
+  TT_ROLE_WHOLE = 0,
+  // Starts in this part and goes on in the next.
+  TT_ROLE_HEAD = 1,
+  // Started in an earlier part and goes on after this one.
+  TT_ROLE_BODY = 2,
+  // Started in an earlier part and ends in this one.
+  TT_ROLE_TAIL = 3,
+};
+#ifndef __cplusplus
+typedef uint32_t tt_role;
+#endif // __cplusplus
+
 // What a call did. A fixed-width integer (`int32_t`) with stable numbers; retired numbers are
 // never reused.
 //
@@ -110,6 +129,10 @@ enum tt_status
 typedef int32_t tt_status;
 #endif // __cplusplus
 
+// A verification report: every discrepancy between a tape and the disk. Opaque; free it with
+// `tt_report_free`. Immutable, so any number of threads may read it at once.
+typedef struct tt_report tt_report;
+
 // A tape: entries are added, then it is sealed (explicitly or by the first event, read or size
 // query) and its layout is fixed. Opaque; create with `tt_tape_new`, free with `tt_tape_free`.
 //
@@ -119,6 +142,12 @@ typedef int32_t tt_status;
 // `tt_feed_end` must not run at the same time as each other on one tape.
 typedef struct tt_tape tt_tape;
 
+// One part of a tape. Opaque; open with `tt_volume_open`, free with `tt_volume_free`. It keeps
+// the tape's layout alive, so it stays valid after `tt_tape_free`. `tt_volume_read_at` may be
+// called from several threads at once; `tt_volume_read` and `tt_volume_seek` move a position and
+// must not run at the same time as each other.
+typedef struct tt_volume tt_volume;
+
 // Reads up to `len` bytes of an entry's content at `offset` into `buf`. Returns how many bytes it
 // wrote (0 only at the end of the content), or -1 on failure. It may be called from any thread
 // that calls `tt_read_at` or streams the tape, at the same time.
@@ -126,6 +155,24 @@ typedef int64_t (*tt_read_at_fn)(void *userdata, uint64_t offset, uint8_t *buf, 
 
 // Frees a callback's `userdata` when the tape no longer needs it.
 typedef void (*tt_free_fn)(void *userdata);
+
+// One discrepancy of a report. `name` (not NUL-terminated), `expected` and `found`
+// (NUL-terminated, human-readable) live as long as the report.
+typedef struct tt_discrepancy {
+  // What differs: 1 missing, 2 kind, 3 size, 4 mtime, 5 replaced, 6 mode, 7 link target,
+  // 8 content (deep), 9 unrecorded (on disk, not in the tape), 10 unreadable.
+  uint32_t problem;
+  // The archive name.
+  const uint8_t *name;
+  // Length of `name`.
+  size_t name_len;
+  // A word for `problem` ("missing", "size", ...), static.
+  const char *problem_name;
+  // What the tape recorded.
+  const char *expected;
+  // What the disk holds.
+  const char *found;
+} tt_discrepancy;
 
 // One entry of a sealed tape's layout, filled by `tt_tape_entry`. `name` and `link` live as long
 // as the tape and are not NUL-terminated.
@@ -190,6 +237,49 @@ typedef struct tt_event {
   uint8_t resumed;
 } tt_event;
 
+// One entry of a part's manifest. Ranges are byte offsets within the part, end exclusive. `name`
+// (not NUL-terminated) lives as long as the volume.
+typedef struct tt_manifest_item {
+  // The entry's index in the tape.
+  uint64_t index;
+  // Whole, head, body or tail.
+  tt_role role;
+  // The entry's bytes in the part: [range_start, range_end).
+  uint64_t range_start;
+  // End of the entry's bytes in the part.
+  uint64_t range_end;
+  // The entry's content bytes in the part: [content_start, content_end) (empty when none).
+  uint64_t content_start;
+  // End of the content bytes in the part.
+  uint64_t content_end;
+  // Which byte of the entry's content lies at `content_start`.
+  uint64_t content_offset;
+  // The entry's content size.
+  uint64_t size;
+  // The archive name.
+  const uint8_t *name;
+  // Length of `name`.
+  size_t name_len;
+} tt_manifest_item;
+
+// Where an entry lies in the archive and in parts of a given size.
+typedef struct tt_location {
+  // The entry's index.
+  uint64_t index;
+  // Where its header starts.
+  uint64_t header_offset;
+  // Where its content starts.
+  uint64_t data_offset;
+  // Where it ends (padding included).
+  uint64_t end_offset;
+  // Its content size.
+  uint64_t size;
+  // The first part holding any of its bytes.
+  uint64_t first_part;
+  // The last part holding any of its bytes.
+  uint64_t last_part;
+} tt_location;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -205,6 +295,65 @@ int32_t tt_status_is_fatal(int32_t status);
 // The library's version ("MAJOR.MINOR.PATCH"), the same as `TARTAPE_VERSION` in the header of the
 // release it comes from. Static string: never free it. Thread-safe.
 const char *tt_version(void);
+
+// Records the MD5 and CRC-32 of every file when the tape is sealed (reading each file once, on two
+// threads), so FILE_END reports the MD5 even of a resumed entry, a stream notices content that
+// changed without its size or mtime changing, and deep verification can compare content.
+tt_status tt_tape_set_checksums(struct tt_tape *tape, int32_t enabled);
+
+// Leaves out every file or directory named `name[0..name_len]` (one path component, such as
+// `.git`) from paths added afterwards. Verification does not report them either.
+tt_status tt_tape_add_exclude(struct tt_tape *tape, const uint8_t *name, size_t name_len);
+
+// Saves the tape (sealing it) to a catalog file at `path`, atomically: a temporary file beside
+// it is written, synced and renamed, so `path` never holds a partial catalog.
+tt_status tt_tape_save_catalog(struct tt_tape *tape, const char *path);
+
+// Opens the catalog at `path` into `tape`, which must be new (nothing added): the tape is then
+// sealed with the recorded layout, and streams and reads give the recorded bytes. Sources are not
+// rescanned; each is checked when its bytes are read. CORRUPT for a truncated or altered catalog,
+// UNSUPPORTED for another format version.
+tt_status tt_tape_open_catalog(struct tt_tape *tape, const char *path);
+
+// Checks every byte of an opened catalog now (opening checks its header and size; the entry table
+// is otherwise checked chunk by chunk as it is used). OK for a tape that was not opened.
+tt_status tt_tape_check_catalog(struct tt_tape *tape);
+
+// Writes to `*out` the tape's fingerprint (sealing it): 32 lowercase hex digits, NUL-terminated,
+// owned by the tape and valid as long as it. It changes exactly when the archive's bytes would.
+tt_status tt_tape_fingerprint(struct tt_tape *tape, const char **out);
+
+// Supplies again the bytes of memory entry `index` of an opened catalog whose content the catalog
+// could not keep (buffers over 64 KiB and read-at sources): `data[0..len]`, copied, of exactly the
+// entry's size.
+tt_status tt_tape_bind_bytes(struct tt_tape *tape, uint64_t index, const uint8_t *data, size_t len);
+
+// Like `tt_tape_bind_bytes`, with a read-at callback (see `tt_add_read_at` for its rules).
+// `free_userdata` is called once when the tape no longer needs `userdata`, also on failure.
+tt_status tt_tape_bind_read_at(struct tt_tape *tape,
+                               uint64_t index,
+                               tt_read_at_fn read,
+                               void *userdata,
+                               tt_free_fn free_userdata);
+
+// Checks the tape's entries against the disk (missing, kind, size, mtime, identity, mode, link
+// target, and files in recorded directories that the tape does not hold); with `deep` nonzero,
+// also reads every file and compares its MD5 with the recorded one. Writes a new report to
+// `*out` (free it with `tt_report_free`): every discrepancy, not only the first. A clean report
+// has 0 items. Errors (an unreadable catalog) are statuses; discrepancies are not.
+tt_status tt_tape_verify(struct tt_tape *tape, int32_t deep, struct tt_report **out);
+
+// Writes the number of discrepancies to `*count` and of entries checked to `*checked` (either may
+// be NULL). Thread-safe.
+tt_status tt_report_count(const struct tt_report *report, uint64_t *count, uint64_t *checked);
+
+// Writes discrepancy `index` (0-based) to `*out`; NOT_FOUND past the last. Thread-safe.
+tt_status tt_report_item(const struct tt_report *report,
+                         uint64_t index,
+                         struct tt_discrepancy *out);
+
+// Frees a report; NULL is a no-op.
+void tt_report_free(struct tt_report *report);
 
 // Creates an empty tape. Returns NULL only when memory is exhausted. Free it with `tt_tape_free`.
 struct tt_tape *tt_tape_new(void);
@@ -335,6 +484,61 @@ tt_status tt_read_at(const struct tt_tape *tape,
                      uint8_t *buf,
                      size_t len,
                      size_t *nread);
+
+// Writes how many parts of `part_size` bytes (a positive multiple of 512) the archive makes.
+tt_status tt_volume_count(struct tt_tape *tape, uint64_t part_size, uint64_t *out);
+
+// Opens part `part` (0-based) of the archive cut in parts of `part_size` bytes, with its manifest.
+// Concatenated in order, the parts are exactly the archive. Errors are reported on the tape.
+tt_status tt_volume_open(struct tt_tape *tape,
+                         uint64_t part_size,
+                         uint64_t part,
+                         struct tt_volume **out);
+
+// Frees a volume; NULL is a no-op.
+void tt_volume_free(struct tt_volume *volume);
+
+// The message of the last error on `volume` (see `tt_tape_error_message`).
+const char *tt_volume_error_message(const struct tt_volume *volume);
+
+// Writes where the part starts in the archive and its length (the last part may be shorter);
+// either pointer may be NULL.
+tt_status tt_volume_range(const struct tt_volume *volume, uint64_t *start, uint64_t *len);
+
+// Reads up to `len` bytes at the volume's position into `buf`, advances it, and writes the count
+// to `*nread` (0 at the end of the part).
+tt_status tt_volume_read(struct tt_volume *volume, uint8_t *buf, size_t len, size_t *nread);
+
+// Reads up to `len` bytes at `offset` within the part into `buf` without moving the position;
+// writes the count to `*nread`. Thread-safe.
+tt_status tt_volume_read_at(const struct tt_volume *volume,
+                            uint64_t offset,
+                            uint8_t *buf,
+                            size_t len,
+                            size_t *nread);
+
+// Moves the volume's position like lseek: `whence` 0 (SEEK_SET), 1 (SEEK_CUR) or 2 (SEEK_END);
+// writes the new position to `*pos` (may be NULL). A position past the end reads 0 bytes.
+tt_status tt_volume_seek(struct tt_volume *volume, int64_t offset, int32_t whence, uint64_t *pos);
+
+// Computes the MD5 of the part's bytes (reading the whole part) into `out[0..16]`.
+tt_status tt_volume_md5(const struct tt_volume *volume, uint8_t *out);
+
+// Writes the number of entries in the part's manifest to `*out`.
+tt_status tt_volume_manifest_count(const struct tt_volume *volume, uint64_t *out);
+
+// Writes manifest item `index` (0-based, in archive order) to `*out`; NOT_FOUND past the last.
+tt_status tt_volume_manifest_item(const struct tt_volume *volume,
+                                  uint64_t index,
+                                  struct tt_manifest_item *out);
+
+// Finds the entry named `name[0..name_len]` and writes where it lies, and which parts of
+// `part_size` bytes hold it, to `*out`. NOT_FOUND when no entry has that name.
+tt_status tt_tape_locate(struct tt_tape *tape,
+                         const uint8_t *name,
+                         size_t name_len,
+                         uint64_t part_size,
+                         struct tt_location *out);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -9,8 +9,10 @@
 // `unsafe` would change nothing for C and only hide the checks inside.
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
+pub mod catalog;
 pub mod status;
 pub mod tape;
+pub mod volume;
 
 use std::ffi::{c_char, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};

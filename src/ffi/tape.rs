@@ -26,7 +26,8 @@ pub struct tt_tape {
     stream: Mutex<Option<Stream>>,
     md5: Mutex<bool>,
     skipped_c: OnceLock<Vec<(CString, &'static CStr)>>,
-    error: LastError,
+    pub(crate) fingerprint_c: OnceLock<CString>,
+    pub(crate) error: LastError,
 }
 
 /// What kind of entry.
@@ -176,10 +177,10 @@ pub type tt_read_at_fn = Option<
 pub type tt_free_fn = Option<unsafe extern "C" fn(userdata: *mut c_void)>;
 
 /// A caller's read-at callback as a source.
-struct CallbackSource {
-    read: unsafe extern "C" fn(*mut c_void, u64, *mut u8, usize) -> i64,
-    userdata: *mut c_void,
-    free: tt_free_fn,
+pub(crate) struct CallbackSource {
+    pub(crate) read: unsafe extern "C" fn(*mut c_void, u64, *mut u8, usize) -> i64,
+    pub(crate) userdata: *mut c_void,
+    pub(crate) free: tt_free_fn,
 }
 
 // SAFETY: the header tells callers that the callback is called from several threads at once and
@@ -212,7 +213,7 @@ impl Drop for CallbackSource {
 }
 
 impl tt_tape {
-    fn building(&self) -> MutexGuard<'_, Option<TapeBuilder>> {
+    pub(crate) fn building(&self) -> MutexGuard<'_, Option<TapeBuilder>> {
         self.builder.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -221,7 +222,7 @@ impl tt_tape {
     }
 
     /// Runs `f` on the builder; an error once sealed.
-    fn build(&self, f: impl FnOnce(&mut TapeBuilder) -> Result<()>) -> tt_status {
+    pub(crate) fn build(&self, f: impl FnOnce(&mut TapeBuilder) -> Result<()>) -> tt_status {
         let mut guard = self.building();
         let result = match guard.as_mut() {
             Some(b) => f(b),
@@ -233,7 +234,7 @@ impl tt_tape {
     }
 
     /// The sealed tape, sealing it now if needed.
-    fn sealed(&self) -> Result<Arc<Tape>> {
+    pub(crate) fn sealed(&self) -> Result<Arc<Tape>> {
         if let Some(t) = self.sealed.get() {
             return Ok(t.clone());
         }
@@ -245,6 +246,21 @@ impl tt_tape {
         builder.check()?;
         let tape = guard.take().expect("checked above").seal()?;
         Ok(self.sealed.get_or_init(|| Arc::new(tape)).clone())
+    }
+
+    /// Makes `tape` (opened from a catalog) this handle's sealed tape; the handle must be new.
+    pub(crate) fn adopt(&self, tape: Tape) -> Result<()> {
+        let mut guard = self.building();
+        let fresh =
+            guard.as_ref().is_some_and(|b| b.entries().is_empty()) && self.sealed.get().is_none();
+        if !fresh {
+            return Err(Error::State(
+                "a catalog can only be opened into a new, empty tape".into(),
+            ));
+        }
+        *guard = None;
+        let _ = self.sealed.set(Arc::new(tape));
+        Ok(())
     }
 
     /// The skipped files' paths and kinds as C strings, made once.
@@ -284,6 +300,7 @@ pub extern "C" fn tt_tape_new() -> *mut tt_tape {
             stream: Mutex::new(None),
             md5: Mutex::new(true),
             skipped_c: OnceLock::new(),
+            fingerprint_c: OnceLock::new(),
             error: LastError::new(),
         }))
     })

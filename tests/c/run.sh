@@ -39,5 +39,9 @@ for off in 0 1 511 512 1000 4096 $((size / 2)) $((size - 1024)) $((size - 1)) "$
   check "read_range at $off equals the bytes" cmp -s "$work/range" <(tail -c +$((off + 1)) "$work/site.tar" | head -c 3000)
 done
 
+for part in 512 1536 4096 1048576; do
+  check "multipart with parts of $part bytes reassembles the archive" bash -c "\"$bin/multipart\" $part examples/site > /dev/null"
+done
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
