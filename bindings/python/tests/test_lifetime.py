@@ -148,3 +148,38 @@ def test_the_messages_of_native_errors_come_from_the_handle() -> None:
         with pytest.raises(tartape.InvalidNameError) as e:
             b.add_bytes("../up", b"")
         assert "'..'" in e.value.message and "../up" in e.value.message
+
+
+def test_closing_while_threads_read_and_stream_raises_in_them_and_never_crashes() -> None:
+    b = tartape.TapeBuilder()
+    b.add_bytes("big.bin", bytes(3_000_000))
+    t = b.build()
+    outcomes: list = []
+    go = threading.Barrier(7)
+
+    def reader() -> None:
+        go.wait()
+        try:
+            while True:
+                t.read_at(1000, 200_000)
+        except tartape.ClosedError:
+            outcomes.append("closed")
+
+    def streamer() -> None:
+        go.wait()
+        try:
+            while True:
+                for _ in t.play(chunk_size=4096):
+                    pass
+        except tartape.ClosedError:
+            outcomes.append("closed")
+
+    threads = [threading.Thread(target=reader) for _ in range(5)] + [threading.Thread(target=streamer)]
+    for th in threads:
+        th.start()
+    go.wait()
+    threading.Event().wait(0.2)
+    t.close()
+    for th in threads:
+        th.join(10)
+    assert outcomes == ["closed"] * 6

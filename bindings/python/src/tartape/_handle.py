@@ -102,24 +102,28 @@ class NativeHandle:
     def _closed_error(self) -> ClosedError:
         return ClosedError(f"this {self._what} is closed", _lib.TT_STATUS_STATE)
 
-    def call(self, fn: Callable[..., int], *args: Any) -> int:
-        """Calls ``fn(ptr, *args)``; returns OK or EOF, raises the status's error otherwise."""
+    @contextmanager
+    def using(self) -> Iterator[int]:
+        """Holds the handle open (shared) and yields the pointer: borrowed data it returns, such
+        as an event's bytes or an entry's name, must be copied inside this block."""
         with self._lock.shared():
             ptr = self._ptr
             if ptr is None:
                 raise self._closed_error()
-            status = int(fn(ptr, *args))
+            yield ptr
+
+    def check(self, status: int) -> int:
+        """Returns OK or EOF; raises the status's error (with the handle's message) otherwise.
+        Call it outside ``using()``: reading the message takes the lock exclusively."""
         if status in (_lib.TT_STATUS_OK, _lib.TT_STATUS_EOF):
             return status
         raise self.error(status)
 
-    def call_value(self, fn: Callable[..., Any], *args: Any) -> Any:
-        """Calls ``fn(ptr, *args)`` for a function that returns a value, not a status."""
-        with self._lock.shared():
-            ptr = self._ptr
-            if ptr is None:
-                raise self._closed_error()
-            return fn(ptr, *args)
+    def call(self, fn: Callable[..., int], *args: Any) -> int:
+        """Calls ``fn(ptr, *args)``; returns OK or EOF, raises the status's error otherwise."""
+        with self.using() as ptr:
+            status = int(fn(ptr, *args))
+        return self.check(status)
 
     def error(self, status: int) -> Exception:
         """The exception for ``status``, with the handle's current message."""

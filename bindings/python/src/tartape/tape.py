@@ -69,6 +69,13 @@ class Tape:
             self._chain_callback_error(e)
             raise
 
+    def _check(self, status: int) -> int:
+        try:
+            return self._handle.check(status)
+        except TarTapeError as e:
+            self._chain_callback_error(e)
+            raise
+
     def _chain_callback_error(self, e: BaseException) -> None:
         for r in self._readers:
             if r.error is not None:
@@ -130,9 +137,13 @@ class Tape:
 
     def _entry(self, index: int) -> Entry:
         info = _lib.tt_entry_info()
-        self._call(_lib.LIB.tt_tape_entry, index, ctypes.byref(info))
-        name = ctypes.string_at(info.name, info.name_len) if info.name_len else b""
-        link = ctypes.string_at(info.link, info.link_len) if info.link_len else b""
+        name = link = b""
+        with self._handle.using() as ptr:  # the name and link are the tape's: copy them now
+            status = _lib.LIB.tt_tape_entry(ptr, index, ctypes.byref(info))
+            if status == _lib.TT_STATUS_OK:
+                name = ctypes.string_at(info.name, info.name_len) if info.name_len else b""
+                link = ctypes.string_at(info.link, info.link_len) if info.link_len else b""
+        self._check(status)
         return Entry(
             index=index,
             name_bytes=name,
@@ -191,11 +202,16 @@ class Tape:
             out = []
             for i in range(count):
                 path, kind = ctypes.c_char_p(), ctypes.c_char_p()
-                self._call(_lib.LIB.tt_tape_skipped, i, ctypes.byref(path), ctypes.byref(kind))
+                raw_path = raw_kind = b""
+                with self._handle.using() as ptr:  # the strings are the tape's: copy them now
+                    status = _lib.LIB.tt_tape_skipped(ptr, i, ctypes.byref(path), ctypes.byref(kind))
+                    if status == _lib.TT_STATUS_OK:
+                        raw_path, raw_kind = path.value or b"", kind.value or b""
+                self._check(status)
                 out.append(
                     Skipped(
-                        path=(path.value or b"").decode("utf-8", "surrogateescape"),
-                        kind=(kind.value or b"").decode("ascii", "replace"),
+                        path=raw_path.decode("utf-8", "surrogateescape"),
+                        kind=raw_kind.decode("ascii", "replace"),
                     )
                 )
             self._skipped = out
@@ -245,47 +261,65 @@ class Tape:
             with self._stream_lock:
                 if self._stream_owner is not token:
                     raise StateError("another stream of this tape was started: this one is over")
-                status = self._call(_lib.LIB.tt_next_event, ref)
-                if status == _lib.TT_STATUS_EOF:
-                    return
-                kind = ev.type
                 out: Optional[Event] = None
-                if kind == _lib.TT_EVENT_TYPE_DATA:
-                    out = Data(
-                        index=None if ev.index == _lib.UINT64_MAX else ev.index,
-                        offset=ev.offset,
-                        data=ctypes.string_at(ev.data, ev.data_len) if ev.data_len else b"",
-                    )
-                elif kind == _lib.TT_EVENT_TYPE_NEED_DATA:
-                    source = memory.get(ev.index)
-                    if source is None:
-                        raise StateError(f"entry {ev.index} asks for data the bindings do not hold")
-                    source.feed(self._handle, ev.offset, ev.size)
-                elif kind == _lib.TT_EVENT_TYPE_FILE_START:
-                    out = FileStart(
-                        index=ev.index,
-                        name_bytes=ctypes.string_at(ev.name, ev.name_len),
-                        kind=EntryKind(ev.kind),
-                        size=ev.size,
-                        header_offset=ev.offset,
-                        resumed=bool(ev.resumed),
-                    )
-                elif kind == _lib.TT_EVENT_TYPE_FILE_END:
-                    source = memory.get(ev.index)
-                    if source is not None:
-                        source.finish()
-                    out = FileEnd(
-                        index=ev.index,
-                        name_bytes=ctypes.string_at(ev.name, ev.name_len),
-                        kind=EntryKind(ev.kind),
-                        size=ev.size,
-                        end_offset=ev.offset,
-                        md5=bytes(ev.md5).hex() if ev.has_md5 else None,
-                    )
-                elif kind == _lib.TT_EVENT_TYPE_TAPE_COMPLETED:
-                    out = TapeCompleted(total_size=total)
+                need: Optional[MemorySource] = None
+                with self._handle.using() as ptr:
+                    status = _lib.LIB.tt_next_event(ptr, ref)
+                    if status == _lib.TT_STATUS_OK:
+                        # The event's name and data are borrowed until the next call: copy them
+                        # while the handle is held open.
+                        out, need = self._convert(ev, memory, total)
+                if self._check(status) == _lib.TT_STATUS_EOF:
+                    return
+                if need is not None:
+                    need.feed(self._handle, ev.offset, ev.size)
+                elif isinstance(out, FileEnd) and out.index in memory:
+                    memory[out.index].finish()
             if out is not None:
                 yield out
+
+    @staticmethod
+    def _convert(
+        ev: "_lib.tt_event", memory: Dict[int, MemorySource], total: int
+    ) -> "tuple[Optional[Event], Optional[MemorySource]]":
+        """A copy of a native event as a Python event, or the memory source a NEED_DATA asks."""
+        kind = ev.type
+        if kind == _lib.TT_EVENT_TYPE_DATA:
+            data = ctypes.string_at(ev.data, ev.data_len) if ev.data_len else b""
+            index = None if ev.index == _lib.UINT64_MAX else ev.index
+            return Data(index=index, offset=ev.offset, data=data), None
+        if kind == _lib.TT_EVENT_TYPE_NEED_DATA:
+            source = memory.get(ev.index)
+            if source is None:
+                raise StateError(f"entry {ev.index} asks for data the bindings do not hold")
+            return None, source
+        if kind == _lib.TT_EVENT_TYPE_FILE_START:
+            return (
+                FileStart(
+                    index=ev.index,
+                    name_bytes=ctypes.string_at(ev.name, ev.name_len),
+                    kind=EntryKind(ev.kind),
+                    size=ev.size,
+                    header_offset=ev.offset,
+                    resumed=bool(ev.resumed),
+                ),
+                None,
+            )
+        if kind == _lib.TT_EVENT_TYPE_FILE_END:
+            return (
+                FileEnd(
+                    index=ev.index,
+                    name_bytes=ctypes.string_at(ev.name, ev.name_len),
+                    kind=EntryKind(ev.kind),
+                    size=ev.size,
+                    end_offset=ev.offset,
+                    md5=bytes(ev.md5).hex() if ev.has_md5 else None,
+                ),
+                None,
+            )
+        if kind == _lib.TT_EVENT_TYPE_TAPE_COMPLETED:
+            return TapeCompleted(total_size=total), None
+        return None, None  # an event type newer than these bindings: skipped
 
     def play(
         self,
