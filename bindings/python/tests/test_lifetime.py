@@ -183,3 +183,35 @@ def test_closing_while_threads_read_and_stream_raises_in_them_and_never_crashes(
     for th in threads:
         th.join(10)
     assert outcomes == ["closed"] * 6
+
+
+def test_interpreter_exit_with_a_daemon_thread_inside_a_call_does_not_hang() -> None:
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(
+        """
+        import threading, time, tartape
+        entered = threading.Event()
+        def stuck(offset, n):
+            entered.set()
+            time.sleep(60)
+            return bytes(n)
+        b = tartape.TapeBuilder()
+        tape = b.add_read_at("stuck.bin", 10, stuck).build()
+        threading.Thread(target=lambda: tape.read_at(512, 10), daemon=True).start()
+        entered.wait(10)
+        forgotten = tartape.TapeBuilder().add_bytes("x", b"1").build()  # freed at exit
+        print("exiting", flush=True)
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "exiting"
+
+
+def test_functions_missing_from_the_library_raise_unsupported() -> None:
+    with pytest.raises(tartape.UnsupportedError, match="tt_catalog_open"):
+        tartape._lib.function("tt_catalog_open")
+    assert tartape._lib.function("tt_version") is tartape._lib.LIB.tt_version

@@ -45,22 +45,31 @@ class _SharedLock:
                 if self._readers == 0:
                     self._cond.notify_all()
 
-    @contextmanager
-    def exclusive(self) -> Iterator[None]:
+    def acquire_exclusive(self, timeout: Optional[float] = None) -> bool:
+        """Waits until no one holds the lock, then holds it alone; False after ``timeout``."""
         with self._cond:
             self._writers_waiting += 1
             try:
-                while self._writer or self._readers:
-                    self._cond.wait()
+                if not self._cond.wait_for(lambda: not (self._writer or self._readers), timeout):
+                    return False
             finally:
                 self._writers_waiting -= 1
+                self._cond.notify_all()
             self._writer = True
+            return True
+
+    def release_exclusive(self) -> None:
+        with self._cond:
+            self._writer = False
+            self._cond.notify_all()
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        self.acquire_exclusive()
         try:
             yield
         finally:
-            with self._cond:
-                self._writer = False
-                self._cond.notify_all()
+            self.release_exclusive()
 
 
 class NativeHandle:
@@ -99,6 +108,20 @@ class NativeHandle:
                 self._free(ptr)
             self.keepalive = []
 
+    def finalize(self) -> None:
+        """The safety net's close (garbage collection, interpreter exit): frees the handle unless
+        a call still runs in another thread after a grace period (a daemon thread at exit); then
+        the handle is left allocated rather than freed under a running call or waited on forever."""
+        if not self._lock.acquire_exclusive(timeout=2.0):
+            return
+        try:
+            ptr, self._ptr = self._ptr, None
+            if ptr is not None:
+                self._free(ptr)
+            self.keepalive = []
+        finally:
+            self._lock.release_exclusive()
+
     def _closed_error(self) -> ClosedError:
         return ClosedError(f"this {self._what} is closed", _lib.TT_STATUS_STATE)
 
@@ -136,7 +159,7 @@ class NativeHandle:
 
 def attach_finalizer(owner: object, handle: NativeHandle) -> "weakref.finalize":
     """Frees ``handle`` when ``owner`` is garbage-collected or at interpreter exit, if not closed."""
-    return weakref.finalize(owner, handle.close)
+    return weakref.finalize(owner, handle.finalize)
 
 
 def new_tape_handle() -> NativeHandle:
