@@ -157,7 +157,7 @@ class NativeHandle:
         return error_for_status(status, message)
 
 
-def attach_finalizer(owner: object, handle: NativeHandle) -> "weakref.finalize":
+def attach_finalizer(owner: object, handle: NativeHandle) -> "weakref.finalize[[], object]":
     """Frees ``handle`` when ``owner`` is garbage-collected or at interpreter exit, if not closed."""
     return weakref.finalize(owner, handle.finalize)
 

@@ -179,7 +179,7 @@ FUNCTION_NAMES = [name for name, _, _ in _FUNCTIONS]
 
 #: Functions a library build may lack without failing the import (they raise when called). The
 #: functions still to come (catalogs, ZIP, the reader) are listed here while they are new.
-OPTIONAL: frozenset = frozenset()
+OPTIONAL: "frozenset[str]" = frozenset()
 
 _LIB_NAME = {"darwin": "libtartape.dylib", "win32": "tartape.dll"}.get(sys.platform, "libtartape.so")
 

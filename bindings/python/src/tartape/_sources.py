@@ -59,13 +59,13 @@ class MemorySource:
             self._factory = chunks
         else:
             try:
-                iter(chunks)  # type: ignore[call-overload]
+                iter(chunks)
             except TypeError:
                 raise TypeError(
                     "chunks must be bytes-like, an iterable of bytes-like chunks, "
                     "or a callable returning one"
                 ) from None
-            self._iterable = chunks  # type: ignore[assignment]
+            self._iterable = chunks
         self._iter: Optional[Iterator[Any]] = None
         self._pos = 0  # content offset of the next byte the iterator yields
         self._pending: Optional[memoryview] = None  # bytes pulled but not fed yet

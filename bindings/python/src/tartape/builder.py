@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import threading
 from typing import Any, Callable, List, Optional, Union
 
 from . import _lib
@@ -38,7 +37,6 @@ class TapeBuilder:
     def __init__(self, *, keep_owners: bool = False, strict: bool = False, md5: bool = True) -> None:
         self._handle: Optional[NativeHandle] = new_tape_handle()
         self._finalizer = attach_finalizer(self, self._handle)
-        self._lock = threading.Lock()
         self._memory: List[MemorySource] = []
         self._readers: List[ReadAtSource] = []
         self._keep_owners = False

@@ -58,23 +58,23 @@ class TapeFile(io.RawIOBase):
         return self._length
 
     def readable(self) -> bool:
-        self._checkClosed()  # type: ignore[attr-defined]
+        self._checkClosed()
         return True
 
     def seekable(self) -> bool:
-        self._checkClosed()  # type: ignore[attr-defined]
+        self._checkClosed()
         return True
 
     def writable(self) -> bool:
-        self._checkClosed()  # type: ignore[attr-defined]
+        self._checkClosed()
         return False
 
     def tell(self) -> int:
-        self._checkClosed()  # type: ignore[attr-defined]
+        self._checkClosed()
         return self._pos
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        self._checkClosed()  # type: ignore[attr-defined]
+        self._checkClosed()
         if whence == io.SEEK_SET:
             pos = offset
         elif whence == io.SEEK_CUR:
@@ -90,7 +90,7 @@ class TapeFile(io.RawIOBase):
 
     def readinto(self, buffer: Any) -> int:
         """Reads into ``buffer`` directly (no intermediate copy); 0 at the end."""
-        self._checkClosed()  # type: ignore[attr-defined]
+        self._checkClosed()
         view = out_view(buffer)
         want = min(view.nbytes, max(0, self._length - self._pos))
         if want == 0:
@@ -101,7 +101,7 @@ class TapeFile(io.RawIOBase):
 
     def readall(self) -> bytes:
         """Everything from the position to the end, in one read."""
-        self._checkClosed()  # type: ignore[attr-defined]
+        self._checkClosed()
         want = max(0, self._length - self._pos)
         data = self._tape.read_at(self._start + self._pos, want)
         self._pos += len(data)

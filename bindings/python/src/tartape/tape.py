@@ -10,7 +10,8 @@ from __future__ import annotations
 import bisect
 import ctypes
 import threading
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Union
+import weakref
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 from . import _lib
 from ._convert import out_view, u64
@@ -19,6 +20,9 @@ from ._sources import MemorySource, ReadAtSource
 from .entries import Entry, EntryKind, Skipped, decode_name, normalize_name
 from .errors import InvalidArgumentError, NotFoundError, StateError, TarTapeError
 from .events import Data, Event, FileEnd, FileStart, TapeCompleted
+
+if TYPE_CHECKING:
+    from .files import TapeFile
 
 __all__ = ["Tape"]
 
@@ -33,6 +37,19 @@ class Tape:
     A tape is a context manager; ``close()`` frees the native tape, after which every call raises
     :class:`~tartape.ClosedError`. A forgotten tape is freed when it is garbage-collected.
     """
+
+    _handle: NativeHandle
+    _finalizer: "weakref.finalize[[], object]"
+    _memory_list: List[MemorySource]
+    _memory: Optional[Dict[int, MemorySource]]
+    _readers: List[ReadAtSource]
+    _stream_lock: threading.Lock
+    _stream_owner: Optional[object]
+    _total_size: Optional[int]
+    _entries: Optional[List[Entry]]
+    _by_name: Optional[Dict[bytes, Entry]]
+    _starts: Optional[List[int]]
+    _skipped: Optional[List[Skipped]]
 
     def __init__(self) -> None:
         raise TypeError("a Tape is made by TapeBuilder.build()")
@@ -49,15 +66,15 @@ class Tape:
         self._handle = handle
         self._finalizer = attach_finalizer(self, handle)
         self._memory_list = list(memory)
-        self._memory: Optional[Dict[int, MemorySource]] = None
+        self._memory = None
         self._readers = list(readers)
         self._stream_lock = threading.Lock()
-        self._stream_owner: Optional[object] = None
-        self._total_size: Optional[int] = None
-        self._entries: Optional[List[Entry]] = None
-        self._by_name: Optional[Dict[bytes, Entry]] = None
-        self._starts: Optional[List[int]] = None
-        self._skipped: Optional[List[Skipped]] = None
+        self._stream_owner = None
+        self._total_size = None
+        self._entries = None
+        self._by_name = None
+        self._starts = None
+        self._skipped = None
         return self
 
     # --- native calls ------------------------------------------------------------------------
@@ -281,7 +298,7 @@ class Tape:
     @staticmethod
     def _convert(
         ev: "_lib.tt_event", memory: Dict[int, MemorySource], total: int
-    ) -> "tuple[Optional[Event], Optional[MemorySource]]":
+    ) -> Tuple[Optional[Event], Optional[MemorySource]]:
         """A copy of a native event as a Python event, or the memory source a NEED_DATA asks."""
         kind = ev.type
         if kind == _lib.TT_EVENT_TYPE_DATA:
