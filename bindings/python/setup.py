@@ -1,0 +1,114 @@
+"""Builds libtartape with cargo and ships it inside the ``tartape`` package.
+
+``pip install ./bindings/python`` runs ``cargo build --release --lib --locked`` in the repository
+root (``$CARGO_TARGET_DIR`` is honoured if set; ``$CARGO`` names the cargo binary), then copies
+``libtartape.so`` next to the Python modules, where the loader looks first. Set
+``TARTAPE_PREBUILT_LIBRARY`` to a built library to skip cargo (packagers), or
+``TARTAPE_SOURCE_DIR`` to the repository root when this directory was copied elsewhere.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from setuptools import setup
+from setuptools.command.build_py import build_py
+from setuptools.dist import Distribution
+
+HERE = Path(__file__).resolve().parent
+LIB_NAME = "libtartape.dylib" if sys.platform == "darwin" else "libtartape.so"
+
+
+def repository_root() -> Path:
+    """The tartape repository (the directory whose Cargo.toml names the crate ``tartape``)."""
+    env = os.environ.get("TARTAPE_SOURCE_DIR")
+    candidates = [Path(env)] if env else list(HERE.parents)
+    for path in candidates:
+        cargo_toml = path / "Cargo.toml"
+        if cargo_toml.is_file() and re.search(r'(?m)^name\s*=\s*"tartape"', cargo_toml.read_text()):
+            return path
+    raise SystemExit(
+        "tartape: cannot find the repository root (a Cargo.toml of the crate tartape) above "
+        f"{HERE}; set TARTAPE_SOURCE_DIR or TARTAPE_PREBUILT_LIBRARY"
+    )
+
+
+def crate_version() -> str:
+    """The crate's version from Cargo.toml: the package has the library's version."""
+    try:
+        text = (repository_root() / "Cargo.toml").read_text()
+    except SystemExit:
+        init = (HERE / "src" / "tartape" / "__init__.py").read_text()
+        return re.search(r'__version__ = "([^"]+)"', init).group(1)  # type: ignore[union-attr]
+    return re.search(r'(?m)^version\s*=\s*"([^"]+)"', text).group(1)  # type: ignore[union-attr]
+
+
+def cargo_binary() -> str:
+    """``$CARGO``, cargo on PATH, or rustup's default location."""
+    for candidate in (os.environ.get("CARGO"), shutil.which("cargo"), str(Path.home() / ".cargo/bin/cargo")):
+        if candidate and Path(candidate).exists():
+            return candidate
+    raise SystemExit("tartape: cargo is needed to build libtartape (https://rustup.rs)")
+
+
+def build_library() -> Path:
+    """Builds libtartape (or takes a prebuilt one) and returns its path."""
+    prebuilt = os.environ.get("TARTAPE_PREBUILT_LIBRARY")
+    if prebuilt:
+        return Path(prebuilt)
+    root = repository_root()
+    target = Path(os.environ.get("CARGO_TARGET_DIR") or root / "target")
+    if not target.is_absolute():
+        target = root / target
+    cmd = [cargo_binary(), "build", "--release", "--lib", "--locked"]
+    print(f"tartape: {' '.join(cmd)} (in {root}, target {target})", flush=True)
+    env = dict(os.environ, CARGO_TARGET_DIR=str(target))
+    subprocess.run(cmd, cwd=root, env=env, check=True)
+    return target / "release" / LIB_NAME
+
+
+class BuildPyWithLibrary(build_py):
+    """build_py that also builds libtartape and copies it into the package."""
+
+    def run(self) -> None:
+        super().run()
+        library = build_library()
+        if not library.is_file():
+            raise SystemExit(f"tartape: the build did not produce {library}")
+        destination = Path(self.build_lib) / "tartape" / LIB_NAME
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(library, destination)
+        os.chmod(destination, 0o755)
+
+
+class BinaryDistribution(Distribution):
+    """The wheel holds a native library: tag it for the platform, not ``any``."""
+
+    def has_ext_modules(self) -> bool:
+        return True
+
+
+cmdclass = {"build_py": BuildPyWithLibrary}
+try:
+    from wheel.bdist_wheel import bdist_wheel
+
+    class BdistWheel(bdist_wheel):  # type: ignore[misc]
+        """Tags the wheel ``py3-none-<platform>``: ctypes needs no particular Python ABI."""
+
+        def get_tag(self):  # type: ignore[no-untyped-def]
+            _, _, platform = super().get_tag()
+            return "py3", "none", platform
+
+    cmdclass["bdist_wheel"] = BdistWheel
+except ImportError:  # building without wheel (e.g. setup.py build): nothing to tag
+    pass
+
+
+setup(
+    version=crate_version(),
+    cmdclass=cmdclass,
+    distclass=BinaryDistribution,
+)

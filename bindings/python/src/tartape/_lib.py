@@ -1,0 +1,265 @@
+"""ctypes declarations of libtartape's C ABI, mirroring ``include/tartape.h`` exactly.
+
+Nothing here is public: the rest of the package calls ``LIB.tt_*``. Every function of the header
+has its ``argtypes`` and ``restype`` declared in ``_FUNCTIONS``; a function the loaded library does
+not export (an older build) is left undeclared and raises ``UnsupportedError`` when called, so
+functions still to come (catalogs, ZIP, the archive reader) are added here as one table row each.
+
+The library is looked for, in order: next to this file (the copy ``pip install`` bundles), at
+``$TARTAPE_LIBRARY``, then in the repository's ``target/release`` (development checkouts).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+from ctypes import (
+    CFUNCTYPE,
+    POINTER,
+    Structure,
+    c_char_p,
+    c_int32,
+    c_int64,
+    c_size_t,
+    c_uint8,
+    c_uint32,
+    c_uint64,
+    c_void_p,
+)
+from pathlib import Path
+from typing import Any, Callable, List, Optional, Tuple
+
+# --- scalar types -----------------------------------------------------------------------------
+
+#: ``tt_status``: a fixed-width ``int32_t``.
+tt_status = c_int32
+#: ``tt_entry_kind``: a C enum typed ``uint32_t``.
+tt_entry_kind = c_uint32
+#: ``tt_event_type``: a C enum typed ``uint32_t``.
+tt_event_type = c_uint32
+
+# --- constants (``#define``s and enum values) --------------------------------------------------
+
+BLOCK = 512
+TRAILER_LEN = 2 * BLOCK
+BUFFER_SIZE = 1 << 20
+UINT64_MAX = (1 << 64) - 1
+
+TT_ENTRY_KIND_FILE = 0
+TT_ENTRY_KIND_DIR = 1
+TT_ENTRY_KIND_SYMLINK = 2
+
+TT_EVENT_TYPE_FILE_START = 1
+TT_EVENT_TYPE_DATA = 2
+TT_EVENT_TYPE_NEED_DATA = 3
+TT_EVENT_TYPE_FILE_END = 4
+TT_EVENT_TYPE_TAPE_COMPLETED = 5
+
+TT_STATUS_OK = 0
+TT_STATUS_EOF = 1
+TT_STATUS_INVALID_ARGUMENT = 10
+TT_STATUS_INVALID_NAME = 11
+TT_STATUS_STATE = 12
+TT_STATUS_NOT_FOUND = 13
+TT_STATUS_UNSUPPORTED = 14
+TT_STATUS_NOT_RANDOM_ACCESS = 15
+TT_STATUS_IO = 30
+TT_STATUS_CHANGED = 31
+TT_STATUS_SIZE_MISMATCH = 32
+TT_STATUS_CORRUPT = 33
+TT_STATUS_LIMIT = 34
+TT_STATUS_CALLBACK = 35
+TT_STATUS_PANIC = 99
+
+# --- structs -----------------------------------------------------------------------------------
+
+
+class tt_entry_info(Structure):
+    """``struct tt_entry_info``: one entry of a sealed tape's layout."""
+
+    _fields_ = [
+        ("kind", tt_entry_kind),
+        ("mode", c_uint32),
+        ("mtime", c_int64),
+        ("size", c_uint64),
+        ("header_offset", c_uint64),
+        ("data_offset", c_uint64),
+        ("end_offset", c_uint64),
+        ("name", POINTER(c_uint8)),
+        ("name_len", c_size_t),
+        ("link", POINTER(c_uint8)),
+        ("link_len", c_size_t),
+        ("random_access", c_uint8),
+    ]
+
+
+class tt_event(Structure):
+    """``struct tt_event``: one event of a stream (``name``/``data`` are borrowed)."""
+
+    _fields_ = [
+        ("type", tt_event_type),
+        ("kind", tt_entry_kind),
+        ("index", c_uint64),
+        ("offset", c_uint64),
+        ("size", c_uint64),
+        ("name", POINTER(c_uint8)),
+        ("name_len", c_size_t),
+        ("data", POINTER(c_uint8)),
+        ("data_len", c_size_t),
+        ("md5", c_uint8 * 16),
+        ("has_md5", c_uint8),
+        ("resumed", c_uint8),
+    ]
+
+
+#: ``typedef int64_t (*tt_read_at_fn)(void *userdata, uint64_t offset, uint8_t *buf, size_t len)``
+tt_read_at_fn = CFUNCTYPE(c_int64, c_void_p, c_uint64, POINTER(c_uint8), c_size_t)
+#: ``typedef void (*tt_free_fn)(void *userdata)``
+tt_free_fn = CFUNCTYPE(None, c_void_p)
+
+# ``struct tt_tape *`` is opaque: a void pointer.
+tt_tape_p = c_void_p
+u8_p = POINTER(c_uint8)
+
+# --- functions: (name, restype, argtypes) in the header's order --------------------------------
+
+_FUNCTIONS: List[Tuple[str, Any, List[Any]]] = [
+    ("tt_status_name", c_char_p, [c_int32]),
+    ("tt_status_is_fatal", c_int32, [c_int32]),
+    ("tt_version", c_char_p, []),
+    ("tt_tape_new", tt_tape_p, []),
+    ("tt_tape_free", None, [tt_tape_p]),
+    ("tt_tape_error_message", c_char_p, [tt_tape_p]),
+    ("tt_tape_set_walk_options", tt_status, [tt_tape_p, c_int32, c_int32]),
+    ("tt_tape_set_md5", tt_status, [tt_tape_p, c_int32]),
+    ("tt_add_path", tt_status, [tt_tape_p, c_char_p, u8_p, c_size_t]),
+    ("tt_add_from_memory", tt_status, [tt_tape_p, u8_p, c_size_t, c_uint64, c_uint32, c_int64]),
+    (
+        "tt_add_bytes",
+        tt_status,
+        [tt_tape_p, u8_p, c_size_t, u8_p, c_size_t, c_uint32, c_int64],
+    ),
+    (
+        "tt_add_read_at",
+        tt_status,
+        [
+            tt_tape_p,
+            u8_p,
+            c_size_t,
+            c_uint64,
+            c_uint32,
+            c_int64,
+            tt_read_at_fn,
+            c_void_p,
+            tt_free_fn,
+        ],
+    ),
+    ("tt_add_directory", tt_status, [tt_tape_p, u8_p, c_size_t, c_uint32, c_int64]),
+    ("tt_add_symlink", tt_status, [tt_tape_p, u8_p, c_size_t, u8_p, c_size_t, c_int64]),
+    ("tt_tape_seal", tt_status, [tt_tape_p]),
+    ("tt_tape_total_size", tt_status, [tt_tape_p, POINTER(c_uint64)]),
+    ("tt_tape_entry_count", tt_status, [tt_tape_p, POINTER(c_uint64)]),
+    ("tt_tape_skipped_count", tt_status, [tt_tape_p, POINTER(c_uint64)]),
+    (
+        "tt_tape_skipped",
+        tt_status,
+        [tt_tape_p, c_uint64, POINTER(c_char_p), POINTER(c_char_p)],
+    ),
+    ("tt_tape_entry", tt_status, [tt_tape_p, c_uint64, POINTER(tt_entry_info)]),
+    ("tt_tape_start_at", tt_status, [tt_tape_p, c_uint64]),
+    ("tt_next_event", tt_status, [tt_tape_p, POINTER(tt_event)]),
+    ("tt_feed", tt_status, [tt_tape_p, u8_p, c_size_t]),
+    ("tt_feed_end", tt_status, [tt_tape_p]),
+    ("tt_read_at", tt_status, [tt_tape_p, c_uint64, u8_p, c_size_t, POINTER(c_size_t)]),
+]
+
+#: Every function name the bindings declare, for tests and diagnostics.
+FUNCTION_NAMES = [name for name, _, _ in _FUNCTIONS]
+
+#: Functions a library build may lack without failing the import (they raise when called). The
+#: functions still to come (catalogs, ZIP, the reader) are listed here while they are new.
+OPTIONAL: "frozenset[str]" = frozenset()
+
+_LIB_NAME = {"darwin": "libtartape.dylib", "win32": "tartape.dll"}.get(sys.platform, "libtartape.so")
+
+
+def candidate_paths() -> List[Path]:
+    """Where the library is looked for, in order."""
+    here = Path(__file__).resolve().parent
+    paths = [here / _LIB_NAME]
+    env = os.environ.get("TARTAPE_LIBRARY")
+    if env:
+        paths.append(Path(env))
+    # A development checkout: bindings/python/src/tartape/_lib.py -> the repository root.
+    root = here.parents[3] if len(here.parents) > 3 else None
+    if root is not None and (root / "Cargo.toml").is_file():
+        target = os.environ.get("CARGO_TARGET_DIR")
+        if target:
+            paths.append(Path(target) / "release" / _LIB_NAME)
+        paths.append(root / "target" / "release" / _LIB_NAME)
+    return paths
+
+
+def _load() -> Tuple[ctypes.CDLL, Path]:
+    tried = []
+    for path in candidate_paths():
+        if not path.is_file():
+            tried.append(f"{path} (absent)")
+            continue
+        try:
+            return ctypes.CDLL(str(path)), path
+        except OSError as e:
+            tried.append(f"{path} ({e})")
+    raise ImportError(
+        "tartape: cannot load the native library libtartape; tried:\n  "
+        + "\n  ".join(tried)
+        + "\nReinstall the package (pip install builds it) or set TARTAPE_LIBRARY."
+    )
+
+
+def _declare(lib: ctypes.CDLL) -> List[str]:
+    """Sets argtypes/restype of every function; returns the names the library lacks."""
+    missing = []
+    for name, restype, argtypes in _FUNCTIONS:
+        try:
+            fn = getattr(lib, name)
+        except AttributeError:
+            missing.append(name)
+            continue
+        fn.restype = restype
+        fn.argtypes = argtypes
+    return missing
+
+
+LIB, LIBRARY_PATH = _load()
+MISSING = _declare(LIB)
+if set(MISSING) - OPTIONAL:
+    raise ImportError(
+        f"tartape: the library {LIBRARY_PATH} lacks {sorted(set(MISSING) - OPTIONAL)}: "
+        "it is older than these bindings; rebuild it"
+    )
+
+
+def function(name: str) -> Callable[..., Any]:
+    """The declared C function ``name``; ``UnsupportedError`` when this library build lacks it."""
+    if name in MISSING or name not in FUNCTION_NAMES:
+        from .errors import UnsupportedError
+
+        raise UnsupportedError(
+            f"{name} is not available in the loaded library {LIBRARY_PATH}", status=TT_STATUS_UNSUPPORTED
+        )
+    fn: Callable[..., Any] = getattr(LIB, name)
+    return fn
+
+
+def version() -> str:
+    """The loaded library's version string (``tt_version``)."""
+    raw: Optional[bytes] = LIB.tt_version()
+    return (raw or b"").decode("ascii", "replace")
+
+
+def status_name(status: int) -> str:
+    """The name of a status (``tt_status_name``)."""
+    raw: Optional[bytes] = LIB.tt_status_name(int(status))
+    return (raw or b"UNKNOWN").decode("ascii", "replace")

@@ -1,0 +1,234 @@
+"""Building a tape: :class:`TapeBuilder` collects entries, :meth:`TapeBuilder.build` seals them."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Callable, List, Optional, Union
+
+from . import _lib
+from ._convert import i64, in_buffer, u32, u64
+from ._handle import NativeHandle, attach_finalizer, new_tape_handle
+from ._sources import Chunks, MemorySource, ReadAtSource
+from .entries import encode_name
+from .errors import InvalidArgumentError, StateError
+from .tape import Tape
+
+__all__ = ["TapeBuilder"]
+
+PathLike = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
+Name = Union[str, bytes]
+
+
+class TapeBuilder:
+    """Collects entries for a tape; :meth:`build` seals them into a :class:`~tartape.Tape`.
+
+    Entries keep the order they are added in (a directory's contents sorted byte-wise after it).
+    Every ``add_*`` method returns the builder, so calls can be chained. A builder is a context
+    manager; ``close()`` frees it if it was never built.
+
+    Args:
+        keep_owners: keep real uid, gid, user and group names of paths added from now on (default:
+            anonymous, 0/0 and empty names, so that the archive does not depend on the machine).
+        strict: make FIFOs, sockets and devices met in a walk an ``UnsupportedError`` (default:
+            skip them and list them in ``Tape.skipped``).
+        md5: compute the MD5 of file contents for ``FileEnd`` events.
+    """
+
+    def __init__(self, *, keep_owners: bool = False, strict: bool = False, md5: bool = True) -> None:
+        self._handle: Optional[NativeHandle] = new_tape_handle()
+        self._finalizer = attach_finalizer(self, self._handle)
+        self._memory: List[MemorySource] = []
+        self._readers: List[ReadAtSource] = []
+        self._keep_owners = False
+        self._strict = False
+        self._md5 = True
+        self._set_walk_options(bool(keep_owners), bool(strict))
+        self.md5 = md5
+
+    # --- state -------------------------------------------------------------------------------
+
+    def _live(self) -> NativeHandle:
+        handle = self._handle
+        if handle is None:
+            raise StateError("this builder was built: add entries to a new TapeBuilder")
+        return handle
+
+    @property
+    def closed(self) -> bool:
+        """True after :meth:`build` or :meth:`close`."""
+        return self._handle is None or self._handle.closed
+
+    def close(self) -> None:
+        """Frees the native tape if it was not built. Idempotent."""
+        handle, self._handle = self._handle, None
+        if handle is not None:
+            handle.close()
+        self._finalizer.detach()
+
+    def __enter__(self) -> "TapeBuilder":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else "open"
+        return f"<TapeBuilder {state}>"
+
+    # --- options -----------------------------------------------------------------------------
+
+    def _set_walk_options(self, keep_owners: bool, strict: bool) -> None:
+        self._live().call(_lib.LIB.tt_tape_set_walk_options, int(keep_owners), int(strict))
+        self._keep_owners, self._strict = keep_owners, strict
+
+    @property
+    def keep_owners(self) -> bool:
+        """Keep real owners for paths added from now on."""
+        return self._keep_owners
+
+    @keep_owners.setter
+    def keep_owners(self, value: bool) -> None:
+        self._set_walk_options(bool(value), self._strict)
+
+    @property
+    def strict(self) -> bool:
+        """Special files in walks of paths added from now on are an error instead of skipped."""
+        return self._strict
+
+    @strict.setter
+    def strict(self, value: bool) -> None:
+        self._set_walk_options(self._keep_owners, bool(value))
+
+    @property
+    def md5(self) -> bool:
+        """Compute MD5s of contents for ``FileEnd`` events (default True)."""
+        return self._md5
+
+    @md5.setter
+    def md5(self, value: bool) -> None:
+        self._live().call(_lib.LIB.tt_tape_set_md5, int(bool(value)))
+        self._md5 = bool(value)
+
+    # --- adding entries --------------------------------------------------------------------
+
+    def add_path(self, path: PathLike, name: Optional[Name] = None) -> "TapeBuilder":
+        """Adds a file, a symlink (stored as a link, never followed) or a directory, recursively.
+
+        ``name`` is the name in the archive (default: the path's last component). Names inside a
+        directory are sorted byte-wise, each directory before its contents. On error nothing of
+        this path is added.
+        """
+        raw_path = os.fsencode(path)
+        if b"\0" in raw_path:
+            raise InvalidArgumentError(f"path {raw_path!r} contains a NUL byte")
+        handle = self._live()
+        if name is None:
+            handle.call(_lib.LIB.tt_add_path, raw_path, None, 0)
+        else:
+            ptr, n, keep = in_buffer(encode_name(name), "name")
+            if ptr is None:
+                raise InvalidArgumentError("name is empty")
+            handle.call(_lib.LIB.tt_add_path, raw_path, ptr, n)
+            del keep
+        return self
+
+    def add_bytes(self, name: Name, data: Any, mode: int = 0o644, mtime: int = 0) -> "TapeBuilder":
+        """Adds a file whose content is ``data`` (any bytes-like object, copied now)."""
+        n_ptr, n_len, n_keep = in_buffer(encode_name(name), "name")
+        d_ptr, d_len, d_keep = in_buffer(data, "data")
+        self._live().call(
+            _lib.LIB.tt_add_bytes, n_ptr, n_len, d_ptr, d_len, u32(mode, "mode"), i64(mtime, "mtime")
+        )
+        del n_keep, d_keep
+        return self
+
+    def add_from_memory(
+        self, name: Name, size: int, chunks: Chunks, mode: int = 0o644, mtime: int = 0
+    ) -> "TapeBuilder":
+        """Adds a file of exactly ``size`` bytes whose content is pulled while the stream runs.
+
+        ``chunks`` is bytes, an iterable of bytes-like chunks (e.g. ``response.iter_content()``),
+        or a callable returning such an iterable. Chunks are pulled one at a time when the stream
+        reaches the entry. Chunks that add up to less than ``size`` or more than ``size`` raise
+        :class:`~tartape.SizeMismatchError` and stop the stream: an archive is never padded or
+        cut silently. An iterable is consumed once; a stream started later (``play`` again,
+        a resume before its position) needs bytes or a callable. The entry's bytes cannot be read
+        with ``read_at``.
+        """
+        raw_name = encode_name(name)
+        size = u64(size, "size")
+        source = MemorySource(raw_name, size, chunks)
+        if size == 0:
+            source.check_empty()
+        ptr, n, keep = in_buffer(raw_name, "name")
+        self._live().call(
+            _lib.LIB.tt_add_from_memory, ptr, n, size, u32(mode, "mode"), i64(mtime, "mtime")
+        )
+        del keep
+        if size:
+            self._memory.append(source)
+        return self
+
+    def add_read_at(
+        self,
+        name: Name,
+        size: int,
+        read_at: Callable[[int, int], Any],
+        mode: int = 0o644,
+        mtime: int = 0,
+    ) -> "TapeBuilder":
+        """Adds a file of ``size`` bytes read through ``read_at(offset, length) -> bytes``.
+
+        It may be called many times, from several threads, at any offset: it must return the
+        content's bytes at ``offset`` (at most ``length``; fewer only at the end). Unlike memory
+        entries, these can be read at random and replayed. ``read_at`` must not call this tape.
+        """
+        raw_name = encode_name(name)
+        size = u64(size, "size")
+        source = ReadAtSource(raw_name, size, read_at)
+        ptr, n, keep = in_buffer(raw_name, "name")
+        handle = self._live()
+        handle.keepalive.append(source)  # the C side points to source.c_function until freed
+        handle.call(
+            _lib.LIB.tt_add_read_at,
+            ptr,
+            n,
+            size,
+            u32(mode, "mode"),
+            i64(mtime, "mtime"),
+            source.c_function,
+            None,
+            _lib.tt_free_fn(),
+        )
+        del keep
+        self._readers.append(source)
+        return self
+
+    def add_directory(self, name: Name, mode: int = 0o755, mtime: int = 0) -> "TapeBuilder":
+        """Adds a directory entry with no source on disk."""
+        ptr, n, keep = in_buffer(encode_name(name), "name")
+        self._live().call(_lib.LIB.tt_add_directory, ptr, n, u32(mode, "mode"), i64(mtime, "mtime"))
+        del keep
+        return self
+
+    def add_symlink(self, name: Name, target: Name, mtime: int = 0) -> "TapeBuilder":
+        """Adds a symbolic link entry pointing to ``target``, with no source on disk."""
+        n_ptr, n_len, n_keep = in_buffer(encode_name(name), "name")
+        t_ptr, t_len, t_keep = in_buffer(encode_name(target), "target")
+        self._live().call(_lib.LIB.tt_add_symlink, n_ptr, n_len, t_ptr, t_len, i64(mtime, "mtime"))
+        del n_keep, t_keep
+        return self
+
+    # --- sealing ---------------------------------------------------------------------------
+
+    def build(self) -> Tape:
+        """Seals the entries into a :class:`~tartape.Tape` (its layout and size are fixed).
+
+        Raises ``InvalidNameError`` when two entries have the same name (the builder stays open).
+        The builder hands its native tape to the result and is closed afterwards.
+        """
+        handle = self._live()
+        handle.call(_lib.LIB.tt_tape_seal)
+        self._handle = None
+        self._finalizer.detach()
+        return Tape._adopt(handle, self._memory, self._readers)

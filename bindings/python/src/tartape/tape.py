@@ -1,0 +1,434 @@
+"""A sealed tape: :class:`Tape` streams its archive from any offset and reads any range of it.
+
+Everything is a view of one layout (the table of entries with their offsets): ``entries``,
+``locate``, ``entry_at``, ``play``/``events`` (a stream from any byte), ``read_at`` and
+``as_file`` (random access).
+"""
+
+from __future__ import annotations
+
+import bisect
+import ctypes
+import threading
+import weakref
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+
+from . import _lib
+from ._convert import out_view, u64
+from ._handle import NativeHandle, attach_finalizer
+from ._sources import MemorySource, ReadAtSource
+from .entries import Entry, EntryKind, Skipped, decode_name, normalize_name
+from .errors import InvalidArgumentError, NotFoundError, StateError, TarTapeError
+from .events import Data, Event, FileEnd, FileStart, TapeCompleted
+
+if TYPE_CHECKING:
+    from .files import TapeFile
+
+__all__ = ["Tape"]
+
+
+class Tape:
+    """A sealed tape. Made by :meth:`TapeBuilder.build` (later also by ``tartape.open``).
+
+    Thread safety: ``read_at``, ``readinto_at``, ``as_file`` readers and the accessors may be used
+    from many threads at once, also while one thread streams. One stream runs at a time: starting
+    ``play``/``events`` again makes the earlier iterator raise ``StateError``.
+
+    A tape is a context manager; ``close()`` frees the native tape, after which every call raises
+    :class:`~tartape.ClosedError`. A forgotten tape is freed when it is garbage-collected.
+    """
+
+    _handle: NativeHandle
+    _finalizer: "weakref.finalize[[], object]"
+    _memory_list: List[MemorySource]
+    _memory: Optional[Dict[int, MemorySource]]
+    _readers: List[ReadAtSource]
+    _stream_lock: threading.Lock
+    _stream_owner: Optional[object]
+    _total_size: Optional[int]
+    _entries: Optional[List[Entry]]
+    _by_name: Optional[Dict[bytes, Entry]]
+    _starts: Optional[List[int]]
+    _skipped: Optional[List[Skipped]]
+
+    def __init__(self) -> None:
+        raise TypeError("a Tape is made by TapeBuilder.build()")
+
+    @classmethod
+    def _adopt(
+        cls,
+        handle: NativeHandle,
+        memory: Sequence[MemorySource] = (),
+        readers: Sequence[ReadAtSource] = (),
+    ) -> "Tape":
+        """Wraps a sealed native tape (internal: builders and future openers call it)."""
+        self = cls.__new__(cls)
+        self._handle = handle
+        self._finalizer = attach_finalizer(self, handle)
+        self._memory_list = list(memory)
+        self._memory = None
+        self._readers = list(readers)
+        self._stream_lock = threading.Lock()
+        self._stream_owner = None
+        self._total_size = None
+        self._entries = None
+        self._by_name = None
+        self._starts = None
+        self._skipped = None
+        return self
+
+    # --- native calls ------------------------------------------------------------------------
+
+    def _call(self, fn: Callable[..., int], *args: Any) -> int:
+        try:
+            return self._handle.call(fn, *args)
+        except TarTapeError as e:
+            self._chain_callback_error(e)
+            raise
+
+    def _check(self, status: int) -> int:
+        try:
+            return self._handle.check(status)
+        except TarTapeError as e:
+            self._chain_callback_error(e)
+            raise
+
+    def _chain_callback_error(self, e: BaseException) -> None:
+        for r in self._readers:
+            if r.error is not None:
+                e.__cause__, r.error = r.error, None
+                return
+
+    def _u64_query(self, fn: Callable[..., int]) -> int:
+        out = ctypes.c_uint64()
+        self._call(fn, ctypes.byref(out))
+        return out.value
+
+    def _check_open(self) -> None:
+        if self._handle.closed:
+            raise self._handle._closed_error()
+
+    # --- lifetime ----------------------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        """True after :meth:`close`."""
+        return self._handle.closed
+
+    def close(self) -> None:
+        """Frees the native tape. Idempotent; running streams and files then raise ``ClosedError``."""
+        self._handle.close()
+        self._finalizer.detach()
+
+    def __enter__(self) -> "Tape":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        if self.closed:
+            return "<Tape closed>"
+        return f"<Tape {self.file_count} entries, {self.total_size} bytes>"
+
+    # --- layout ------------------------------------------------------------------------------
+
+    @property
+    def total_size(self) -> int:
+        """The archive's size in bytes, trailer included."""
+        self._check_open()
+        if self._total_size is None:
+            self._total_size = self._u64_query(_lib.LIB.tt_tape_total_size)
+        return self._total_size
+
+    @property
+    def file_count(self) -> int:
+        """The number of entries (files, directories and symlinks)."""
+        self._check_open()
+        if self._entries is not None:
+            return len(self._entries)
+        return self._u64_query(_lib.LIB.tt_tape_entry_count)
+
+    def __len__(self) -> int:
+        return self.file_count
+
+    def _entry(self, index: int) -> Entry:
+        info = _lib.tt_entry_info()
+        name = link = b""
+        with self._handle.using() as ptr:  # the name and link are the tape's: copy them now
+            status = _lib.LIB.tt_tape_entry(ptr, index, ctypes.byref(info))
+            if status == _lib.TT_STATUS_OK:
+                name = ctypes.string_at(info.name, info.name_len) if info.name_len else b""
+                link = ctypes.string_at(info.link, info.link_len) if info.link_len else b""
+        self._check(status)
+        return Entry(
+            index=index,
+            name_bytes=name,
+            kind=EntryKind(info.kind),
+            size=info.size,
+            mode=info.mode,
+            mtime=info.mtime,
+            header_offset=info.header_offset,
+            data_offset=info.data_offset,
+            end_offset=info.end_offset,
+            link_bytes=link,
+            random_access=bool(info.random_access),
+        )
+
+    @property
+    def entries(self) -> List[Entry]:
+        """Every entry in archive order, with its offsets (a new list on each access)."""
+        self._check_open()
+        if self._entries is None:
+            count = self._u64_query(_lib.LIB.tt_tape_entry_count)
+            self._entries = [self._entry(i) for i in range(count)]
+        return list(self._entries)
+
+    def __iter__(self) -> Iterator[Entry]:
+        return iter(self.entries)
+
+    def locate(self, name: Union[str, bytes]) -> Entry:
+        """The entry named ``name`` (``./a//b`` finds ``a/b``); ``NotFoundError`` if there is none."""
+        self._check_open()
+        if self._by_name is None:
+            self._by_name = {e.name_bytes: e for e in self.entries}
+        key = normalize_name(name)
+        try:
+            return self._by_name[key]
+        except KeyError:
+            raise NotFoundError(f"not found: no entry named {decode_name(key)!r}") from None
+
+    def entry_at(self, offset: int) -> Optional[Entry]:
+        """The entry whose bytes (header, content or padding) include archive byte ``offset``;
+        None in the trailer or past the end."""
+        offset = u64(offset, "offset")
+        entries = self.entries
+        if self._starts is None:
+            self._starts = [e.header_offset for e in entries]
+        i = bisect.bisect_right(self._starts, offset) - 1
+        if i >= 0 and offset < entries[i].end_offset:
+            return entries[i]
+        return None
+
+    @property
+    def skipped(self) -> List[Skipped]:
+        """Special files (FIFOs, sockets, devices) met in walks and left out."""
+        self._check_open()
+        if self._skipped is None:
+            count = self._u64_query(_lib.LIB.tt_tape_skipped_count)
+            out = []
+            for i in range(count):
+                path, kind = ctypes.c_char_p(), ctypes.c_char_p()
+                raw_path = raw_kind = b""
+                with self._handle.using() as ptr:  # the strings are the tape's: copy them now
+                    status = _lib.LIB.tt_tape_skipped(ptr, i, ctypes.byref(path), ctypes.byref(kind))
+                    if status == _lib.TT_STATUS_OK:
+                        raw_path, raw_kind = path.value or b"", kind.value or b""
+                self._check(status)
+                out.append(
+                    Skipped(
+                        path=raw_path.decode("utf-8", "surrogateescape"),
+                        kind=raw_kind.decode("ascii", "replace"),
+                    )
+                )
+            self._skipped = out
+        return list(self._skipped)
+
+    # --- streaming ---------------------------------------------------------------------------
+
+    def _memory_sources(self) -> Dict[int, MemorySource]:
+        """Memory sources by entry index: the k-th entry without random access is the k-th
+        memory entry added (the layout keeps the order entries were added in)."""
+        if self._memory is None:
+            pushed = [e.index for e in self.entries if not e.random_access]
+            if len(pushed) != len(self._memory_list):
+                raise StateError(
+                    f"the tape has {len(pushed)} memory entries, the bindings know "
+                    f"{len(self._memory_list)}"
+                )
+            self._memory = dict(zip(pushed, self._memory_list))
+        return self._memory
+
+    def events(self, start_offset: int = 0) -> Iterator[Event]:
+        """Streams the archive from byte ``start_offset`` as typed events.
+
+        Yields :class:`FileStart`, :class:`Data` (the archive bytes, in order, the first at exactly
+        ``start_offset``), :class:`FileEnd` and finally :class:`TapeCompleted`. Nothing before
+        ``start_offset`` is read. Memory entries are fed from their chunks as the stream reaches
+        them. A source that changed since the tape was built stops the stream with
+        ``ChangedSourceError``.
+        """
+        start = u64(start_offset, "start_offset")
+        total = self.total_size
+        if start > total:
+            raise InvalidArgumentError(f"start_offset {start} is past the end ({total} bytes)")
+        memory = self._memory_sources() if self._memory_list else {}
+        token = object()
+        with self._stream_lock:
+            self._stream_owner = token
+            self._call(_lib.LIB.tt_tape_start_at, start)
+        return self._event_iterator(token, memory, total)
+
+    def _event_iterator(
+        self, token: object, memory: Dict[int, MemorySource], total: int
+    ) -> Iterator[Event]:
+        ev = _lib.tt_event()
+        ref = ctypes.byref(ev)
+        while True:
+            with self._stream_lock:
+                if self._stream_owner is not token:
+                    raise StateError("another stream of this tape was started: this one is over")
+                out: Optional[Event] = None
+                need: Optional[MemorySource] = None
+                with self._handle.using() as ptr:
+                    status = _lib.LIB.tt_next_event(ptr, ref)
+                    if status == _lib.TT_STATUS_OK:
+                        # The event's name and data are borrowed until the next call: copy them
+                        # while the handle is held open.
+                        out, need = self._convert(ev, memory, total)
+                if self._check(status) == _lib.TT_STATUS_EOF:
+                    return
+                if need is not None:
+                    need.feed(self._handle, ev.offset, ev.size)
+                elif isinstance(out, FileEnd) and out.index in memory:
+                    memory[out.index].finish()
+            if out is not None:
+                yield out
+
+    @staticmethod
+    def _convert(
+        ev: "_lib.tt_event", memory: Dict[int, MemorySource], total: int
+    ) -> Tuple[Optional[Event], Optional[MemorySource]]:
+        """A copy of a native event as a Python event, or the memory source a NEED_DATA asks."""
+        kind = ev.type
+        if kind == _lib.TT_EVENT_TYPE_DATA:
+            data = ctypes.string_at(ev.data, ev.data_len) if ev.data_len else b""
+            index = None if ev.index == _lib.UINT64_MAX else ev.index
+            return Data(index=index, offset=ev.offset, data=data), None
+        if kind == _lib.TT_EVENT_TYPE_NEED_DATA:
+            source = memory.get(ev.index)
+            if source is None:
+                raise StateError(f"entry {ev.index} asks for data the bindings do not hold")
+            return None, source
+        if kind == _lib.TT_EVENT_TYPE_FILE_START:
+            return (
+                FileStart(
+                    index=ev.index,
+                    name_bytes=ctypes.string_at(ev.name, ev.name_len),
+                    kind=EntryKind(ev.kind),
+                    size=ev.size,
+                    header_offset=ev.offset,
+                    resumed=bool(ev.resumed),
+                ),
+                None,
+            )
+        if kind == _lib.TT_EVENT_TYPE_FILE_END:
+            return (
+                FileEnd(
+                    index=ev.index,
+                    name_bytes=ctypes.string_at(ev.name, ev.name_len),
+                    kind=EntryKind(ev.kind),
+                    size=ev.size,
+                    end_offset=ev.offset,
+                    md5=bytes(ev.md5).hex() if ev.has_md5 else None,
+                ),
+                None,
+            )
+        if kind == _lib.TT_EVENT_TYPE_TAPE_COMPLETED:
+            return TapeCompleted(total_size=total), None
+        return None, None  # an event type newer than these bindings: skipped
+
+    def play(
+        self,
+        start_offset: int = 0,
+        chunk_size: Optional[int] = None,
+        on_event: Optional[Callable[[Event], Any]] = None,
+    ) -> Iterator[bytes]:
+        """Yields the archive's bytes from ``start_offset`` to the end.
+
+        ``chunk_size`` makes every chunk exactly that long except the last (default: the chunks
+        the engine produces, at most 1 MiB). ``on_event`` receives :class:`FileStart`,
+        :class:`FileEnd` (with the content's MD5) and :class:`TapeCompleted` as the stream reaches
+        them; with a ``chunk_size``, bytes of the entry may still be waiting in the current chunk.
+        ``play(start_offset=n)`` yields exactly the bytes of a full play from ``n`` on.
+        """
+        if chunk_size is not None:
+            chunk_size = u64(chunk_size, "chunk_size")
+            if chunk_size == 0:
+                raise InvalidArgumentError("chunk_size must be positive")
+        events = self.events(start_offset)
+        return self._play(events, chunk_size, on_event)
+
+    @staticmethod
+    def _play(
+        events: Iterator[Event], chunk_size: Optional[int], on_event: Optional[Callable[[Event], Any]]
+    ) -> Iterator[bytes]:
+        pending = bytearray()
+        for ev in events:
+            if not isinstance(ev, Data):
+                if on_event is not None:
+                    on_event(ev)
+                continue
+            data = ev.data
+            if chunk_size is None:
+                yield data
+                continue
+            pos = 0
+            if pending:
+                pos = chunk_size - len(pending)
+                pending += data[:pos]
+                if len(pending) < chunk_size:
+                    continue
+                yield bytes(pending)
+                pending.clear()
+            while len(data) - pos >= chunk_size:
+                yield data[pos : pos + chunk_size]
+                pos += chunk_size
+            pending += data[pos:]
+        if pending:
+            yield bytes(pending)
+
+    # --- random access -----------------------------------------------------------------------
+
+    def readinto_at(self, offset: int, buffer: Any) -> int:
+        """Fills ``buffer`` (any writable bytes-like object) with the archive bytes at ``offset``,
+        straight from the engine (no intermediate copy); returns how many bytes it wrote (fewer
+        than ``len(buffer)`` only at the end of the archive, 0 at or past it).
+
+        Raises ``NotRandomAccessError`` when a memory entry lies in the range and
+        ``ChangedSourceError`` when a source changed. Thread-safe.
+        """
+        offset = u64(offset, "offset")
+        view = out_view(buffer)
+        n = view.nbytes
+        if n == 0:
+            return 0
+        nread = ctypes.c_size_t()
+        arr = (ctypes.c_uint8 * n).from_buffer(view)
+        try:
+            self._call(_lib.LIB.tt_read_at, offset, arr, n, ctypes.byref(nread))
+        finally:
+            del arr
+        return nread.value
+
+    def read_at(self, offset: int, size: int) -> bytes:
+        """The archive bytes ``[offset, offset + size)`` (shorter at the end of the archive)."""
+        offset = u64(offset, "offset")
+        size = u64(size, "size")
+        n = max(0, min(size, self.total_size - offset))
+        if n == 0:
+            return b""
+        buf = bytearray(n)
+        got = self.readinto_at(offset, buf)
+        del buf[got:]
+        return bytes(buf)
+
+    def as_file(self) -> "TapeFile":
+        """The archive as a read-only, seekable binary file (an ``io.RawIOBase``).
+
+        Its ``readinto`` copies straight into the caller's buffer. Closing the file does not
+        close the tape. Wrap it in ``io.BufferedReader`` for small reads.
+        """
+        from .files import TapeFile
+
+        return TapeFile(self)

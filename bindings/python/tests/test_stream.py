@@ -1,0 +1,149 @@
+"""Streaming: events, chunking, byte-exact resume, and a source that changes under the tape."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+from pathlib import Path
+
+import pytest
+
+import tartape
+from tartape import Data, FileEnd, FileStart, TapeCompleted
+
+from conftest import content, full
+
+
+def test_events_come_in_order_and_data_tiles_the_archive(tape: tartape.Tape, tree: dict) -> None:
+    events = list(tape.events())
+    assert isinstance(events[-1], TapeCompleted) and events[-1].total_size == tape.total_size
+    offset = 0
+    open_index = None
+    for ev in events:
+        if isinstance(ev, FileStart):
+            assert open_index is None and ev.header_offset == offset and not ev.resumed
+            open_index = ev.index
+        elif isinstance(ev, Data):
+            assert ev.offset == offset and len(ev.data) <= 1 << 20
+            assert ev.index == open_index  # None for the trailer
+            offset += len(ev.data)
+        elif isinstance(ev, FileEnd):
+            assert ev.index == open_index and ev.end_offset == offset
+            open_index = None
+    assert offset == tape.total_size
+    assert [e.type for e in events[:3]] == ["file_start", "file_data", "file_end"]
+
+
+def test_file_end_carries_the_md5_of_the_content(tape: tartape.Tape, tree: dict) -> None:
+    ends = {}
+    starts = []
+
+    def on_event(ev: tartape.Event) -> None:
+        if isinstance(ev, FileEnd):
+            ends[ev.name] = ev
+        elif isinstance(ev, FileStart):
+            starts.append(ev.name)
+        assert not isinstance(ev, Data)
+
+    b"".join(tape.play(on_event=on_event))
+    for name, data in tree.items():
+        assert ends[name].md5 == hashlib.md5(data).hexdigest() == ends[name].md5sum
+    assert ends["extra/bytes.bin"].md5 == hashlib.md5(content(5, 3000)).hexdigest()
+    assert starts == [e.name for e in tape.entries]
+
+
+def test_play_with_chunk_size_gives_equal_chunks_of_the_same_stream(tape: tartape.Tape) -> None:
+    whole = full(tape)
+    for size in (1, 511, 4096, 65536, 1 << 20, 3_000_001):
+        if size == 1:
+            chunks = list(tape.play(start_offset=len(whole) - 3000, chunk_size=size))
+            assert b"".join(chunks) == whole[-3000:]
+        else:
+            chunks = list(tape.play(chunk_size=size))
+            assert b"".join(chunks) == whole
+        assert all(len(c) == size for c in chunks[:-1]) and 0 < len(chunks[-1]) <= size
+    with pytest.raises(tartape.InvalidArgumentError):
+        tape.play(chunk_size=0)
+
+
+def test_resume_at_many_offsets_matches_the_suffix_of_the_full_stream(tape: tartape.Tape) -> None:
+    whole = full(tape)
+    rng = random.Random(7)
+    offsets = {0, 1, 511, 512, 513, len(whole) - 1024, len(whole) - 1, len(whole)}
+    for e in tape.entries:
+        offsets |= {e.header_offset, e.header_offset + 1, e.data_offset, e.data_offset + 100, e.end_offset - 1}
+    offsets |= {rng.randrange(len(whole)) for _ in range(40)}
+    for n in sorted(o for o in offsets if 0 <= o <= len(whole)):
+        assert b"".join(tape.play(start_offset=n)) == whole[n:], n
+
+
+def test_resumed_stream_marks_the_entry_it_starts_inside(tape: tartape.Tape) -> None:
+    big = tape.locate("data/sub/big.bin")
+    events = list(tape.events(big.data_offset + 10))
+    first = events[0]
+    assert isinstance(first, FileStart) and first.resumed and first.index == big.index
+    end = next(e for e in events if isinstance(e, FileEnd))
+    assert end.md5 is None  # the whole content did not pass through this stream
+    with pytest.raises(tartape.InvalidArgumentError):
+        tape.play(start_offset=tape.total_size + 1)
+
+
+def test_a_file_grown_after_build_stops_play_with_changed_source_error(tmp_path: Path) -> None:
+    path = tmp_path / "growing.log"
+    path.write_bytes(b"x" * 5000)
+    with tartape.TapeBuilder() as b:
+        b.add_bytes("before.txt", b"before")
+        b.add_path(path)
+        t = b.build()
+    with t:
+        with open(path, "ab") as f:
+            f.write(b"more")
+        got = []
+        with pytest.raises(tartape.ChangedSourceError) as e:
+            for chunk in t.play():
+                got.append(chunk)
+        assert e.value.status == 31 and e.value.fatal and "growing.log" in str(e.value)
+        assert len(b"".join(got)) <= t.locate("growing.log").data_offset
+        with pytest.raises(tartape.ChangedSourceError):
+            t.read_at(t.locate("growing.log").data_offset, 10)
+        # The bytes before the changed file are still readable, and a new play starts fresh.
+        assert t.read_at(512, 6) == b"before"
+        with pytest.raises(tartape.ChangedSourceError):
+            b"".join(t.play())
+
+
+def test_a_file_removed_after_build_is_a_changed_source(tmp_path: Path) -> None:
+    path = tmp_path / "gone.txt"
+    path.write_bytes(b"soon gone")
+    with tartape.TapeBuilder() as b:
+        t = b.add_path(path).build()
+    with t:
+        os.unlink(path)
+        with pytest.raises(tartape.ChangedSourceError):
+            b"".join(t.play())
+
+
+def test_starting_a_new_stream_ends_the_previous_iterator(tape: tartape.Tape) -> None:
+    first = tape.play(chunk_size=512)
+    next(first)
+    second = tape.play()
+    with pytest.raises(tartape.StateError, match="another stream"):
+        next(first)
+    assert b"".join(second) == tape.read_at(0, tape.total_size)
+
+
+def test_an_exception_in_on_event_propagates_and_the_tape_plays_again(tape: tartape.Tape) -> None:
+    def boom(ev: tartape.Event) -> None:
+        raise KeyError("stop")
+
+    with pytest.raises(KeyError):
+        b"".join(tape.play(on_event=boom))
+    assert len(full(tape)) == tape.total_size
+
+
+def test_an_empty_tape_is_just_the_trailer() -> None:
+    with tartape.TapeBuilder().build() as t:
+        assert t.total_size == 1024 and t.entries == [] and t.file_count == 0
+        assert full(t) == bytes(1024)
+        assert [type(e) for e in t.events()] == [Data, TapeCompleted]
