@@ -43,6 +43,7 @@ type memorySource struct {
 	size int64
 	r    io.Reader
 	pos  int64
+	eof  bool // r ended at pos
 	buf  []byte
 }
 
@@ -60,6 +61,9 @@ func (t *Tape) feed(index, offset, owed uint64) error {
 	if err := src.moveTo(int64(offset)); err != nil {
 		return &Error{Status: ErrState, Op: op, Message: err.Error(), Err: err}
 	}
+	if src.eof { // r ended short after the last chunk it gave
+		return t.shared(op, false, func(p *C.tt_tape) C.tt_status { return C.tt_feed_end(p) })
+	}
 	want := min(owed, feedChunk)
 	if cap(src.buf) < feedChunk+1 {
 		src.buf = make([]byte, feedChunk+1)
@@ -69,10 +73,9 @@ func (t *Tape) feed(index, offset, owed uint64) error {
 	src.pos += int64(n)
 	switch {
 	case rerr == io.EOF || rerr == io.ErrUnexpectedEOF:
-		if n > 0 {
-			if err := t.feedBytes(buf[:n]); err != nil {
-				return err
-			}
+		if n > 0 { // feed what there is; the next NEED_DATA ends the entry short
+			src.eof = true
+			return t.feedBytes(buf[:n])
 		}
 		return t.shared(op, false, func(p *C.tt_tape) C.tt_status { return C.tt_feed_end(p) })
 	case rerr != nil:
@@ -143,7 +146,7 @@ func (s *memorySource) moveTo(off int64) error {
 	if _, err := seeker.Seek(off-s.pos, io.SeekCurrent); err != nil {
 		return fmt.Errorf("%s: seeking the io.Reader back to offset %d: %w", s.name, off, err)
 	}
-	s.pos = off
+	s.pos, s.eof = off, false
 	return nil
 }
 

@@ -18,9 +18,9 @@ type EventType int
 // The events of a stream. (The engine's NEED_DATA events are answered inside the package, from the
 // io.Reader given to AddFromMemory.)
 const (
-	FileStart EventType = C.TT_EVENT_TYPE_FILE_START    // an entry begins
-	Data      EventType = C.TT_EVENT_TYPE_DATA          // archive bytes
-	FileEnd   EventType = C.TT_EVENT_TYPE_FILE_END      // an entry is done, with its MD5
+	FileStart EventType = C.TT_EVENT_TYPE_FILE_START     // an entry begins
+	Data      EventType = C.TT_EVENT_TYPE_DATA           // archive bytes
+	FileEnd   EventType = C.TT_EVENT_TYPE_FILE_END       // an entry is done, with its MD5
 	Completed EventType = C.TT_EVENT_TYPE_TAPE_COMPLETED // the whole archive has been emitted
 )
 
