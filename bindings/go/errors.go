@@ -36,6 +36,25 @@ const (
 	ErrPanic           Status = 99 // a bug inside tartape was caught; Close the tape
 )
 
+// The numbers above are the C API's: these lines do not compile if they differ.
+var (
+	_ [0]struct{} = [int(StatusOK) - int(C.TT_STATUS_OK)]struct{}{}
+	_ [0]struct{} = [int(StatusEOF) - int(C.TT_STATUS_EOF)]struct{}{}
+	_ [0]struct{} = [int(ErrInvalidArgument) - int(C.TT_STATUS_INVALID_ARGUMENT)]struct{}{}
+	_ [0]struct{} = [int(ErrInvalidName) - int(C.TT_STATUS_INVALID_NAME)]struct{}{}
+	_ [0]struct{} = [int(ErrState) - int(C.TT_STATUS_STATE)]struct{}{}
+	_ [0]struct{} = [int(ErrNotFound) - int(C.TT_STATUS_NOT_FOUND)]struct{}{}
+	_ [0]struct{} = [int(ErrUnsupported) - int(C.TT_STATUS_UNSUPPORTED)]struct{}{}
+	_ [0]struct{} = [int(ErrNotRandomAccess) - int(C.TT_STATUS_NOT_RANDOM_ACCESS)]struct{}{}
+	_ [0]struct{} = [int(ErrIO) - int(C.TT_STATUS_IO)]struct{}{}
+	_ [0]struct{} = [int(ErrChanged) - int(C.TT_STATUS_CHANGED)]struct{}{}
+	_ [0]struct{} = [int(ErrSizeMismatch) - int(C.TT_STATUS_SIZE_MISMATCH)]struct{}{}
+	_ [0]struct{} = [int(ErrCorrupt) - int(C.TT_STATUS_CORRUPT)]struct{}{}
+	_ [0]struct{} = [int(ErrLimit) - int(C.TT_STATUS_LIMIT)]struct{}{}
+	_ [0]struct{} = [int(ErrCallback) - int(C.TT_STATUS_CALLBACK)]struct{}{}
+	_ [0]struct{} = [int(ErrPanic) - int(C.TT_STATUS_PANIC)]struct{}{}
+)
+
 // String is the C name of the status ("CHANGED", "SIZE_MISMATCH", ...).
 func (s Status) String() string { return C.GoString(C.tt_status_name(C.int32_t(s))) }
 
@@ -68,6 +87,7 @@ type Error struct {
 	Err     error  // the underlying Go error, or nil
 }
 
+// Error formats the error as "tartape: Op: STATUS: message".
 func (e *Error) Error() string {
 	msg := "tartape: " + e.Op + ": " + e.Status.String()
 	if e.Message != "" {

@@ -18,12 +18,21 @@ type EventType int
 // The events of a stream. (The engine's NEED_DATA events are answered inside the package, from the
 // io.Reader given to AddFromMemory.)
 const (
-	FileStart EventType = C.TT_EVENT_TYPE_FILE_START     // an entry begins
-	Data      EventType = C.TT_EVENT_TYPE_DATA           // archive bytes
-	FileEnd   EventType = C.TT_EVENT_TYPE_FILE_END       // an entry is done, with its MD5
-	Completed EventType = C.TT_EVENT_TYPE_TAPE_COMPLETED // the whole archive has been emitted
+	FileStart EventType = 1 // an entry begins
+	Data      EventType = 2 // archive bytes
+	FileEnd   EventType = 4 // an entry is done, with its MD5
+	Completed EventType = 5 // the whole archive has been emitted
 )
 
+// The numbers above are the C API's: these lines do not compile if they differ.
+var (
+	_ [0]struct{} = [int(FileStart) - int(C.TT_EVENT_TYPE_FILE_START)]struct{}{}
+	_ [0]struct{} = [int(Data) - int(C.TT_EVENT_TYPE_DATA)]struct{}{}
+	_ [0]struct{} = [int(FileEnd) - int(C.TT_EVENT_TYPE_FILE_END)]struct{}{}
+	_ [0]struct{} = [int(Completed) - int(C.TT_EVENT_TYPE_TAPE_COMPLETED)]struct{}{}
+)
+
+// String is the event type's Go name ("FileStart", ...).
 func (e EventType) String() string {
 	switch e {
 	case FileStart:

@@ -306,11 +306,19 @@ type EntryKind int
 
 // The kinds of entries.
 const (
-	KindFile    EntryKind = C.TT_ENTRY_KIND_FILE
-	KindDir     EntryKind = C.TT_ENTRY_KIND_DIR
-	KindSymlink EntryKind = C.TT_ENTRY_KIND_SYMLINK
+	KindFile    EntryKind = 0
+	KindDir     EntryKind = 1
+	KindSymlink EntryKind = 2
 )
 
+// The numbers above are the C API's: these lines do not compile if they differ.
+var (
+	_ [0]struct{} = [int(KindFile) - int(C.TT_ENTRY_KIND_FILE)]struct{}{}
+	_ [0]struct{} = [int(KindDir) - int(C.TT_ENTRY_KIND_DIR)]struct{}{}
+	_ [0]struct{} = [int(KindSymlink) - int(C.TT_ENTRY_KIND_SYMLINK)]struct{}{}
+)
+
+// String is "file", "dir" or "symlink".
 func (k EntryKind) String() string {
 	switch k {
 	case KindFile:
