@@ -97,3 +97,36 @@ func TestAddFromMemorySeeksBackForASecondStream(t *testing.T) {
 		t.Fatal("second stream differs")
 	}
 }
+
+func TestConcurrentFailingReadAtsEachGetTheirStatusAndMessage(t *testing.T) {
+	tape := newTape(t)
+	must(t, tape.AddBytes("a", pattern(4096)))
+	must(t, tape.AddFromMemory("m", 10, strings.NewReader("0123456789")))
+	must(t, tape.AddBytes("z", pattern(4096)))
+	entries, err := tape.Entries()
+	must(t, err)
+	memory := entries[1].HeaderOffset
+	errs := make(chan error, 16)
+	for g := range 16 {
+		go func() {
+			buf := make([]byte, 600)
+			for range 50 {
+				if g%2 == 0 { // overlaps the memory entry: fails
+					_, err := tape.ReadAt(buf, memory)
+					var e *Error
+					if !errors.As(err, &e) || e.Status != ErrNotRandomAccess || !strings.Contains(e.Message, "m") {
+						errs <- err
+						return
+					}
+				} else if _, err := tape.ReadAt(buf, 0); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 16 {
+		must(t, <-errs)
+	}
+}
