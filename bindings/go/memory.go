@@ -44,7 +44,6 @@ type memorySource struct {
 	r    io.Reader
 	pos  int64
 	eof  bool // r ended at pos
-	buf  []byte
 }
 
 // feedChunk is the most bytes fed at once.
@@ -65,10 +64,10 @@ func (t *Tape) feed(index, offset, owed uint64) error {
 		return t.shared(op, false, func(p *C.tt_tape) C.tt_status { return C.tt_feed_end(p) })
 	}
 	want := min(owed, feedChunk)
-	if cap(src.buf) < feedChunk+1 {
-		src.buf = make([]byte, feedChunk+1)
+	if t.feedBuf == nil { // one buffer for all the tape's memory entries, kept with the tape
+		t.feedBuf = make([]byte, feedChunk+1)
 	}
-	buf := src.buf[:want]
+	buf := t.feedBuf[:want]
 	n, rerr := io.ReadFull(src.r, buf)
 	src.pos += int64(n)
 	switch {
@@ -91,8 +90,8 @@ func (t *Tape) feed(index, offset, owed uint64) error {
 		}
 		if extra {
 			// Feed the extra byte too: the engine refuses the chunk and stops its stream.
-			src.buf[n] = 0
-			ferr := t.feedBytes(src.buf[:n+1])
+			t.feedBuf[n] = 0
+			ferr := t.feedBytes(t.feedBuf[:n+1])
 			e := &Error{Status: ErrSizeMismatch, Op: op, Message: fmt.Sprintf(
 				"%s: the io.Reader is too long: it has more than the %d declared bytes", src.name, src.size)}
 			if ferr == nil { // cannot happen: a chunk past the declared size is refused

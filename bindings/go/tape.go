@@ -35,6 +35,7 @@ type Tape struct {
 	streamGen uint64                   // the generation of the current stream (under streamMu)
 	memory    map[string]*memorySource // AddFromMemory entries by archive name (under streamMu)
 	byIndex   map[uint64]*memorySource // the same by layout index, filled when first asked for
+	feedBuf   []byte                   // the chunk being fed (under streamMu)
 
 	failures atomic.Uint64 // failing calls made under RLock, to know whether the message is ours
 	sealed   atomic.Bool
