@@ -1,0 +1,26 @@
+// Package tartape streams deterministic TAR archives with random access, over the C library
+// libtartape (cgo).
+//
+// A Tape is described (AddPath, AddBytes, AddFromMemory, AddReaderAt, AddDirectory, AddSymlink),
+// sealed (its layout, every offset and the total size, is then fixed) and read: as a whole with
+// WriteTo, from any offset with NewReader, at random with ReadAt (an io.ReaderAt safe for
+// concurrent use: upload fixed-size parts in parallel), or as a Stream of events (FileStart, Data,
+// FileEnd with the content's MD5, Completed), also as a range-over-func iterator with Events.
+//
+// Errors are *Error values carrying a Status and the tape's message; errors.Is(err, ErrChanged)
+// and the other Err statuses test them.
+//
+// # Building
+//
+// The package links the static library of the repository it lives in:
+// run `make release` at the repository's root (it builds target/release/libtartape.a), then
+// `go test ./...` here. No environment variable is needed. To link an installed library instead
+// (`make install` installs tartape.pc), build with `-tags tartape_pkgconfig`.
+//
+// # Layout of the package
+//
+// One file per topic, matching the C API: tape.go (the tape and adding), reader.go (ReadAt,
+// NewReader), stream.go (events), memory.go (AddFromMemory feeding), readerat.go (AddReaderAt and
+// its C callback), errors.go. Catalogs (catalog.go), volumes (volume.go), ZIP output (zip.go) and
+// the archive reader (archive.go) will join them as the C API grows.
+package tartape

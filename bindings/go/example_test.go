@@ -1,0 +1,256 @@
+package tartape_test
+
+import (
+	"archive/tar"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+
+	tartape "github.com/tartape/tartape/bindings/go"
+)
+
+// A small site to archive: a directory with two files and a subdirectory.
+func exampleSite() string {
+	root, err := os.MkdirTemp("", "tartape-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	site := filepath.Join(root, "site")
+	os.MkdirAll(filepath.Join(site, "css"), 0o755)
+	os.WriteFile(filepath.Join(site, "index.html"), []byte("<h1>hello</h1>\n"), 0o644)
+	os.WriteFile(filepath.Join(site, "css", "style.css"), bytes.Repeat([]byte("body{}\n"), 3000), 0o644)
+	return site
+}
+
+// listTar describes an archive as archive/tar reads it: one line per member.
+func listTar(r io.Reader) ([]string, error) {
+	var lines []string
+	tr := tar.NewReader(r)
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			return lines, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		n, err := io.Copy(io.Discard, tr)
+		if err != nil {
+			return nil, err
+		}
+		lines = append(lines, fmt.Sprintf("%s %d bytes", hdr.Name, n))
+	}
+}
+
+// Stream a directory to an HTTP server as the body of one request. The Stream is an io.Reader, and
+// the archive's size is known before the first byte, so the request has a Content-Length.
+func ExampleTape_Stream() {
+	site := exampleSite()
+	defer os.RemoveAll(filepath.Dir(site))
+
+	// The server reads the upload with archive/tar and says what it received.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		lines, err := listTar(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		fmt.Fprintf(w, "received %d bytes:\n%s\n", r.ContentLength, strings.Join(lines, "\n"))
+	}))
+	defer srv.Close()
+
+	tape, err := tartape.New()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer tape.Close()
+	if err := tape.AddPath(site, ""); err != nil {
+		log.Fatal(err)
+	}
+	size, err := tape.Size()
+	if err != nil {
+		log.Fatal(err)
+	}
+	stream, err := tape.Stream(0)
+	if err != nil {
+		log.Fatal(err)
+	}
+	req, err := http.NewRequest(http.MethodPut, srv.URL+"/upload/site.tar", stream)
+	if err != nil {
+		log.Fatal(err)
+	}
+	req.ContentLength = size
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer resp.Body.Close()
+	io.Copy(os.Stdout, resp.Body)
+	// Output:
+	// received 25088 bytes:
+	// site/ 0 bytes
+	// site/css/ 0 bytes
+	// site/css/style.css 21000 bytes
+	// site/index.html 15 bytes
+}
+
+// Upload an archive in fixed-size parts from parallel goroutines, as multipart uploads to object
+// stores do: each part is one ReadAt, and ReadAt is safe for concurrent use. A failed part can be
+// sent again alone, since its bytes are the same every time.
+func ExampleTape_ReadAt() {
+	site := exampleSite()
+	defer os.RemoveAll(filepath.Dir(site))
+
+	// The server keeps the parts by number.
+	var mu sync.Mutex
+	parts := map[int][]byte{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var n int
+		fmt.Sscanf(r.URL.Path, "/part/%d", &n)
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		parts[n] = body
+		mu.Unlock()
+	}))
+	defer srv.Close()
+
+	tape, err := tartape.New()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer tape.Close()
+	if err := tape.AddPath(site, "www"); err != nil {
+		log.Fatal(err)
+	}
+	size, err := tape.Size()
+	if err != nil {
+		log.Fatal(err)
+	}
+	const partSize = 8192
+	count := int((size + partSize - 1) / partSize)
+	var wg sync.WaitGroup
+	errs := make(chan error, count)
+	for i := range count {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, partSize)
+			n, err := tape.ReadAt(buf, int64(i)*partSize)
+			if err != nil && !errors.Is(err, io.EOF) { // the last part is short: io.EOF
+				errs <- err
+				return
+			}
+			resp, err := http.Post(fmt.Sprintf("%s/part/%d", srv.URL, i), "application/octet-stream", bytes.NewReader(buf[:n]))
+			if err != nil {
+				errs <- err
+				return
+			}
+			resp.Body.Close()
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		log.Fatal(err)
+	}
+
+	// Reassemble the parts in order and read the archive with archive/tar.
+	keys := make([]int, 0, len(parts))
+	for k := range parts {
+		keys = append(keys, k)
+	}
+	sort.Ints(keys)
+	var archive bytes.Buffer
+	for _, k := range keys {
+		archive.Write(parts[k])
+	}
+	lines, err := listTar(&archive)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("%d parts, %d bytes\n%s\n", len(parts), size, strings.Join(lines, "\n"))
+	// Output:
+	// 4 parts, 25088 bytes
+	// www/ 0 bytes
+	// www/css/ 0 bytes
+	// www/css/style.css 21000 bytes
+	// www/index.html 15 bytes
+}
+
+// Walk the events of a stream: each file's start, its bytes and its MD5 at the end.
+func ExampleTape_Events() {
+	tape, err := tartape.New()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer tape.Close()
+	tape.AddDirectory("docs")
+	tape.AddBytes("docs/hello.txt", []byte("hello\n"))
+	// Content that arrives later: read from the io.Reader when the stream reaches the entry.
+	tape.AddFromMemory("docs/report.csv", 12, strings.NewReader("a,b\n1,2\n3,4\n"))
+
+	var archive int
+	for ev, err := range tape.Events(0) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		switch ev.Type {
+		case tartape.Data:
+			archive += len(ev.Data)
+		case tartape.FileEnd:
+			if ev.HasMD5 {
+				fmt.Printf("%s %x\n", ev.Name, ev.MD5)
+			}
+		case tartape.Completed:
+			fmt.Println("archive of", archive, "bytes")
+		}
+	}
+	// Output:
+	// docs/hello.txt b1946ac92492d2347c6235b4d2611184
+	// docs/report.csv c3c6bc2ae8ece4bd2510dca21225c041
+	// archive of 3584 bytes
+}
+
+// Resume an interrupted download: a reader from any offset gives exactly the rest of the archive.
+func ExampleTape_NewReader() {
+	tape, err := tartape.New()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer tape.Close()
+	tape.AddBytes("a.txt", bytes.Repeat([]byte("a"), 1000))
+	tape.AddBytes("b.txt", bytes.Repeat([]byte("b"), 1000))
+
+	var whole bytes.Buffer
+	tape.WriteTo(&whole)
+	rest, err := io.ReadAll(tape.NewReader(1500))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(len(rest), bytes.Equal(rest, whole.Bytes()[1500:]))
+	// Output:
+	// 2596 true
+}
+
+// Test a failure's status with errors.Is; the message names the entry.
+func ExampleError() {
+	tape, err := tartape.New()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer tape.Close()
+	tape.AddFromMemory("short.bin", 100, strings.NewReader("only 15 bytes.."))
+	_, err = tape.WriteTo(io.Discard)
+	fmt.Println(errors.Is(err, tartape.ErrSizeMismatch))
+	// Output:
+	// true
+}

@@ -1,0 +1,3 @@
+module github.com/tartape/tartape/bindings/go
+
+go 1.26.8

@@ -1,0 +1,61 @@
+package tartape
+
+/*
+#include <tartape.h>
+*/
+import "C"
+
+import (
+	"io"
+	"unsafe"
+)
+
+// ReadAt fills p with the archive bytes at offset off, reading only the sources that overlap the
+// range (sealing the tape). It implements io.ReaderAt: at the end of the archive it returns the
+// bytes it has with io.EOF. It is safe for concurrent use, also while a Stream runs.
+//
+// Entries added with AddFromMemory cannot be read this way: a range that overlaps one is
+// ErrNotRandomAccess. A file that changed since AddPath is ErrChanged.
+func (t *Tape) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, newError(ErrInvalidArgument, "ReadAt", "negative offset")
+	}
+	if err := t.Seal(); err != nil {
+		return 0, err
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	var n C.size_t
+	err := t.shared("ReadAt", true, func(tp *C.tt_tape) C.tt_status {
+		// p is Go memory passed for the duration of the call only; C does not keep it.
+		return C.tt_read_at(tp, C.uint64_t(off), (*C.uint8_t)(unsafe.Pointer(&p[0])), C.size_t(len(p)), &n)
+	})
+	if err != nil {
+		return 0, err
+	}
+	if int(n) < len(p) {
+		return int(n), io.EOF
+	}
+	return int(n), nil
+}
+
+// NewReader returns a reader of the archive from byte offset on, built on ReadAt: any number of
+// readers may run at once, on any goroutines. Errors (also a negative offset) come from Read.
+func (t *Tape) NewReader(offset int64) io.Reader {
+	return &offsetReader{t: t, off: offset}
+}
+
+type offsetReader struct {
+	t   *Tape
+	off int64
+}
+
+func (r *offsetReader) Read(p []byte) (int, error) {
+	n, err := r.t.ReadAt(p, r.off)
+	r.off += int64(n)
+	if err == io.EOF && n > 0 {
+		err = nil // the next Read says io.EOF
+	}
+	return n, err
+}

@@ -1,0 +1,429 @@
+package tartape
+
+/*
+#include <stdlib.h>
+#include <tartape.h>
+*/
+import "C"
+
+import (
+	"io/fs"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+)
+
+// Tape is an archive being described, then sealed and read. Add entries, then read it with
+// ReadAt, NewReader, WriteTo or a Stream; the first read (or Seal, Size, Entries) seals the tape and
+// fixes its layout. Close releases the native handle.
+//
+// Concurrency: ReadAt, NewReader readers, Size, Entries and Skipped may be used from many goroutines
+// at once, also while a Stream runs. Adding entries and sealing are serialized by the Tape. A tape
+// has one stream at a time: starting a Stream (or WriteTo, or Events) ends the previous one.
+type Tape struct {
+	// mu guards ptr. A native call runs under RLock; Lock excludes every native call, so that the
+	// tape's message (owned by the handle, replaced by the next failing call) is read safely, and
+	// so that Close frees a handle no call is using.
+	mu  sync.RWMutex
+	ptr *C.tt_tape
+
+	// streamMu serializes the calls the C API says must not overlap: adding, sealing, starting a
+	// stream, pulling events and feeding. Lock order: streamMu, then mu.
+	streamMu  sync.Mutex
+	streamGen uint64                   // the generation of the current stream (under streamMu)
+	memory    map[string]*memorySource // AddFromMemory entries by archive name (under streamMu)
+	byIndex   map[uint64]*memorySource // the same by layout index, filled when first asked for
+	feedBuf   []byte                   // the chunk being fed (under streamMu)
+
+	failures atomic.Uint64 // failing calls made under RLock, to know whether the message is ours
+	sealed   atomic.Bool
+
+	// callbackErr holds the last error of this tape's Go callbacks, for the ErrCallback that
+	// follows. The callbacks reach it, never the Tape, so that a forgotten Tape can be collected.
+	callbackErr *lastError
+}
+
+// Option configures a new Tape.
+type Option func(*config)
+
+type config struct {
+	md5, keepOwners, strict bool
+}
+
+// WithMD5 switches MD5 hashing of file contents for FileEnd events (on by default).
+func WithMD5(enabled bool) Option { return func(c *config) { c.md5 = enabled } }
+
+// WithKeepOwners keeps the real uid, gid, user and group names of paths added with AddPath
+// (default: 0, 0, "", "", for archives that do not depend on who made them).
+func WithKeepOwners(keep bool) Option { return func(c *config) { c.keepOwners = keep } }
+
+// WithStrict makes FIFOs, sockets and devices met by AddPath an ErrUnsupported error (default:
+// they are skipped and listed by Skipped).
+func WithStrict(strict bool) Option { return func(c *config) { c.strict = strict } }
+
+// New creates an empty tape.
+func New(opts ...Option) (*Tape, error) {
+	cfg := config{md5: true}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	p := C.tt_tape_new()
+	if p == nil {
+		return nil, newError(ErrLimit, "New", "out of memory")
+	}
+	t := &Tape{
+		ptr:         p,
+		memory:      map[string]*memorySource{},
+		byIndex:     map[uint64]*memorySource{},
+		callbackErr: &lastError{},
+	}
+	runtime.SetFinalizer(t, (*Tape).Close)
+	err := t.exclusive("New", func(p *C.tt_tape) C.tt_status {
+		if st := C.tt_tape_set_md5(p, cbool(cfg.md5)); st != C.TT_STATUS_OK {
+			return st
+		}
+		return C.tt_tape_set_walk_options(p, cbool(cfg.keepOwners), cbool(cfg.strict))
+	})
+	if err != nil {
+		t.Close()
+		return nil, err
+	}
+	return t, nil
+}
+
+// Close frees the native tape. Readers, streams and later calls then fail with ErrState. Close is
+// idempotent; it must not be called while the tape's own io.ReaderAt callbacks run. A finalizer
+// closes a forgotten tape, but only as a safety net.
+func (t *Tape) Close() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.ptr != nil {
+		C.tt_tape_free(t.ptr) // calls the free callbacks of AddReaderAt entries
+		t.ptr = nil
+		runtime.SetFinalizer(t, nil)
+	}
+	return nil
+}
+
+// Version is the version of the linked libtartape ("MAJOR.MINOR.PATCH").
+func Version() string { return C.GoString(C.tt_version()) }
+
+// exclusive runs a native call with no other native call on the tape running.
+func (t *Tape) exclusive(op string, f func(*C.tt_tape) C.tt_status) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.ptr == nil {
+		return errClosed(op)
+	}
+	st := f(t.ptr)
+	runtime.KeepAlive(t)
+	if ok(st) {
+		return nil
+	}
+	return t.messageLocked(op, st)
+}
+
+// shared runs a native call that may overlap with other shared calls (ReadAt, accessors, the
+// stream). On failure it takes the lock and reads the tape's message if no other shared call failed
+// in between; otherwise it repeats the call when retry is set (a read or a query), or reports the
+// status without its message.
+func (t *Tape) shared(op string, retry bool, f func(*C.tt_tape) C.tt_status) error {
+	t.mu.RLock()
+	if t.ptr == nil {
+		t.mu.RUnlock()
+		return errClosed(op)
+	}
+	before := t.failures.Load()
+	st := f(t.ptr)
+	runtime.KeepAlive(t)
+	if ok(st) {
+		t.mu.RUnlock()
+		return nil
+	}
+	t.failures.Add(1)
+	t.mu.RUnlock()
+
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.ptr == nil {
+		return newError(Status(st), op, "")
+	}
+	if t.failures.Load() == before+1 {
+		return t.messageLocked(op, st)
+	}
+	if retry {
+		if st = f(t.ptr); ok(st) {
+			return nil
+		}
+		return t.messageLocked(op, st)
+	}
+	return newError(Status(st), op, "(the message was replaced by a concurrent failure)")
+}
+
+// messageLocked builds the error of a failed call from the tape's message; t.mu is held.
+func (t *Tape) messageLocked(op string, st C.tt_status) error {
+	msg := C.GoString(C.tt_tape_error_message(t.ptr))
+	runtime.KeepAlive(t)
+	e := newError(Status(st), op, msg)
+	if e.Status == ErrCallback {
+		e.Err = t.callbackErr.take()
+	}
+	return e
+}
+
+func ok(st C.tt_status) bool { return st == C.TT_STATUS_OK || st == C.TT_STATUS_EOF }
+
+func cbool(b bool) C.int32_t {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// bytesArg passes a Go string to C for the duration of a call (C copies what it keeps).
+func bytesArg(s string) (*C.uint8_t, C.size_t) {
+	if len(s) == 0 {
+		return nil, 0
+	}
+	return (*C.uint8_t)(unsafe.Pointer(unsafe.StringData(s))), C.size_t(len(s))
+}
+
+// EntryOption sets the metadata of an entry added from memory.
+type EntryOption func(*entryConfig)
+
+type entryConfig struct {
+	mode  fs.FileMode
+	mtime int64
+}
+
+// WithMode sets an entry's permission bits (default 0644 for files, 0755 for directories).
+func WithMode(mode fs.FileMode) EntryOption { return func(c *entryConfig) { c.mode = mode } }
+
+// WithModTime sets an entry's modification time, stored in whole seconds (default: the Unix epoch,
+// so that an archive does not depend on when it was made).
+func WithModTime(t time.Time) EntryOption { return func(c *entryConfig) { c.mtime = t.Unix() } }
+
+func entryOptions(mode fs.FileMode, opts []EntryOption) (C.uint32_t, C.int64_t) {
+	c := entryConfig{mode: mode}
+	for _, o := range opts {
+		o(&c)
+	}
+	m := uint32(c.mode.Perm())
+	if c.mode&fs.ModeSetuid != 0 {
+		m |= 0o4000
+	}
+	if c.mode&fs.ModeSetgid != 0 {
+		m |= 0o2000
+	}
+	if c.mode&fs.ModeSticky != 0 {
+		m |= 0o1000
+	}
+	return C.uint32_t(m), C.int64_t(c.mtime)
+}
+
+// add runs an adding call: serialized with the stream, exclusive of every other native call.
+func (t *Tape) add(op string, f func(*C.tt_tape) C.tt_status) error {
+	t.streamMu.Lock()
+	defer t.streamMu.Unlock()
+	return t.exclusive(op, f)
+}
+
+// AddPath adds a file, a symlink (stored as a link, never followed) or a directory (recursively,
+// names sorted byte-wise, each directory before its contents). name is the name in the archive;
+// "" uses the path's base name. On error nothing of this path is added.
+func (t *Tape) AddPath(path, name string) error {
+	cpath := C.CString(path)
+	defer C.free(unsafe.Pointer(cpath))
+	return t.add("AddPath", func(p *C.tt_tape) C.tt_status {
+		if name == "" {
+			return C.tt_add_path(p, cpath, nil, 0)
+		}
+		n, nl := bytesArg(name)
+		return C.tt_add_path(p, cpath, n, nl)
+	})
+}
+
+// AddBytes adds a file whose content is data, copied now.
+func (t *Tape) AddBytes(name string, data []byte, opts ...EntryOption) error {
+	mode, mtime := entryOptions(0o644, opts)
+	return t.add("AddBytes", func(p *C.tt_tape) C.tt_status {
+		n, nl := bytesArg(name)
+		var d *C.uint8_t
+		if len(data) > 0 {
+			d = (*C.uint8_t)(unsafe.Pointer(&data[0]))
+		}
+		return C.tt_add_bytes(p, n, nl, d, C.size_t(len(data)), mode, mtime)
+	})
+}
+
+// AddDirectory adds a directory entry with no source on disk.
+func (t *Tape) AddDirectory(name string, opts ...EntryOption) error {
+	mode, mtime := entryOptions(0o755, opts)
+	return t.add("AddDirectory", func(p *C.tt_tape) C.tt_status {
+		n, nl := bytesArg(name)
+		return C.tt_add_directory(p, n, nl, mode, mtime)
+	})
+}
+
+// AddSymlink adds a symlink entry pointing to target, with no source on disk. Its mode is always
+// 0777; only WithModTime applies.
+func (t *Tape) AddSymlink(name, target string, opts ...EntryOption) error {
+	_, mtime := entryOptions(0o777, opts)
+	return t.add("AddSymlink", func(p *C.tt_tape) C.tt_status {
+		n, nl := bytesArg(name)
+		tg, tl := bytesArg(target)
+		return C.tt_add_symlink(p, n, nl, tg, tl, mtime)
+	})
+}
+
+// Seal fixes the tape's layout: every offset and the total size. No entry can be added afterwards.
+// Sealing twice is fine. It fails with ErrInvalidName when two entries have the same name. Reads,
+// Size and Entries seal the tape themselves.
+func (t *Tape) Seal() error {
+	if t.sealed.Load() {
+		return nil
+	}
+	err := t.add("Seal", func(p *C.tt_tape) C.tt_status { return C.tt_tape_seal(p) })
+	if err == nil {
+		t.sealed.Store(true)
+	}
+	return err
+}
+
+// Size is the archive's total size in bytes (sealing the tape).
+func (t *Tape) Size() (int64, error) {
+	if err := t.Seal(); err != nil {
+		return 0, err
+	}
+	var out C.uint64_t
+	err := t.shared("Size", true, func(p *C.tt_tape) C.tt_status { return C.tt_tape_total_size(p, &out) })
+	return int64(out), err
+}
+
+// EntryKind is what an entry is.
+type EntryKind int
+
+// The kinds of entries.
+const (
+	KindFile    EntryKind = 0
+	KindDir     EntryKind = 1
+	KindSymlink EntryKind = 2
+)
+
+// The numbers above are the C API's: these lines do not compile if they differ.
+var (
+	_ [0]struct{} = [int(KindFile) - int(C.TT_ENTRY_KIND_FILE)]struct{}{}
+	_ [0]struct{} = [int(KindDir) - int(C.TT_ENTRY_KIND_DIR)]struct{}{}
+	_ [0]struct{} = [int(KindSymlink) - int(C.TT_ENTRY_KIND_SYMLINK)]struct{}{}
+)
+
+// String is "file", "dir" or "symlink".
+func (k EntryKind) String() string {
+	switch k {
+	case KindFile:
+		return "file"
+	case KindDir:
+		return "dir"
+	case KindSymlink:
+		return "symlink"
+	}
+	return "unknown"
+}
+
+// Entry is one entry of a sealed tape's layout.
+type Entry struct {
+	Index        int         // position in the layout
+	Name         string      // the archive name
+	Kind         EntryKind   // file, directory or symlink
+	Mode         fs.FileMode // permission bits
+	ModTime      time.Time   // modification time, whole seconds
+	Size         int64       // content size
+	Link         string      // the symlink target ("" for other kinds)
+	HeaderOffset int64       // where the entry's header starts in the archive
+	DataOffset   int64       // where its content starts
+	EndOffset    int64       // where the entry (with padding) ends
+	RandomAccess bool        // false for AddFromMemory entries, which ReadAt cannot read
+}
+
+// Entries lists the sealed tape's layout, in archive order (sealing the tape).
+func (t *Tape) Entries() ([]Entry, error) {
+	if err := t.Seal(); err != nil {
+		return nil, err
+	}
+	var count C.uint64_t
+	if err := t.shared("Entries", true, func(p *C.tt_tape) C.tt_status { return C.tt_tape_entry_count(p, &count) }); err != nil {
+		return nil, err
+	}
+	entries := make([]Entry, 0, int(count))
+	for i := range uint64(count) {
+		e, err := t.entry("Entries", i)
+		if err != nil {
+			return nil, err
+		}
+		entries = append(entries, e)
+	}
+	return entries, nil
+}
+
+// entry reads the layout of the entry at index i of a sealed tape.
+func (t *Tape) entry(op string, i uint64) (Entry, error) {
+	var e Entry
+	err := t.shared(op, true, func(p *C.tt_tape) C.tt_status {
+		var info C.tt_entry_info
+		st := C.tt_tape_entry(p, C.uint64_t(i), &info)
+		if st == C.TT_STATUS_OK { // names live as long as the tape: copy them while it is held
+			e = Entry{
+				Index:        int(i),
+				Name:         C.GoStringN((*C.char)(unsafe.Pointer(info.name)), C.int(info.name_len)),
+				Kind:         EntryKind(info.kind),
+				Mode:         fs.FileMode(info.mode & 0o777),
+				ModTime:      time.Unix(int64(info.mtime), 0),
+				Size:         int64(info.size),
+				Link:         C.GoStringN((*C.char)(unsafe.Pointer(info.link)), C.int(info.link_len)),
+				HeaderOffset: int64(info.header_offset),
+				DataOffset:   int64(info.data_offset),
+				EndOffset:    int64(info.end_offset),
+				RandomAccess: info.random_access != 0,
+			}
+		}
+		return st
+	})
+	return e, err
+}
+
+// Skipped is a special file (FIFO, socket, device) that AddPath left out of the archive.
+type Skipped struct {
+	Path string // its path on disk
+	Kind string // "fifo", "socket", "character device" or "block device"
+}
+
+// Skipped lists the special files AddPath left out (sealing the tape). With WithStrict(true) they
+// are errors instead.
+func (t *Tape) Skipped() ([]Skipped, error) {
+	if err := t.Seal(); err != nil {
+		return nil, err
+	}
+	var count C.uint64_t
+	if err := t.shared("Skipped", true, func(p *C.tt_tape) C.tt_status { return C.tt_tape_skipped_count(p, &count) }); err != nil {
+		return nil, err
+	}
+	out := make([]Skipped, 0, int(count))
+	for i := range uint64(count) {
+		var s Skipped
+		err := t.shared("Skipped", true, func(p *C.tt_tape) C.tt_status {
+			var path, kind *C.char
+			st := C.tt_tape_skipped(p, C.uint64_t(i), &path, &kind)
+			if st == C.TT_STATUS_OK {
+				s = Skipped{Path: C.GoString(path), Kind: C.GoString(kind)}
+			}
+			return st
+		})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
