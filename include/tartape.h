@@ -284,18 +284,6 @@ typedef struct tt_location {
 extern "C" {
 #endif // __cplusplus
 
-// The name of a status ("OK", "CHANGED", ...), or "UNKNOWN" for a number that is not one.
-//
-// Returns a static NUL-terminated string: never free it. Thread-safe.
-const char *tt_status_name(int32_t status);
-
-// Nonzero when `status` stops a handle's stream for good (30 and up), zero otherwise. Thread-safe.
-int32_t tt_status_is_fatal(int32_t status);
-
-// The library's version ("MAJOR.MINOR.PATCH"), the same as `TARTAPE_VERSION` in the header of the
-// release it comes from. Static string: never free it. Thread-safe.
-const char *tt_version(void);
-
 // Records the MD5 and CRC-32 of every file when the tape is sealed (reading each file once, on two
 // threads), so FILE_END reports the MD5 even of a resumed entry, a stream notices content that
 // changed without its size or mtime changing, and deep verification can compare content.
@@ -355,6 +343,18 @@ tt_status tt_report_item(const struct tt_report *report,
 // Frees a report; NULL is a no-op.
 void tt_report_free(struct tt_report *report);
 
+// The name of a status ("OK", "CHANGED", ...), or "UNKNOWN" for a number that is not one.
+//
+// Returns a static NUL-terminated string: never free it. Thread-safe.
+const char *tt_status_name(int32_t status);
+
+// Nonzero when `status` stops a handle's stream for good (30 and up), zero otherwise. Thread-safe.
+int32_t tt_status_is_fatal(int32_t status);
+
+// The library's version ("MAJOR.MINOR.PATCH"), the same as `TARTAPE_VERSION` in the header of the
+// release it comes from. Static string: never free it. Thread-safe.
+const char *tt_version(void);
+
 // Creates an empty tape. Returns NULL only when memory is exhausted. Free it with `tt_tape_free`.
 struct tt_tape *tt_tape_new(void);
 
@@ -362,9 +362,21 @@ struct tt_tape *tt_tape_new(void);
 // no-op. No other call on the tape may be running.
 void tt_tape_free(struct tt_tape *tape);
 
-// The message of the last error on `tape`, NUL-terminated; "" when the last call succeeded or set
-// none. Owned by the tape, valid until the next call on it. NULL tape gives a static message.
+// The message of the most recent error on `tape`, NUL-terminated ("" before any error). Owned by
+// the tape and valid until the next call on it. When other threads may be calling `tt_read_at` on
+// the same tape, use `tt_tape_error_copy` instead: a failing call on another thread replaces the
+// message. NULL tape gives a static message.
 const char *tt_tape_error_message(const struct tt_tape *tape);
+
+// Copies the message of the most recent error on `tape` into `buf[0..len]` (cut to fit and always
+// NUL-terminated when `len > 0`; `buf` may be NULL with `len` 0 to ask for the length) and returns
+// the message's full length without the NUL. Thread-safe: use it when several threads call the
+// tape. Returns 0 for a NULL tape.
+size_t tt_tape_error_copy(const struct tt_tape *tape, char *buf, size_t len);
+
+// Writes the number of entries added so far to `*out`, without sealing the tape: the index the next
+// added entry will have (a path added as a directory adds several). After sealing, the count.
+tt_status tt_tape_added_count(const struct tt_tape *tape, uint64_t *out);
 
 // Sets options for paths added from now on: `keep_owners` nonzero keeps real uid, gid, user and
 // group names (default: 0, 0, "", ""); `strict` nonzero makes FIFOs, sockets and devices met in a
@@ -500,6 +512,9 @@ void tt_volume_free(struct tt_volume *volume);
 
 // The message of the last error on `volume` (see `tt_tape_error_message`).
 const char *tt_volume_error_message(const struct tt_volume *volume);
+
+// Copies the message of the most recent error on `volume` (see `tt_tape_error_copy`); thread-safe.
+size_t tt_volume_error_copy(const struct tt_volume *volume, char *buf, size_t len);
 
 // Writes where the part starts in the archive and its length (the last part may be shorter);
 // either pointer may be NULL.

@@ -90,6 +90,22 @@ impl LastError {
         }
     }
 
+    /// Copies the message into `buf[0..len]` (cut to fit, always NUL-terminated when `len > 0`)
+    /// and returns its full length without the NUL. Safe while other threads set messages.
+    pub(crate) fn copy_to(&self, buf: *mut c_char, len: usize) -> usize {
+        let guard = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let bytes = guard.as_bytes();
+        if !buf.is_null() && len > 0 {
+            let n = bytes.len().min(len - 1);
+            // SAFETY: buf points to len writable bytes by the caller's contract; n < len.
+            unsafe {
+                std::ptr::copy_nonoverlapping(bytes.as_ptr().cast(), buf, n);
+                *buf.add(n) = 0;
+            }
+        }
+        bytes.len()
+    }
+
     /// The message; valid until the next call that sets one.
     pub(crate) fn as_ptr(&self) -> *const c_char {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).as_ptr()

@@ -318,8 +318,10 @@ pub extern "C" fn tt_tape_free(tape: *mut tt_tape) {
     })
 }
 
-/// The message of the last error on `tape`, NUL-terminated; "" when the last call succeeded or set
-/// none. Owned by the tape, valid until the next call on it. NULL tape gives a static message.
+/// The message of the most recent error on `tape`, NUL-terminated ("" before any error). Owned by
+/// the tape and valid until the next call on it. When other threads may be calling `tt_read_at` on
+/// the same tape, use `tt_tape_error_copy` instead: a failing call on another thread replaces the
+/// message. NULL tape gives a static message.
 #[no_mangle]
 pub extern "C" fn tt_tape_error_message(tape: *const tt_tape) -> *const c_char {
     boundary_or(c"internal error".as_ptr(), || {
@@ -328,6 +330,46 @@ pub extern "C" fn tt_tape_error_message(tape: *const tt_tape) -> *const c_char {
             Some(t) => t.error.as_ptr(),
             None => c"tape is NULL".as_ptr(),
         }
+    })
+}
+
+/// Copies the message of the most recent error on `tape` into `buf[0..len]` (cut to fit and always
+/// NUL-terminated when `len > 0`; `buf` may be NULL with `len` 0 to ask for the length) and returns
+/// the message's full length without the NUL. Thread-safe: use it when several threads call the
+/// tape. Returns 0 for a NULL tape.
+#[no_mangle]
+pub extern "C" fn tt_tape_error_copy(tape: *const tt_tape, buf: *mut c_char, len: usize) -> usize {
+    boundary_or(0, || {
+        // SAFETY: a non-NULL tape comes from tt_tape_new.
+        match unsafe { tape.as_ref() } {
+            Some(t) => t.error.copy_to(buf, len),
+            None => 0,
+        }
+    })
+}
+
+/// Writes the number of entries added so far to `*out`, without sealing the tape: the index the next
+/// added entry will have (a path added as a directory adds several). After sealing, the count.
+#[no_mangle]
+pub extern "C" fn tt_tape_added_count(tape: *const tt_tape, out: *mut u64) -> tt_status {
+    boundary(|| {
+        // SAFETY: a non-NULL tape comes from tt_tape_new.
+        let Some(t) = (unsafe { tape.as_ref() }) else {
+            return tt_status::InvalidArgument;
+        };
+        if out.is_null() {
+            return t
+                .error
+                .set_message(tt_status::InvalidArgument, "out is NULL");
+        }
+        let n = match (t.building().as_ref(), t.sealed.get()) {
+            (Some(b), _) => b.entries().len(),
+            (None, Some(s)) => s.len(),
+            (None, None) => 0,
+        };
+        // SAFETY: out is non-NULL by the check above.
+        unsafe { out.write(n as u64) };
+        tt_status::Ok
     })
 }
 

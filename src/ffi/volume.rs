@@ -173,6 +173,18 @@ pub extern "C" fn tt_volume_error_message(volume: *const tt_volume) -> *const c_
     })
 }
 
+/// Copies the message of the most recent error on `volume` (see `tt_tape_error_copy`); thread-safe.
+#[no_mangle]
+pub extern "C" fn tt_volume_error_copy(
+    volume: *const tt_volume,
+    buf: *mut c_char,
+    len: usize,
+) -> usize {
+    boundary_or(0, || {
+        volume_ref(volume).map_or(0, |v| v.error.copy_to(buf, len))
+    })
+}
+
 /// Writes where the part starts in the archive and its length (the last part may be shorter);
 /// either pointer may be NULL.
 #[no_mangle]
