@@ -233,7 +233,8 @@ fn fingerprint_changes_exactly_when_the_archive_would() {
         first
     );
 
-    let changes: Vec<(&str, Box<dyn Fn()>)> = vec![
+    type Change<'a> = (&'a str, Box<dyn Fn() + 'a>);
+    let changes: Vec<Change> = vec![
         (
             "mode",
             Box::new(|| {
