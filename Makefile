@@ -41,7 +41,9 @@ demo: release
 	tar tvf $(REL)/site.tar
 	@echo "wrote $(REL)/site.tar ($$(wc -c < $(REL)/site.tar) bytes)"
 
+# The whole suite: Rust, C examples, Python, Go, interoperability with real tools.
 test:
+	bash tests/deps.sh
 	bash tests/run-all.sh
 
 clean:

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs on a fresh Debian machine: the real archive readers we test
+# against, pkg-config for the install check, valgrind, and pytest. Does nothing when all is there.
+set -euo pipefail
+need=()
+command -v bsdtar >/dev/null || need+=(libarchive-tools)
+command -v 7zz >/dev/null || need+=(7zip)
+command -v unzip >/dev/null || need+=(unzip)
+command -v sqlite3 >/dev/null || need+=(sqlite3)
+command -v pkg-config >/dev/null || need+=(pkg-config)
+command -v valgrind >/dev/null || need+=(valgrind)
+command -v readelf >/dev/null || need+=(binutils)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing: ${need[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${need[@]}" >/dev/null
+  else
+    echo "missing Debian packages: ${need[*]} (install them, e.g. sudo apt-get install ${need[*]})" >&2
+    exit 1
+  fi
+fi
+python3 -c 'import pytest' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check pytest
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
