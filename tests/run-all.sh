@@ -17,6 +17,9 @@ step "C examples (-Wall -Wextra -Werror -pedantic), checked with GNU tar and Pyt
 make --no-print-directory examples >/dev/null
 bash tests/c/run.sh
 
+step "C API test under AddressSanitizer + UBSan, and under valgrind"
+bash tests/c/sanitize.sh
+
 for extra in tests/python.sh tests/go.sh; do
   if [ -f "$extra" ]; then
     step "$extra"

@@ -1,0 +1,329 @@
+/* A C test of the whole tape API: building, streaming, feeding, random access from threads,
+ * catalogs, fingerprints, verify reports, volumes, locate, and misuse (NULL pointers, wrong
+ * states, offsets near 2^64). Run under -fsanitize=address,undefined and under valgrind by
+ * tests/c/sanitize.sh: no error, no leak.  Usage: api_test WORKDIR */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <tartape.h>
+
+static int failures = 0, checks = 0;
+
+#define CHECK(cond, ...)                                                     \
+    do {                                                                     \
+        checks++;                                                            \
+        if (!(cond)) {                                                       \
+            failures++;                                                      \
+            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);  \
+            fprintf(stderr, __VA_ARGS__);                                    \
+            fprintf(stderr, "\n");                                           \
+        }                                                                    \
+    } while (0)
+
+#define OK(call, tape) CHECK((call) == TT_STATUS_OK, "%s", tt_tape_error_message(tape))
+
+static void write_file(const char *path, const char *content, size_t len) {
+    FILE *f = fopen(path, "wb");
+    if (f == NULL) { perror(path); exit(2); }
+    fwrite(content, 1, len, f);
+    fclose(f);
+}
+
+/* Streams the whole tape into a new buffer; returns its length, or 0 on error (a failed check
+ * unless `may_fail`). */
+static size_t stream_all_or_fail(tt_tape *tape, uint8_t **out, int may_fail) {
+    size_t cap = 1 << 16, len = 0;
+    tt_event ev;
+    tt_status st;
+    uint8_t *buf = malloc(cap);
+    OK(tt_tape_start_at(tape, 0), tape);
+    while ((st = tt_next_event(tape, &ev)) == TT_STATUS_OK) {
+        if (ev.type == TT_EVENT_TYPE_DATA) {
+            while (len + ev.data_len > cap) buf = realloc(buf, cap *= 2);
+            memcpy(buf + len, ev.data, ev.data_len);
+            len += ev.data_len;
+        } else if (ev.type == TT_EVENT_TYPE_NEED_DATA) {
+            static uint8_t chunk[700];
+            size_t n = ev.size < sizeof chunk ? (size_t)ev.size : sizeof chunk;
+            memset(chunk, 'p', n);
+            OK(tt_feed(tape, chunk, n), tape);
+        }
+    }
+    CHECK(may_fail || st == TT_STATUS_EOF, "stream ended with %s: %s", tt_status_name(st), tt_tape_error_message(tape));
+    *out = buf;
+    return st == TT_STATUS_EOF ? len : 0;
+}
+
+static size_t stream_all(tt_tape *tape, uint8_t **out) { return stream_all_or_fail(tape, out, 0); }
+
+struct reader_job {
+    tt_tape *tape;
+    const uint8_t *expected;
+    uint64_t total;
+    unsigned seed;
+    int bad;
+};
+
+static void *random_reader(void *arg) {
+    struct reader_job *job = arg;
+    uint8_t buf[9000];
+    int i;
+    for (i = 0; i < 300; i++) {
+        uint64_t off = (uint64_t)rand_r(&job->seed) % job->total;
+        size_t want = (size_t)(rand_r(&job->seed) % sizeof buf), got = 0;
+        if (off + want > job->total) want = (size_t)(job->total - off);
+        if (tt_read_at(job->tape, off, buf, want, &got) != TT_STATUS_OK) { job->bad++; continue; }
+        if (got != want) job->bad++;
+        if (memcmp(buf, job->expected + off, got) != 0) job->bad++;
+    }
+    return NULL;
+}
+
+static void test_build_stream_and_threads(const char *dir) {
+    char path[4096];
+    tt_tape *tape = tt_tape_new();
+    uint8_t *all = NULL;
+    uint64_t total = 0, count = 0;
+    size_t len, got = 0;
+    tt_entry_info info;
+    pthread_t threads[8];
+    struct reader_job jobs[8];
+    uint8_t byte;
+    int i;
+
+    snprintf(path, sizeof path, "%s/tree", dir);
+    OK(tt_add_path(tape, path, (const uint8_t *)"tree", 4), tape);
+    OK(tt_add_bytes(tape, (const uint8_t *)"mem/bytes.txt", 13, (const uint8_t *)"hello", 5, 0644, 1), tape);
+    OK(tt_add_from_memory(tape, (const uint8_t *)"mem/pushed.bin", 14, 2000, 0600, 2), tape);
+    OK(tt_add_directory(tape, (const uint8_t *)"mem/dir", 7, 0755, 3), tape);
+    OK(tt_add_symlink(tape, (const uint8_t *)"mem/link", 8, (const uint8_t *)"bytes.txt", 9, 4), tape);
+    CHECK(tt_add_bytes(tape, (const uint8_t *)"/abs", 4, NULL, 0, 0644, 0) == TT_STATUS_INVALID_NAME, "absolute name");
+    CHECK(tt_add_bytes(tape, (const uint8_t *)"a/../b", 6, NULL, 0, 0644, 0) == TT_STATUS_INVALID_NAME, "dotdot");
+    OK(tt_tape_seal(tape), tape);
+    CHECK(tt_add_bytes(tape, (const uint8_t *)"late", 4, NULL, 0, 0644, 0) == TT_STATUS_STATE, "add after seal");
+    CHECK(strlen(tt_tape_error_message(tape)) > 0, "a message after an error");
+    OK(tt_tape_total_size(tape, &total), tape);
+    OK(tt_tape_entry_count(tape, &count), tape);
+    CHECK(count == 8, "8 entries, got %llu", (unsigned long long)count);
+    OK(tt_tape_entry(tape, count - 1, &info), tape);
+    CHECK(info.kind == TT_ENTRY_KIND_SYMLINK && info.link_len == 9, "symlink info");
+    CHECK(tt_tape_entry(tape, count, &info) == TT_STATUS_NOT_FOUND, "entry past the end");
+
+    len = stream_all(tape, &all);
+    CHECK(len == total, "streamed %zu of %llu", len, (unsigned long long)total);
+
+    /* The pushed entry cannot be read at random; the rest can, from 8 threads at once. */
+    OK(tt_tape_entry(tape, count - 3, &info), tape);
+    CHECK(info.random_access == 0, "pushed entry is not random access");
+    CHECK(tt_read_at(tape, info.data_offset, &byte, 1, &got) == TT_STATUS_NOT_RANDOM_ACCESS, "read pushed bytes");
+    for (i = 0; i < 8; i++) {
+        jobs[i].tape = tape;
+        jobs[i].expected = all;
+        jobs[i].total = info.header_offset; /* the part before the pushed entry */
+        jobs[i].seed = (unsigned)i * 7919u + 1;
+        jobs[i].bad = 0;
+        pthread_create(&threads[i], NULL, random_reader, &jobs[i]);
+    }
+    for (i = 0; i < 8; i++) {
+        pthread_join(threads[i], NULL);
+        CHECK(jobs[i].bad == 0, "thread %d saw %d bad reads", i, jobs[i].bad);
+    }
+
+    /* Offsets near 2^64 and past the end read nothing; NULL buffers with a length are refused. */
+    OK(tt_read_at(tape, UINT64_MAX, &byte, 1, &got), tape);
+    CHECK(got == 0, "read at 2^64-1");
+    OK(tt_read_at(tape, total, NULL, 0, &got), tape);
+    CHECK(tt_read_at(tape, 0, NULL, 10, &got) == TT_STATUS_INVALID_ARGUMENT, "NULL buf with length");
+    CHECK(tt_tape_start_at(tape, total + 1) == TT_STATUS_INVALID_ARGUMENT, "start past the end");
+    CHECK(tt_feed(tape, (const uint8_t *)"x", 1) == TT_STATUS_STATE, "feed with no entry waiting");
+    {
+        char small[8];
+        size_t full = tt_tape_error_copy(tape, small, sizeof small);
+        CHECK(full > 7 && strlen(small) == 7, "error copy cuts to fit");
+    }
+    free(all);
+    tt_tape_free(tape);
+}
+
+static void test_feeding_errors(void) {
+    tt_tape *tape = tt_tape_new();
+    tt_event ev;
+    tt_status st;
+    int asked = 0;
+    OK(tt_add_from_memory(tape, (const uint8_t *)"f", 1, 10, 0644, 0), tape);
+    while ((st = tt_next_event(tape, &ev)) == TT_STATUS_OK) {
+        if (ev.type == TT_EVENT_TYPE_NEED_DATA) {
+            asked++;
+            CHECK(tt_next_event(tape, &ev) == TT_STATUS_STATE, "next event while data is owed");
+            CHECK(tt_feed(tape, (const uint8_t *)"0123456789AB", 12) == TT_STATUS_SIZE_MISMATCH, "too long");
+            break;
+        }
+    }
+    CHECK(asked == 1, "asked for data once");
+    CHECK(tt_next_event(tape, &ev) == TT_STATUS_STATE, "stream stopped after a fatal error");
+    /* A new stream, fed short. */
+    OK(tt_tape_start_at(tape, 0), tape);
+    while ((st = tt_next_event(tape, &ev)) == TT_STATUS_OK) {
+        if (ev.type == TT_EVENT_TYPE_NEED_DATA) {
+            OK(tt_feed(tape, (const uint8_t *)"0123", 4), tape);
+            CHECK(tt_next_event(tape, &ev) == TT_STATUS_OK && ev.type == TT_EVENT_TYPE_DATA, "fed data");
+            CHECK(tt_next_event(tape, &ev) == TT_STATUS_OK && ev.type == TT_EVENT_TYPE_NEED_DATA && ev.size == 6,
+                  "asks for the 6 bytes still owed");
+            CHECK(tt_feed_end(tape) == TT_STATUS_SIZE_MISMATCH, "ended short");
+            CHECK(tt_status_is_fatal(TT_STATUS_SIZE_MISMATCH), "size mismatch is fatal");
+            break;
+        }
+    }
+    tt_tape_free(tape);
+}
+
+static void test_catalog_verify_volumes(const char *dir) {
+    char tree[4096], cat[4096], file[4096];
+    tt_tape *rec = tt_tape_new(), *opened = tt_tape_new(), *again = tt_tape_new();
+    const char *fp1 = NULL, *fp2 = NULL;
+    uint8_t *a = NULL, *b = NULL, md5[16];
+    size_t la, lb;
+    uint64_t parts = 0, n = 0, p, start, vlen, joined = 0, problems = 0, checked = 0;
+    tt_report *report = NULL;
+    tt_discrepancy d;
+    tt_location loc;
+    tt_volume *vol = NULL;
+    tt_manifest_item item;
+
+    snprintf(tree, sizeof tree, "%s/tree", dir);
+    snprintf(cat, sizeof cat, "%s/tree.catalog", dir);
+    OK(tt_tape_set_checksums(rec, 1), rec);
+    OK(tt_add_path(rec, tree, NULL, 0), rec);
+    OK(tt_tape_save_catalog(rec, cat), rec);
+    OK(tt_tape_fingerprint(rec, &fp1), rec);
+    OK(tt_tape_open_catalog(opened, cat), opened);
+    OK(tt_tape_check_catalog(opened), opened);
+    OK(tt_tape_fingerprint(opened, &fp2), opened);
+    CHECK(strcmp(fp1, fp2) == 0 && strlen(fp1) == 32, "fingerprints %s %s", fp1, fp2);
+    CHECK(tt_tape_open_catalog(opened, cat) == TT_STATUS_STATE, "open into a used tape");
+    la = stream_all(rec, &a);
+    lb = stream_all(opened, &b);
+    CHECK(la == lb && la > 0 && memcmp(a, b, la) == 0, "opened catalog streams the same bytes");
+
+    OK(tt_volume_count(opened, 1536, &parts), opened);
+    for (p = 0; p < parts; p++) {
+        uint8_t buf[1536];
+        size_t got = 0;
+        OK(tt_volume_open(opened, 1536, p, &vol), opened);
+        OK(tt_volume_range(vol, &start, &vlen), opened);
+        CHECK(tt_volume_read(vol, buf, sizeof buf, &got) == TT_STATUS_OK && got == vlen, "part read");
+        CHECK(memcmp(buf, a + start, got) == 0, "part %llu bytes", (unsigned long long)p);
+        joined += got;
+        OK(tt_volume_manifest_count(vol, &n), opened);
+        if (n > 0) OK(tt_volume_manifest_item(vol, 0, &item), opened);
+        CHECK(tt_volume_manifest_item(vol, n, &item) == TT_STATUS_NOT_FOUND, "manifest past the end");
+        OK(tt_volume_md5(vol, md5), opened);
+        CHECK(tt_volume_seek(vol, 0, 7, NULL) == TT_STATUS_INVALID_ARGUMENT, "bad whence");
+        tt_volume_free(vol);
+    }
+    CHECK(joined == la, "parts add up to the archive");
+    CHECK(tt_volume_count(opened, 1000, &parts) == TT_STATUS_INVALID_ARGUMENT, "part size not a multiple of 512");
+    OK(tt_tape_locate(opened, (const uint8_t *)"tree/a.txt", 10, 1024, &loc), opened);
+    CHECK(loc.size == 11, "located size %llu", (unsigned long long)loc.size);
+    CHECK(tt_tape_locate(opened, (const uint8_t *)"nope", 4, 1024, &loc) == TT_STATUS_NOT_FOUND, "locate missing");
+
+    OK(tt_tape_verify(opened, 1, &report), opened);
+    OK(tt_report_count(report, &problems, &checked), opened);
+    CHECK(problems == 0 && checked > 0, "clean report");
+    tt_report_free(report);
+    snprintf(file, sizeof file, "%s/tree/a.txt", dir);
+    write_file(file, "changed!", 8);
+    OK(tt_tape_verify(opened, 0, &report), opened);
+    OK(tt_report_count(report, &problems, NULL), opened);
+    CHECK(problems >= 1, "a changed file is reported");
+    OK(tt_report_item(report, 0, &d), opened);
+    CHECK(d.name_len > 0 && strlen(d.problem_name) > 0 && d.expected != NULL && d.found != NULL, "item");
+    CHECK(tt_report_item(report, problems, &d) == TT_STATUS_NOT_FOUND, "item past the end");
+    tt_report_free(report);
+    free(b);
+    lb = stream_all_or_fail(opened, &b, 1);
+    CHECK(lb == 0, "a changed file stops the stream");
+    CHECK(strstr(tt_tape_error_message(opened), "a.txt") != NULL, "message names the file: %s",
+          tt_tape_error_message(opened));
+
+    write_file(cat, "TARTAPE-CATALOG", 15);
+    CHECK(tt_tape_open_catalog(again, cat) == TT_STATUS_CORRUPT, "damaged catalog");
+    free(a);
+    free(b);
+    tt_tape_free(rec);
+    tt_tape_free(opened);
+    tt_tape_free(again);
+}
+
+static void test_null_arguments(void) {
+    tt_tape *tape = tt_tape_new();
+    tt_event ev;
+    uint64_t u = 0;
+    size_t got = 0;
+    const char *s = NULL;
+    tt_report *r = NULL;
+    tt_volume *v = NULL;
+    tt_location loc;
+    CHECK(tt_add_path(NULL, "x", NULL, 0) == TT_STATUS_INVALID_ARGUMENT, "NULL tape");
+    CHECK(tt_add_path(tape, NULL, NULL, 0) == TT_STATUS_INVALID_ARGUMENT, "NULL path");
+    CHECK(tt_add_from_memory(tape, NULL, 3, 1, 0644, 0) == TT_STATUS_INVALID_ARGUMENT, "NULL name");
+    CHECK(tt_add_bytes(tape, (const uint8_t *)"n", 1, NULL, 3, 0644, 0) == TT_STATUS_INVALID_ARGUMENT, "NULL data");
+    CHECK(tt_add_read_at(tape, (const uint8_t *)"n", 1, 3, 0644, 0, NULL, NULL, NULL) == TT_STATUS_INVALID_ARGUMENT,
+          "NULL callback");
+    CHECK(tt_add_symlink(tape, (const uint8_t *)"l", 1, NULL, 2, 0) == TT_STATUS_INVALID_ARGUMENT, "NULL target");
+    CHECK(tt_next_event(tape, NULL) == TT_STATUS_INVALID_ARGUMENT, "NULL event");
+    CHECK(tt_next_event(NULL, &ev) == TT_STATUS_INVALID_ARGUMENT, "NULL tape event");
+    CHECK(tt_read_at(tape, 0, NULL, 0, NULL) == TT_STATUS_INVALID_ARGUMENT, "NULL nread");
+    CHECK(tt_read_at(NULL, 0, NULL, 0, &got) == TT_STATUS_INVALID_ARGUMENT, "NULL tape read");
+    CHECK(tt_tape_total_size(tape, NULL) == TT_STATUS_INVALID_ARGUMENT, "NULL out");
+    CHECK(tt_tape_total_size(NULL, &u) == TT_STATUS_INVALID_ARGUMENT, "NULL tape size");
+    CHECK(tt_tape_fingerprint(tape, NULL) == TT_STATUS_INVALID_ARGUMENT, "NULL fingerprint out");
+    CHECK(tt_tape_fingerprint(NULL, &s) == TT_STATUS_INVALID_ARGUMENT, "NULL tape fingerprint");
+    CHECK(tt_tape_save_catalog(tape, NULL) == TT_STATUS_INVALID_ARGUMENT, "NULL catalog path");
+    CHECK(tt_tape_open_catalog(NULL, "x") == TT_STATUS_INVALID_ARGUMENT, "NULL tape open");
+    CHECK(tt_tape_verify(tape, 0, NULL) == TT_STATUS_INVALID_ARGUMENT, "NULL report out");
+    CHECK(tt_report_count(NULL, &u, &u) == TT_STATUS_INVALID_ARGUMENT, "NULL report");
+    CHECK(tt_volume_open(tape, 512, 0, NULL) == TT_STATUS_INVALID_ARGUMENT, "NULL volume out");
+    CHECK(tt_volume_read(NULL, NULL, 0, &got) == TT_STATUS_INVALID_ARGUMENT, "NULL volume");
+    CHECK(tt_tape_locate(tape, NULL, 1, 512, &loc) == TT_STATUS_INVALID_ARGUMENT, "NULL locate name");
+    CHECK(tt_feed(tape, NULL, 1) == TT_STATUS_INVALID_ARGUMENT, "NULL chunk with length");
+    CHECK(strcmp(tt_status_name(TT_STATUS_CHANGED), "CHANGED") == 0, "status name");
+    CHECK(strcmp(tt_status_name(12345), "UNKNOWN") == 0, "unknown status name");
+    CHECK(strcmp(tt_version(), TARTAPE_VERSION) == 0, "version %s vs %s", tt_version(), TARTAPE_VERSION);
+    CHECK(tt_tape_error_message(NULL) != NULL, "message of NULL tape");
+    tt_tape_free(NULL);
+    tt_volume_free(NULL);
+    tt_report_free(NULL);
+    (void)r;
+    (void)v;
+    tt_tape_free(tape);
+}
+
+int main(int argc, char **argv) {
+    char path[4096];
+    if (argc != 2) {
+        fprintf(stderr, "usage: api_test WORKDIR\n");
+        return 2;
+    }
+    snprintf(path, sizeof path, "%s/tree", argv[1]);
+    mkdir(path, 0755);
+    snprintf(path, sizeof path, "%s/tree/a.txt", argv[1]);
+    write_file(path, "hello world", 11);
+    snprintf(path, sizeof path, "%s/tree/sub", argv[1]);
+    mkdir(path, 0755);
+    snprintf(path, sizeof path, "%s/tree/sub/b.bin", argv[1]);
+    {
+        char big[70000];
+        size_t i;
+        for (i = 0; i < sizeof big; i++) big[i] = (char)(i * 13);
+        write_file(path, big, sizeof big);
+    }
+    test_null_arguments();
+    test_build_stream_and_threads(argv[1]);
+    test_feeding_errors();
+    test_catalog_verify_volumes(argv[1]);
+    printf("%d passed, %d failed\n", checks - failures, failures);
+    return failures == 0 ? 0 : 1;
+}
