@@ -131,6 +131,12 @@ impl FileSource {
             }
             Err(e) => return Err(Error::io(path, e)),
         };
+        if !meta.is_file() {
+            return Err(Error::Changed {
+                name: crate::error::show_name(name),
+                what: "replaced: no longer a regular file".into(),
+            });
+        }
         match self.identity.difference(&FileIdentity::of(&meta)) {
             None => Ok(()),
             Some(what) => Err(Error::Changed {
