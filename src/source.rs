@@ -149,6 +149,12 @@ impl FileSource {
     /// Checks an open file against the recorded identity.
     pub fn check(&self, name: &[u8], file: &File) -> Result<()> {
         let meta = file.metadata().map_err(|e| Error::io(self.path(name), e))?;
+        if !meta.is_file() {
+            return Err(Error::Changed {
+                name: crate::error::show_name(name),
+                what: "replaced: no longer a regular file".into(),
+            });
+        }
         match self.identity.difference(&FileIdentity::of(&meta)) {
             None => Ok(()),
             Some(what) => Err(Error::Changed {
