@@ -5,6 +5,7 @@
 //! the handle comes first, inputs next, outputs last, and outputs are written only on success; error
 //! details live on the handle until the next call on it.
 
+pub mod archive;
 pub mod status;
 
 use std::ffi::{c_char, CString};

@@ -136,7 +136,10 @@ impl Body {
                 if stored > entry.compressed_size {
                     return Err(Error::corrupt(
                         "tar archive",
-                        format!("sparse map of {name:?} holds {stored} bytes, the member stores {}", entry.compressed_size),
+                        format!(
+                            "sparse map of {name:?} holds {stored} bytes, the member stores {}",
+                            entry.compressed_size
+                        ),
                     ));
                 }
                 Ok(Body {
@@ -195,7 +198,9 @@ impl Body {
         if pos >= self.size || buf.is_empty() {
             return Ok(0);
         }
-        let want = buf.len().min(usize::try_from(self.size - pos).unwrap_or(usize::MAX));
+        let want = buf
+            .len()
+            .min(usize::try_from(self.size - pos).unwrap_or(usize::MAX));
         let buf = &mut buf[..want];
         match &self.source {
             Source::Plain { offset } => {
@@ -207,7 +212,11 @@ impl Body {
                 match regions.get(i) {
                     Some(&(start, len, stored)) if start <= pos => {
                         let n = want.min(usize::try_from(start + len - pos).unwrap_or(usize::MAX));
-                        store.read_exact_at(offset + stored + (pos - start), &mut buf[..n], WHAT)?;
+                        store.read_exact_at(
+                            offset + stored + (pos - start),
+                            &mut buf[..n],
+                            WHAT,
+                        )?;
                         Ok(n)
                     }
                     next => {
@@ -248,7 +257,9 @@ impl Body {
             if self.pos >= self.size || buf.is_empty() {
                 0
             } else {
-                let want = buf.len().min(usize::try_from(self.size - self.pos).unwrap_or(usize::MAX));
+                let want = buf
+                    .len()
+                    .min(usize::try_from(self.size - self.pos).unwrap_or(usize::MAX));
                 inflate_some(z, store, entry, &mut buf[..want], self.size, &mut self.crc)?
             }
         } else {
@@ -288,7 +299,12 @@ fn inflate_some(
     size: u64,
     crc: &mut Option<Crc>,
 ) -> Result<usize> {
-    let bad = |why: String| Error::corrupt("zip archive", format!("deflate data of {:?}: {why}", show_name(&entry.name)));
+    let bad = |why: String| {
+        Error::corrupt(
+            "zip archive",
+            format!("deflate data of {:?}: {why}", show_name(&entry.name)),
+        )
+    };
     loop {
         if z.ended {
             return Err(bad(format!("stream ends after {} of {size} bytes", z.out)));
@@ -304,10 +320,9 @@ fn inflate_some(
             z.buf_len = n;
         }
         let (in0, out0) = (z.z.total_in(), z.z.total_out());
-        let status = z
-            .z
-            .decompress(&z.buf[z.buf_pos..z.buf_len], out, FlushDecompress::None)
-            .map_err(|e| bad(format!("{e} after {} bytes", z.out)))?;
+        let status =
+            z.z.decompress(&z.buf[z.buf_pos..z.buf_len], out, FlushDecompress::None)
+                .map_err(|e| bad(format!("{e} after {} bytes", z.out)))?;
         let consumed = (z.z.total_in() - in0) as usize;
         let produced = (z.z.total_out() - out0) as usize;
         z.buf_pos += consumed;

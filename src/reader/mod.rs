@@ -147,13 +147,14 @@ pub struct ArchiveEntry {
 }
 
 impl ArchiveEntry {
-    /// True when the entry has content that [`Archive::open_member`] yields (files, ZIP symlinks
-    /// and TAR types tartape does not know that carry data).
+    /// True when the entry has content that [`Archive::open_member`] yields: TAR files and TAR
+    /// types tartape does not know (which carry data), and every ZIP entry but directories (a
+    /// ZIP symlink's content is its target).
     pub fn has_content(&self) -> bool {
         match self.kind {
             EntryKind::File | EntryKind::Other => true,
-            EntryKind::Symlink => self.typeflag == 0,
-            _ => false,
+            EntryKind::Dir => false,
+            _ => self.typeflag == 0,
         }
     }
 }
@@ -170,7 +171,8 @@ pub fn is_unsafe_name(name: &[u8]) -> bool {
     if name.len() >= 2 && name[1] == b':' && name[0].is_ascii_alphabetic() {
         return true;
     }
-    name.split(|b| *b == b'/' || *b == b'\\').any(|c| c == b"..")
+    name.split(|b| *b == b'/' || *b == b'\\')
+        .any(|c| c == b"..")
 }
 
 /// What an archive shares with its members.

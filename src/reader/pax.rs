@@ -23,7 +23,10 @@ pub(crate) fn parse(data: &[u8], at: u64) -> Result<Records> {
                 ),
             )
         };
-        let digits = data[pos..].iter().take_while(|b| b.is_ascii_digit()).count();
+        let digits = data[pos..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count();
         if digits == 0 || digits > 19 || data.get(pos + digits) != Some(&b' ') {
             return Err(bad("no length"));
         }

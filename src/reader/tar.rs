@@ -61,7 +61,15 @@ fn parse_numeric(field: &[u8]) -> Option<i64> {
             let negative = field[0] == 0xff;
             let mut v: i128 = if negative { -1 } else { 0 };
             for (i, b) in field.iter().enumerate() {
-                let b = if i == 0 { if negative { 0xff } else { 0 } } else { *b };
+                let b = if i == 0 {
+                    if negative {
+                        0xff
+                    } else {
+                        0
+                    }
+                } else {
+                    *b
+                };
                 v = (v << 8) | i128::from(b);
                 if v > i128::from(i64::MAX) || v < i128::from(i64::MIN) {
                     return None;
@@ -242,7 +250,7 @@ fn member(
     // directories occupy no data blocks whatever their size field says.
     let has_data = matches!(kind, EntryKind::File | EntryKind::Other);
     let stored_total = if has_data { size } else { 0 };
-    let data_end = pos
+    let _data_end = pos
         .checked_add(BLOCK)
         .and_then(|d| d.checked_add(stored_total))
         .filter(|end| *end <= len)
@@ -291,9 +299,10 @@ fn member(
         real_size = sparse_size(pv("GNU.sparse.size"), pos)?;
         let mut nums = Vec::new();
         for part in map.split(|b| *b == b',') {
-            nums.push(pax::parse_u64(part).ok_or_else(|| {
-                corrupt(format!("invalid GNU.sparse.map at offset {pos}"))
-            })?);
+            nums.push(
+                pax::parse_u64(part)
+                    .ok_or_else(|| corrupt(format!("invalid GNU.sparse.map at offset {pos}")))?,
+            );
             if nums.len() as u64 > 2 * limits.max_sparse_regions {
                 return Err(sparse_limit(limits));
             }
@@ -344,12 +353,16 @@ fn member(
         .and_then(pax::parse_u64)
         .or_else(|| parse_numeric(&h[116..124]).and_then(|v| u64::try_from(v).ok()))
         .unwrap_or(0);
-    let uname = pv("uname").unwrap_or(nts(&h[265..297])).to_vec();
-    let gname = pv("gname").unwrap_or(nts(&h[297..329])).to_vec();
+    // An empty pax value deletes the header field (POSIX), so an empty uname stays empty.
+    let explicit = |key: &str| pax::get(&p.pax, key).or_else(|| pax::get(globals, key));
+    let uname = explicit("uname").unwrap_or(nts(&h[265..297])).to_vec();
+    let gname = explicit("gname").unwrap_or(nts(&h[297..329])).to_vec();
     let mode = parse_numeric(&h[100..108]).unwrap_or(0) as u32 & 0o7777;
 
-    let next = round_up(data_end - (pos + BLOCK))
-        .and_then(|r| (pos + BLOCK).checked_add(r))
+    // The next header follows the data area (after any sparse extension blocks), padded.
+    let area_start = data_offset - (stored_total - stored);
+    let next = round_up(stored_total)
+        .and_then(|r| area_start.checked_add(r))
         .unwrap_or(u64::MAX);
     let entry = ArchiveEntry {
         unsafe_name: is_unsafe_name(&name),
@@ -421,7 +434,11 @@ fn read_sparse_10(
     limits: &Limits,
     pos: u64,
 ) -> Result<(Vec<SparseRegion>, u64)> {
-    let bad = |why: &str| corrupt(format!("GNU sparse 1.0 map of the member at offset {pos}: {why}"));
+    let bad = |why: &str| {
+        corrupt(format!(
+            "GNU sparse 1.0 map of the member at offset {pos}: {why}"
+        ))
+    };
     let mut nums: Vec<u64> = Vec::new();
     let mut count: Option<u64> = None;
     let mut cur: Option<u64> = None;
@@ -486,6 +503,11 @@ mod tests {
         assert_eq!(parse_numeric(&[0x80, 0, 0, 1, 0]), Some(256));
         assert_eq!(parse_numeric(&[0xff; 8]), Some(-1));
         assert_eq!(parse_numeric(&[0xff, 0xff, 0xff, 0xfe]), Some(-2));
-        assert_eq!(parse_numeric(&[0x80, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]), None);
+        assert_eq!(
+            parse_numeric(&[
+                0x80, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff
+            ]),
+            None
+        );
     }
 }

@@ -158,10 +158,14 @@ pub(crate) fn list(
     while p < cd.len() {
         let at = start + p as u64;
         if cd.len() - p < 46 {
-            return Err(corrupt(format!("truncated central directory entry at offset {at}")));
+            return Err(corrupt(format!(
+                "truncated central directory entry at offset {at}"
+            )));
         }
         if &cd[p..p + 4] != CENTRAL_SIG {
-            return Err(corrupt(format!("bad signature for central directory entry at offset {at}")));
+            return Err(corrupt(format!(
+                "bad signature for central directory entry at offset {at}"
+            )));
         }
         let h = &cd[p..p + 46];
         let (nlen, xlen, clen) = (
