@@ -127,9 +127,9 @@ fn c_entry(e: &ArchiveEntry) -> tt_archive_entry {
         crc32: e.crc32,
         header_offset: e.header_offset,
         data_offset: e.data_offset,
-        flags: u32::from(e.unsafe_name) * TT_ENTRY_UNSAFE_NAME
-            | u32::from(e.encrypted) * TT_ENTRY_ENCRYPTED
-            | u32::from(e.sparse) * TT_ENTRY_SPARSE,
+        flags: (u32::from(e.unsafe_name) * TT_ENTRY_UNSAFE_NAME)
+            | (u32::from(e.encrypted) * TT_ENTRY_ENCRYPTED)
+            | (u32::from(e.sparse) * TT_ENTRY_SPARSE),
     }
 }
 
