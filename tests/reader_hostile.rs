@@ -300,3 +300,22 @@ fn deflated_members_seek_by_reinflating_and_refuse_random_access() {
     m.read_to_end(&mut tail).unwrap();
     assert_eq!(tail, &data[data.len() - 5..]);
 }
+
+#[test]
+fn members_read_concurrently_from_several_threads_agree() {
+    let data: Vec<u8> = (0..100_000u32).map(|i| (i % 241) as u8).collect();
+    let a = Archive::from_bytes(zip(&[member(b"d", &data, 8), member(b"s", &data, 0)])).unwrap();
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let (a, data) = (&a, &data);
+            s.spawn(move || {
+                let mut out = Vec::new();
+                a.open_member(t % 2).unwrap().read_to_end(&mut out).unwrap();
+                assert_eq!(&out, data);
+                let mut buf = [0u8; 64];
+                a.read_member_at(1, 1000 * t as u64, &mut buf).unwrap();
+                assert_eq!(&buf[..], &data[1000 * t..1000 * t + 64]);
+            });
+        }
+    });
+}

@@ -250,8 +250,8 @@ fn member(
     // directories occupy no data blocks whatever their size field says.
     let has_data = matches!(kind, EntryKind::File | EntryKind::Other);
     let stored_total = if has_data { size } else { 0 };
-    let _data_end = pos
-        .checked_add(BLOCK)
+    // The member's data must be in the archive (a truncated archive is corrupt).
+    pos.checked_add(BLOCK)
         .and_then(|d| d.checked_add(stored_total))
         .filter(|end| *end <= len)
         .ok_or_else(|| {
