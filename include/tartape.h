@@ -20,7 +20,25 @@
 #define TARTAPE_VERSION_PATCH 0
 
 
-// What kind of entry.
+// Bits of `tt_archive_entry.flags`.
+enum tt_archive_flag
+#ifdef __cplusplus
+  : uint32_t
+#endif // __cplusplus
+ {
+  // The name is absolute, has a `..` component, a NUL, or is empty: unsafe to extract as is.
+  TT_ARCHIVE_FLAG_UNSAFE_NAME = 1,
+  // The content is encrypted (reading gives `UNSUPPORTED`).
+  TT_ARCHIVE_FLAG_ENCRYPTED = 2,
+  // A sparse TAR member (its content is expanded when read).
+  TT_ARCHIVE_FLAG_SPARSE = 4,
+};
+#ifndef __cplusplus
+typedef uint32_t tt_archive_flag;
+#endif // __cplusplus
+
+// What kind of entry. A tape holds files, directories and symlinks; an archive being read
+// (`tt_archive_entry.kind`) may hold any of these.
 enum tt_entry_kind
 #ifdef __cplusplus
   : uint32_t
@@ -32,6 +50,16 @@ enum tt_entry_kind
   TT_ENTRY_KIND_DIR = 1,
   // A symbolic link.
   TT_ENTRY_KIND_SYMLINK = 2,
+  // A hard link to the entry named by `link` (archives only).
+  TT_ENTRY_KIND_HARDLINK = 3,
+  // A character device (archives only).
+  TT_ENTRY_KIND_CHAR_DEVICE = 4,
+  // A block device (archives only).
+  TT_ENTRY_KIND_BLOCK_DEVICE = 5,
+  // A named pipe (archives only).
+  TT_ENTRY_KIND_FIFO = 6,
+  // Anything else (archives only).
+  TT_ENTRY_KIND_OTHER = 7,
 };
 #ifndef __cplusplus
 typedef uint32_t tt_entry_kind;
@@ -129,6 +157,16 @@ enum tt_status
 typedef int32_t tt_status;
 #endif // __cplusplus
 
+// An open archive: its listing and the file or bytes its members are read from. Create it with
+// `tt_archive_open` or `tt_archive_open_memory`, free it with `tt_archive_free`. Its functions may
+// be called from several threads at once (the error message is then the last one set by any).
+typedef struct tt_archive tt_archive;
+
+// A reader of one member's content, with a cursor. Create it with `tt_member_open`, free it with
+// `tt_member_free`. It keeps its archive's data alive, so it may outlive `tt_archive_free`. Use it
+// from one thread at a time.
+typedef struct tt_member tt_member;
+
 // A verification report: every discrepancy between a tape and the disk. Opaque; free it with
 // `tt_report_free`. Immutable, so any number of threads may read it at once.
 typedef struct tt_report tt_report;
@@ -147,6 +185,40 @@ typedef struct tt_tape tt_tape;
 // called from several threads at once; `tt_volume_read` and `tt_volume_seek` move a position and
 // must not run at the same time as each other.
 typedef struct tt_volume tt_volume;
+
+// One entry of an archive's listing, filled by `tt_archive_entry`. `name` and `link` point into
+// the archive and stay valid until `tt_archive_free`; they are not NUL-terminated (use the
+// lengths) and may hold any bytes.
+typedef struct tt_archive_entry {
+  // The name's bytes (never NULL, may be empty).
+  const uint8_t *name;
+  // The name's length.
+  size_t name_len;
+  // The link target's bytes (never NULL; empty unless a link).
+  const uint8_t *link;
+  // The link target's length.
+  size_t link_len;
+  // A `tt_entry_kind` value.
+  uint32_t kind;
+  // Permission bits.
+  uint32_t mode;
+  // Modification time, seconds since the epoch (UTC).
+  int64_t mtime;
+  // The content's real size (uncompressed, or expanded for sparse members).
+  uint64_t size;
+  // The bytes the content occupies in the archive.
+  uint64_t compressed_size;
+  // Compression method: 0 stored, 8 deflate, others as the ZIP header says.
+  uint32_t method;
+  // CRC-32 of the content (ZIP; 0 for TAR).
+  uint32_t crc32;
+  // Offset of the entry's first header.
+  uint64_t header_offset;
+  // Offset of the entry's stored content.
+  uint64_t data_offset;
+  // `tt_archive_flag` bits.
+  uint32_t flags;
+} tt_archive_entry;
 
 // Reads up to `len` bytes of an entry's content at `offset` into `buf`. Returns how many bytes it
 // wrote (0 only at the end of the content), or -1 on failure. It may be called from any thread
@@ -283,6 +355,77 @@ typedef struct tt_location {
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+// Opens the TAR or ZIP archive at `path` (a NUL-terminated byte path), detecting the format from
+// its content, and lists all its entries (bounded by the default limits: see docs/READER.md).
+//
+// On success `*out` receives a new archive the caller owns and frees with `tt_archive_free`; the
+// file stays open and must not change while in use. On failure `*out` is untouched, the status
+// says why (`IO`, `CORRUPT`, `LIMIT`, `UNSUPPORTED`...) and, when `msg_buf` is not NULL, the
+// message is written there NUL-terminated and truncated to `msg_len` bytes. `path` and `out` may
+// not be NULL. Thread-safe.
+tt_status tt_archive_open(const char *path, char *msg_buf, size_t msg_len, struct tt_archive **out);
+
+// Reads an archive from the `len` bytes at `buf`, which are copied: the caller may free `buf` as
+// soon as this returns. Ownership of `*out`, failure reporting and `msg_buf` as in
+// `tt_archive_open`. `(NULL, 0)` is an empty buffer (an empty TAR). Thread-safe.
+tt_status tt_archive_open_memory(const uint8_t *buf,
+                                 size_t len,
+                                 char *msg_buf,
+                                 size_t msg_len,
+                                 struct tt_archive **out);
+
+// The number of entries of `archive`, or 0 when `archive` is NULL. Thread-safe.
+uint64_t tt_archive_entry_count(const struct tt_archive *archive);
+
+// Fills `*out` with entry `index` of `archive`. The name and link pointers borrow from the
+// archive and stay valid until `tt_archive_free`. `NOT_FOUND` when `index` is out of range;
+// `INVALID_ARGUMENT` when `archive` or `out` is NULL. Thread-safe.
+tt_status tt_archive_entry(const struct tt_archive *archive,
+                           uint64_t index,
+                           struct tt_archive_entry *out);
+
+// Finds the last entry named by the `len` bytes at `name` (a trailing `/` is ignored on both
+// sides) and writes its index to `*index`. `NOT_FOUND` when there is none. `archive` and `index`
+// may not be NULL; `(NULL, 0)` is the empty name. Thread-safe.
+tt_status tt_archive_find(const struct tt_archive *archive,
+                          const uint8_t *name,
+                          size_t len,
+                          uint64_t *index);
+
+// Opens a reader of entry `index`'s content: `*out` receives a new member the caller owns and
+// frees with `tt_member_free`; it keeps the archive's data alive. `UNSUPPORTED` for an encrypted
+// member or a method other than stored and deflate, `LIMIT` past the inflation limits,
+// `NOT_FOUND` for an index out of range (the message is on `archive`). Thread-safe.
+tt_status tt_member_open(const struct tt_archive *archive, uint64_t index, struct tt_member **out);
+
+// Reads up to `len` bytes of the member's content at its cursor into `buf` and writes the count
+// to `*nread`. At the end it returns `OK` with `*nread` = 0. A ZIP member's CRC-32 is checked
+// when the end is reached from the start (`CORRUPT` on mismatch). `(NULL, 0)` is an empty buffer.
+// One thread at a time per member.
+tt_status tt_member_read(struct tt_member *member, uint8_t *buf, size_t len, size_t *nread);
+
+// Moves the member's cursor like `lseek`: `whence` is `SEEK_SET` (0), `SEEK_CUR` (1) or
+// `SEEK_END` (2); the new position goes to `*pos` (`pos` may be NULL). Past the end is allowed
+// (reads give 0 bytes); before the start is `INVALID_ARGUMENT`. Seeking a deflated member is
+// cheap, but the next read re-inflates from the start when moving backwards. One thread at a time
+// per member.
+tt_status tt_member_seek(struct tt_member *member, int64_t offset, int whence, uint64_t *pos);
+
+// Frees a member. NULL is a no-op. The pointer is invalid afterwards.
+void tt_member_free(struct tt_member *member);
+
+// Frees an archive; its entries' name and link pointers become invalid. Open members stay
+// usable until freed. NULL is a no-op.
+void tt_archive_free(struct tt_archive *archive);
+
+// The message of the archive's last error: NUL-terminated, owned by the archive, valid until the
+// next call on it that fails or `tt_archive_free`. Empty when none; "" for NULL.
+const char *tt_archive_error_message(const struct tt_archive *archive);
+
+// The message of the member's last error: NUL-terminated, owned by the member, valid until the
+// next call on it that fails or `tt_member_free`. Empty when none; "" for NULL.
+const char *tt_member_error_message(const struct tt_member *member);
 
 // Records the MD5 and CRC-32 of every file when the tape is sealed (reading each file once, on two
 // threads), so FILE_END reports the MD5 even of a resumed entry, a stream notices content that

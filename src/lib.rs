@@ -8,6 +8,7 @@
 
 pub mod error;
 pub mod ffi;
+pub mod reader;
 
 pub use error::{Error, Result};
 

@@ -9,6 +9,7 @@
 // `unsafe` would change nothing for C and only hide the checks inside.
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
+pub mod archive;
 pub mod catalog;
 pub mod status;
 pub mod tape;

@@ -30,7 +30,8 @@ pub struct tt_tape {
     pub(crate) error: LastError,
 }
 
-/// What kind of entry.
+/// What kind of entry. A tape holds files, directories and symlinks; an archive being read
+/// (`tt_archive_entry.kind`) may hold any of these.
 #[allow(non_camel_case_types)]
 #[repr(u32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +42,16 @@ pub enum tt_entry_kind {
     Dir = 1,
     /// A symbolic link.
     Symlink = 2,
+    /// A hard link to the entry named by `link` (archives only).
+    Hardlink = 3,
+    /// A character device (archives only).
+    CharDevice = 4,
+    /// A block device (archives only).
+    BlockDevice = 5,
+    /// A named pipe (archives only).
+    Fifo = 6,
+    /// Anything else (archives only).
+    Other = 7,
 }
 
 impl From<EntryKind> for tt_entry_kind {

@@ -1,8 +1,10 @@
 //! The `tartape` command line: a thin layer over the library.
 
 mod args;
+mod cat;
 mod create;
 mod json;
+mod ls;
 mod output;
 mod progress;
 mod record;
@@ -18,6 +20,8 @@ usage:
   tartape verify CATALOG [--deep] [--json]
   tartape volumes CATALOG --size SIZE [--out-dir DIR] [--md5]
   tartape locate CATALOG NAME [--size SIZE] [--json]
+  tartape ls ARCHIVE [--json]          (TAR or ZIP, read in place)
+  tartape cat ARCHIVE MEMBER           (a member's content on standard output)
   tartape --version
 
 Sizes take binary suffixes (K, M, G, T). Run `tartape COMMAND --help` for a command's options.";
@@ -36,6 +40,8 @@ fn main() {
         "verify" => verify::run(rest),
         "volumes" => volumes::volumes(rest),
         "locate" => volumes::locate(rest),
+        "ls" => ls::run(rest),
+        "cat" => cat::run(rest),
         "--version" | "-V" => {
             println!("tartape {}", tartape::VERSION);
             Ok(0)

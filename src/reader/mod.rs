@@ -1,0 +1,380 @@
+//! The archive reader: list the entries of a TAR or ZIP archive and read its members in place.
+//!
+//! [`Archive::open`] (a file, read with `pread`) or [`Archive::from_bytes`] (memory) detects the
+//! format from the content, builds the whole listing at once (bounded by [`Limits`]) and then answers
+//! [`Archive::entries`], [`Archive::find`], [`Archive::open_member`] (a streaming [`Member`] that is
+//! `Read + Seek`) and [`Archive::read_member_at`] (random access without a cursor). An `Archive` is
+//! `Send + Sync` and cheap to clone: members can be read from several threads at once.
+//!
+//! Malformed input never panics, hangs or allocates without bound: it gives [`Error::Corrupt`]
+//! naming what is wrong and where, or [`Error::Limit`] when a [`Limits`] bound is reached.
+
+mod cp437;
+mod member;
+mod pax;
+mod store;
+mod tar;
+mod zip;
+
+use std::path::Path;
+use std::sync::Arc;
+
+pub use member::Member;
+
+use crate::{Error, Result};
+use store::Store;
+
+/// Safety bounds for reading untrusted archives. Every field has a documented default
+/// ([`Limits::default`]); raise them for archives you trust.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Most entries an archive may list. Default 10 million.
+    pub max_entries: u64,
+    /// Largest pax extended header ('x' or 'g') in bytes. Default 1 MiB.
+    pub max_pax_header: u64,
+    /// Longest GNU long name or long link ('L', 'K') and longest ZIP symlink target, in bytes.
+    /// Default 64 KiB.
+    pub max_long_name: u64,
+    /// Most regions in one sparse map. Default 1 million.
+    pub max_sparse_regions: u64,
+    /// Total bytes of names, link targets and sparse maps kept for the listing. Default 1 GiB.
+    pub max_listing_bytes: u64,
+    /// Largest ratio of a deflated member's size to its compressed size (when the compressed size
+    /// is not zero). Default 1000.
+    pub max_inflation_ratio: u64,
+    /// Largest uncompressed size of a deflated member, whatever its ratio. Default 1 TiB.
+    pub max_inflated_size: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_entries: 10_000_000,
+            max_pax_header: 1 << 20,
+            max_long_name: 64 << 10,
+            max_sparse_regions: 1_000_000,
+            max_listing_bytes: 1 << 30,
+            max_inflation_ratio: 1000,
+            max_inflated_size: 1 << 40,
+        }
+    }
+}
+
+/// The container format of an archive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// A TAR archive (v7, ustar, GNU or pax).
+    Tar,
+    /// A ZIP archive (with or without zip64, possibly with data in front of it).
+    Zip,
+}
+
+/// What an entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EntryKind {
+    /// A regular file.
+    File,
+    /// A directory.
+    Dir,
+    /// A symbolic link; the target is [`ArchiveEntry::link`].
+    Symlink,
+    /// A hard link to an earlier entry named by [`ArchiveEntry::link`].
+    Hardlink,
+    /// A character device.
+    CharDevice,
+    /// A block device.
+    BlockDevice,
+    /// A named pipe.
+    Fifo,
+    /// Anything else (a TAR type tartape does not know, such as a volume label or Solaris ACL).
+    Other,
+}
+
+/// One region of a sparse file: `length` bytes of data at `offset` in the expanded file. The
+/// regions' data is stored one after the other from the entry's data offset; the gaps are zeros.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SparseRegion {
+    /// Offset in the expanded file.
+    pub offset: u64,
+    /// Number of data bytes.
+    pub length: u64,
+}
+
+/// One entry of an archive's listing: plain data, as read from the headers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArchiveEntry {
+    /// The name as stored, raw bytes (for ZIP without the UTF-8 flag: decoded from CP437 to UTF-8).
+    pub name: Vec<u8>,
+    /// What the entry is.
+    pub kind: EntryKind,
+    /// TAR type flag byte as stored (`b'0'`, `b'5'`, `b'x'`...); 0 for ZIP.
+    pub typeflag: u8,
+    /// Permission bits (`mode & 0o7777`).
+    pub mode: u32,
+    /// Modification time, seconds since the Unix epoch (UTC), rounded down.
+    pub mtime: i64,
+    /// The content's real size: uncompressed for ZIP, expanded for sparse TAR members.
+    pub size: u64,
+    /// Bytes the content occupies in the archive: compressed size for ZIP; for TAR the stored size
+    /// (smaller than `size` for sparse members, the sparse map excluded).
+    pub compressed_size: u64,
+    /// Compression method: 0 stored (always for TAR), 8 deflate, others as the ZIP header says.
+    pub method: u16,
+    /// Link target (symlinks and hard links), raw bytes; empty otherwise.
+    pub link: Vec<u8>,
+    /// Offset of the entry's first header (TAR: its first extension header; ZIP: local header).
+    pub header_offset: u64,
+    /// Offset of the entry's stored content.
+    pub data_offset: u64,
+    /// CRC-32 of the content (ZIP); 0 for TAR.
+    pub crc32: u32,
+    /// The content is encrypted (ZIP flag bit 0): listed, but reading gives `Unsupported`.
+    pub encrypted: bool,
+    /// The name is absolute, has a `..` component, a NUL, or is empty (see [`is_unsafe_name`]).
+    pub unsafe_name: bool,
+    /// The entry is a sparse file (old GNU 'S' or pax GNU.sparse); see `sparse_map`.
+    pub sparse: bool,
+    /// The data regions of a sparse entry (empty otherwise).
+    pub sparse_map: Vec<SparseRegion>,
+    /// Owner's user id (TAR; 0 for ZIP).
+    pub uid: u64,
+    /// Owner's group id (TAR; 0 for ZIP).
+    pub gid: u64,
+    /// Owner's user name (TAR; empty for ZIP).
+    pub uname: Vec<u8>,
+    /// Owner's group name (TAR; empty for ZIP).
+    pub gname: Vec<u8>,
+}
+
+impl ArchiveEntry {
+    /// True when the entry has content that [`Archive::open_member`] yields: TAR files and TAR
+    /// types tartape does not know (which carry data), and every ZIP entry but directories (a
+    /// ZIP symlink's content is its target).
+    pub fn has_content(&self) -> bool {
+        match self.kind {
+            EntryKind::File | EntryKind::Other => true,
+            EntryKind::Dir => false,
+            _ => self.typeflag == 0,
+        }
+    }
+}
+
+/// True when extracting `name` could write outside the target folder or is meaningless: empty,
+/// absolute (`/x`, `\x`, `C:x`), with a `..` component (split on `/` and `\`), or with a NUL.
+pub fn is_unsafe_name(name: &[u8]) -> bool {
+    if name.is_empty() || name.contains(&0) {
+        return true;
+    }
+    if name[0] == b'/' || name[0] == b'\\' {
+        return true;
+    }
+    if name.len() >= 2 && name[1] == b':' && name[0].is_ascii_alphabetic() {
+        return true;
+    }
+    name.split(|b| *b == b'/' || *b == b'\\')
+        .any(|c| c == b"..")
+}
+
+/// What an archive shares with its members.
+pub(crate) struct Inner {
+    pub(crate) store: Store,
+    pub(crate) format: Format,
+    pub(crate) entries: Vec<ArchiveEntry>,
+    pub(crate) limits: Limits,
+    pub(crate) comment: Vec<u8>,
+}
+
+/// An open archive: its listing and the store its members are read from. Cloning is cheap (the
+/// listing and store are shared); `Send + Sync`.
+#[derive(Clone)]
+pub struct Archive {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Archive {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Archive")
+            .field("format", &self.inner.format)
+            .field("entries", &self.inner.entries.len())
+            .finish()
+    }
+}
+
+impl Archive {
+    /// Opens the archive at `path` with the default [`Limits`]. The file stays open and is read
+    /// with `pread`, so it must not change while the archive is in use.
+    pub fn open(path: impl AsRef<Path>) -> Result<Archive> {
+        Archive::open_with_limits(path, Limits::default())
+    }
+
+    /// Opens the archive at `path` with `limits`.
+    pub fn open_with_limits(path: impl AsRef<Path>, limits: Limits) -> Result<Archive> {
+        Archive::from_store(Store::open(path.as_ref())?, limits)
+    }
+
+    /// Reads an archive held in memory (a `Vec<u8>`, `Arc<[u8]>`...) with the default [`Limits`].
+    pub fn from_bytes(bytes: impl Into<Arc<[u8]>>) -> Result<Archive> {
+        Archive::from_bytes_with_limits(bytes, Limits::default())
+    }
+
+    /// Reads an archive held in memory with `limits`.
+    pub fn from_bytes_with_limits(bytes: impl Into<Arc<[u8]>>, limits: Limits) -> Result<Archive> {
+        Archive::from_store(Store::Memory(bytes.into()), limits)
+    }
+
+    fn from_store(store: Store, limits: Limits) -> Result<Archive> {
+        // A valid TAR header at offset 0 wins (a TAR may hold a ZIP as its last member); otherwise
+        // an end-of-central-directory record makes it a ZIP; otherwise it is read as TAR.
+        let (format, entries, comment) = if !tar::starts_with_header(&store)? {
+            match zip::locate(&store)? {
+                Some(eocd) => {
+                    let (entries, comment) = zip::list(&store, &eocd, &limits)?;
+                    (Format::Zip, entries, comment)
+                }
+                None => (Format::Tar, tar::list(&store, &limits)?, Vec::new()),
+            }
+        } else {
+            (Format::Tar, tar::list(&store, &limits)?, Vec::new())
+        };
+        Ok(Archive {
+            inner: Arc::new(Inner {
+                store,
+                format,
+                entries,
+                limits,
+                comment,
+            }),
+        })
+    }
+
+    /// The archive's format.
+    pub fn format(&self) -> Format {
+        self.inner.format
+    }
+
+    /// Every entry, in archive order.
+    pub fn entries(&self) -> &[ArchiveEntry] {
+        &self.inner.entries
+    }
+
+    /// The ZIP archive comment (empty for TAR).
+    pub fn comment(&self) -> &[u8] {
+        &self.inner.comment
+    }
+
+    /// The limits this archive was read with.
+    pub fn limits(&self) -> &Limits {
+        &self.inner.limits
+    }
+
+    /// The index of the last entry named `name` (a later entry replaces an earlier one, as when
+    /// extracting). A trailing `/` is ignored on both sides, so `dir` finds `dir/`.
+    pub fn find(&self, name: &[u8]) -> Option<usize> {
+        let trim = |n: &[u8]| -> usize { n.len() - usize::from(n.len() > 1 && n.ends_with(b"/")) };
+        let want = &name[..trim(name)];
+        self.inner
+            .entries
+            .iter()
+            .rposition(|e| e.name[..trim(&e.name)] == *want)
+    }
+
+    /// A reader of entry `index`'s content (expanded for sparse TAR, inflated for deflated ZIP).
+    ///
+    /// Errors: `NotFound` for an index out of range; `Unsupported` for an encrypted member or a
+    /// compression method other than stored and deflate; `Limit` for a deflated member past the
+    /// inflation limits; `Corrupt` for an invalid sparse map.
+    pub fn open_member(&self, index: usize) -> Result<Member> {
+        Member::new(self.inner.clone(), index)
+    }
+
+    /// Reads entry `index`'s content from `offset` into `buf`, without a cursor: the random access
+    /// the tape engine uses. Returns the bytes read, 0 at or past the end. Works for TAR members
+    /// (sparse ones expanded) and stored ZIP members (the CRC is not checked here); a deflated
+    /// member gives `NotRandomAccess` (use [`Archive::open_member`]), an encrypted one or another
+    /// method `Unsupported`. Thread-safe.
+    pub fn read_member_at(&self, index: usize, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        member::read_at(&self.inner, index, offset, buf)
+    }
+}
+
+/// The entry at `index` or `NotFound`.
+pub(crate) fn entry_at(inner: &Inner, index: usize) -> Result<&ArchiveEntry> {
+    inner.entries.get(index).ok_or_else(|| {
+        Error::NotFound(format!(
+            "entry {index} (the archive has {})",
+            inner.entries.len()
+        ))
+    })
+}
+
+/// Counts what the listing keeps, failing with `Limit` past the limits.
+pub(crate) struct Budget<'a> {
+    limits: &'a Limits,
+    entries: u64,
+    bytes: u64,
+}
+
+impl<'a> Budget<'a> {
+    pub(crate) fn new(limits: &'a Limits) -> Self {
+        Budget {
+            limits,
+            entries: 0,
+            bytes: 0,
+        }
+    }
+
+    /// Accounts for `entry`.
+    pub(crate) fn add(&mut self, entry: &ArchiveEntry) -> Result<()> {
+        self.entries += 1;
+        if self.entries > self.limits.max_entries {
+            return Err(Error::Limit(format!(
+                "more than {} entries (Limits::max_entries)",
+                self.limits.max_entries
+            )));
+        }
+        self.bytes += (entry.name.len()
+            + entry.link.len()
+            + entry.uname.len()
+            + entry.gname.len()
+            + entry.sparse_map.len() * 16
+            + std::mem::size_of::<ArchiveEntry>()) as u64;
+        if self.bytes > self.limits.max_listing_bytes {
+            return Err(Error::Limit(format!(
+                "listing larger than {} bytes (Limits::max_listing_bytes)",
+                self.limits.max_listing_bytes
+            )));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unsafe_names_are_flagged() {
+        for n in [
+            &b""[..],
+            b"/etc/passwd",
+            b"../x",
+            b"a/../../x",
+            b"a\\..\\x",
+            b"C:x",
+            b"a\0b",
+            b"..",
+        ] {
+            assert!(is_unsafe_name(n), "{n:?}");
+        }
+        for n in [&b"a"[..], b"a/b/", b"..a/b", b"a/..b", b"./a"] {
+            assert!(!is_unsafe_name(n), "{n:?}");
+        }
+    }
+
+    #[test]
+    fn archive_is_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<Archive>();
+        check::<Member>();
+    }
+}

@@ -1,0 +1,102 @@
+//! Where an archive's bytes live: a file read with `pread`, or memory.
+
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::{Error, Result};
+
+/// An archive's bytes. Both variants are read at an offset without a shared cursor, so one store
+/// serves several threads.
+pub(crate) enum Store {
+    /// A file and its path (for messages) and length when opened.
+    File(File, PathBuf, u64),
+    /// Bytes in memory.
+    Memory(Arc<[u8]>),
+}
+
+impl Store {
+    pub(crate) fn open(path: &Path) -> Result<Store> {
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let meta = file.metadata().map_err(|e| Error::io(path, e))?;
+        if meta.is_dir() {
+            return Err(Error::InvalidArgument(format!(
+                "{} is a directory",
+                path.display()
+            )));
+        }
+        Ok(Store::File(file, path.to_path_buf(), meta.len()))
+    }
+
+    /// The length in bytes.
+    pub(crate) fn len(&self) -> u64 {
+        match self {
+            Store::File(_, _, len) => *len,
+            Store::Memory(bytes) => bytes.len() as u64,
+        }
+    }
+
+    /// Reads at `offset` into `buf` as far as the store goes; returns the bytes read.
+    pub(crate) fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        match self {
+            Store::File(file, path, _) => {
+                let mut done = 0;
+                while done < buf.len() {
+                    match file.read_at(&mut buf[done..], offset + done as u64) {
+                        Ok(0) => break,
+                        Ok(n) => done += n,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(e) => return Err(Error::io(path, e)),
+                    }
+                }
+                Ok(done)
+            }
+            Store::Memory(bytes) => {
+                let start = usize::try_from(offset)
+                    .unwrap_or(usize::MAX)
+                    .min(bytes.len());
+                let n = buf.len().min(bytes.len() - start);
+                buf[..n].copy_from_slice(&bytes[start..start + n]);
+                Ok(n)
+            }
+        }
+    }
+
+    /// Reads exactly `buf.len()` bytes at `offset`; running out is `Corrupt` (`what` is truncated).
+    pub(crate) fn read_exact_at(
+        &self,
+        offset: u64,
+        buf: &mut [u8],
+        what: &'static str,
+    ) -> Result<()> {
+        let n = self.read_at(offset, buf)?;
+        if n < buf.len() {
+            return Err(Error::corrupt(
+                what,
+                format!(
+                    "truncated: {} bytes wanted at offset {offset}, the archive ends at {}",
+                    buf.len(),
+                    offset + n as u64
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Reads `len` bytes at `offset` into a new vector (callers bound `len` first).
+    pub(crate) fn read_vec(&self, offset: u64, len: u64, what: &'static str) -> Result<Vec<u8>> {
+        if offset.checked_add(len).map_or(true, |end| end > self.len()) {
+            return Err(Error::corrupt(
+                what,
+                format!(
+                    "truncated: {len} bytes wanted at offset {offset}, the archive is {} bytes",
+                    self.len()
+                ),
+            ));
+        }
+        let mut buf = vec![0; len as usize];
+        self.read_exact_at(offset, &mut buf, what)?;
+        Ok(buf)
+    }
+}
