@@ -105,7 +105,7 @@ class Report:
                "contender measures.")
         for later in m.get("later", []):
             self.w()
-            self.w(f"Groups {', '.join(later['groups'])} come from a later run (started {later['started']}, "
+            self.w(f"Group(s) {', '.join(later['groups'])}: from a later run (started {later['started']}, "
                    f"{later['reps']} runs, commit {later['git']}, load average {' '.join(later['loadavg'])}).")
         self.w()
         self.w("## Machine and versions")
