@@ -195,6 +195,7 @@ class Harness:
             "bsdtar": f"bsdtar cf - {name}",
             "ours_cli": f"{TARTAPE} create --no-md5 {name}",
             "ours_cli_md5": f"{TARTAPE} create {name}",
+            "ours_c_pipe": f"{BIN / 'tt_stream'} --write {name}",
         }
         self.warm(data)
         contenders = {k: (f"{v} | cat > /dev/null", True) for k, v in pipes.items()}
@@ -208,6 +209,8 @@ class Harness:
         self.check_equal(group, "ours_cli bytes == ours_inproc bytes", sizes["ours_cli"][0], inproc.pop())
         self.check_equal(group, "ours_cli bytes == ours_cli_md5 bytes", sizes["ours_cli"][0],
                          sizes["ours_cli_md5"][0])
+        self.check_equal(group, "ours_cli bytes == ours_c_pipe bytes", sizes["ours_cli"][0],
+                         sizes["ours_c_pipe"][0])
 
     def g_large_inproc(self) -> None:
         large = self.dataset("large")
@@ -229,7 +232,8 @@ class Harness:
 
     def g_tree(self) -> None:
         tree = self.dataset("tree")
-        pipes = {"gnu_tar": "tar cf - tree", "ours_cli": f"{TARTAPE} create --no-md5 tree"}
+        pipes = {"gnu_tar": "tar cf - tree", "ours_cli": f"{TARTAPE} create --no-md5 tree",
+                 "ours_c_pipe": f"{BIN / 'tt_stream'} --write tree"}
         self.warm(tree)
         subprocess.run(["find", "tree"], cwd=tree.parent, stdout=subprocess.DEVNULL, check=True)
         self.alternate("tree", {k: (f"{v} | cat > /dev/null", True) for k, v in pipes.items()},
