@@ -1,15 +1,15 @@
 /* Ours in-process: adds the given paths to a tape and consumes every event of its stream
  * (tt_next_event), counting the DATA bytes. --md5 turns on the MD5 of FILE_END events (on by default
  * in the library; this program turns it off unless asked); --list prints each file's MD5 to stdout.
- * --write writes the archive to stdout through one 1 MiB buffer (what a command line with a full
- * output buffer would do). Prints one JSON line (to stderr with --list or --write).
- * Usage: tt_stream [--md5] [--list | --write] PATH... */
+ * --write writes the archive to stdout through one buffer of 1 MiB (--buffer BYTES to change it): what
+ * a command line with a full output buffer would do. Prints one JSON line (to stderr with --list or --write).
+ * Usage: tt_stream [--md5] [--list | --write [--buffer BYTES]] PATH... */
 #include "common.h"
 #include <errno.h>
 #include <unistd.h>
 #include <tartape.h>
 
-#define OUT_BUF (1u << 20)
+static size_t OUT_BUF = 1u << 20;
 static uint8_t *out_buf;
 static size_t out_len;
 
@@ -47,9 +47,10 @@ int main(int argc, char **argv) {
         if (strcmp(argv[i], "--md5") == 0) md5 = 1;
         else if (strcmp(argv[i], "--list") == 0) list = 1;
         else if (strcmp(argv[i], "--write") == 0) to_stdout = 1;
+        else if (strcmp(argv[i], "--buffer") == 0 && i + 1 < argc) OUT_BUF = (size_t)atol(argv[++i]);
         else { fprintf(stderr, "tt_stream: unknown option %s\n", argv[i]); return 2; }
     }
-    if (i >= argc || (list && to_stdout)) {
+    if (i >= argc || (list && to_stdout) || OUT_BUF == 0) {
         fprintf(stderr, "usage: tt_stream [--md5] [--list | --write] PATH...\n");
         return 2;
     }
