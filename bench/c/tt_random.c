@@ -1,0 +1,87 @@
+/* Random access: adds the given paths to a tape, then T threads each make CALLS tt_read_at calls of
+ * 4 KiB at random archive offsets. Prints one JSON line with the calls per second.
+ * Usage: tt_random [--calls N] [--threads T] PATH... */
+#include "common.h"
+#include <pthread.h>
+#include <tartape.h>
+
+#define LEN 4096u
+#define MAX_THREADS 16
+
+static const tt_tape *shared_tape;
+static uint64_t total;
+static long calls;
+
+struct worker {
+    pthread_t thread;
+    uint64_t seed;
+    uint64_t bytes;
+    tt_status status;
+};
+
+static void *reads(void *arg) {
+    struct worker *w = arg;
+    uint8_t buf[LEN];
+    long i;
+    for (i = 0; i < calls; i++) {
+        uint64_t at = next_rand(&w->seed) % (total - LEN);
+        size_t got = 0;
+        tt_status st = tt_read_at(shared_tape, at, buf, LEN, &got);
+        if (st != TT_STATUS_OK || got != LEN) {
+            w->status = st != TT_STATUS_OK ? st : TT_STATUS_SIZE_MISMATCH;
+            return NULL;
+        }
+        w->bytes += got;
+    }
+    return NULL;
+}
+
+int main(int argc, char **argv) {
+    int threads = 1, i;
+    tt_tape *tape = tt_tape_new();
+    tt_status st;
+    struct worker w[MAX_THREADS];
+    uint64_t bytes = 0;
+    double t0, t1;
+    calls = 200000;
+    if (tape == NULL) return 1;
+    for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+        if (strcmp(argv[i], "--calls") == 0 && i + 1 < argc) calls = atol(argv[++i]);
+        else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) threads = atoi(argv[++i]);
+        else { fprintf(stderr, "tt_random: unknown option %s\n", argv[i]); return 2; }
+    }
+    if (i >= argc || threads < 1 || threads > MAX_THREADS || calls < 1) {
+        fprintf(stderr, "usage: tt_random [--calls N] [--threads T] PATH...\n");
+        return 2;
+    }
+    for (; i < argc; i++)
+        if ((st = tt_add_path(tape, argv[i], NULL, 0)) != TT_STATUS_OK) goto fail;
+    if ((st = tt_tape_total_size(tape, &total)) != TT_STATUS_OK) goto fail;
+    if (total <= LEN) { fprintf(stderr, "tt_random: archive too small\n"); return 1; }
+    shared_tape = tape;
+    memset(w, 0, sizeof w);
+    t0 = now_s();
+    for (i = 0; i < threads; i++) {
+        w[i].seed = 0x9E3779B97F4A7C15ULL * (uint64_t)(i + 1);
+        if (pthread_create(&w[i].thread, NULL, reads, &w[i]) != 0) return 1;
+    }
+    for (i = 0; i < threads; i++) pthread_join(w[i].thread, NULL);
+    t1 = now_s();
+    for (i = 0; i < threads; i++) {
+        if (w[i].status != TT_STATUS_OK) { st = w[i].status; goto fail; }
+        bytes += w[i].bytes;
+    }
+    printf("{\"threads\": %d, \"calls\": %ld, \"bytes\": %llu, \"seconds\": %.6f, \"calls_per_s\": %.1f}\n",
+           threads, calls * threads, (unsigned long long)bytes, t1 - t0,
+           (double)(calls * threads) / (t1 - t0));
+    tt_tape_free(tape);
+    return 0;
+fail:
+    {
+        char msg[512];
+        tt_tape_error_copy(tape, msg, sizeof msg);
+        fprintf(stderr, "tt_random: %s: %s\n", tt_status_name(st), msg);
+    }
+    tt_tape_free(tape);
+    return 1;
+}

@@ -1,0 +1,436 @@
+#!/usr/bin/env python3
+"""The tartape performance harness: datasets, contenders run in alternation, results as JSON lines.
+
+Called by bench/run.sh after the build. Every run is a fresh process; wall time is measured around the
+whole command (a pipeline included), CPU time and peak RSS come from wait4 on it. Each group's
+contenders run REPS times in alternation (the order rotates each round) so that noise from other work
+on the machine falls on all of them alike. bench/report.py turns the JSON lines into BENCHMARKS.md.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import random
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+REL = ROOT / "target" / "release"
+BIN = ROOT / "target" / "bench"
+TARTAPE = REL / "tartape"
+PY_TARTAPE = BENCH / ".venv-tartape-py" / "bin" / "python"
+
+CONFIGS = {
+    "full": dict(large_files=4, large_mib=256, large4_copies=4, small_files=20000, small_dirs=100,
+                 small_max=8192, tree_entries=200000, tree_dirs=200, random_calls=200000, resume_reps=11),
+    "quick": dict(large_files=4, large_mib=16, large4_copies=4, small_files=2000, small_dirs=10,
+                  small_max=8192, tree_entries=20000, tree_dirs=20, random_calls=20000, resume_reps=5),
+}
+GROUPS = ["large_inproc", "large_pipe", "large_md5", "small", "tree", "memory", "random", "resume",
+          "python", "profile"]
+DATASET_VERSION = 1
+
+
+class Harness:
+    def __init__(self, mode: str, reps: int, out: Path):
+        self.mode = mode
+        self.cfg = CONFIGS[mode]
+        self.reps = reps
+        self.data = BENCH / "data" / mode
+        self.out = out
+        self.data.mkdir(parents=True, exist_ok=True)
+
+    # ---- output ----
+    def emit(self, record: dict) -> None:
+        with open(self.out, "a") as f:
+            f.write(json.dumps(record) + "\n")
+
+    def log(self, text: str) -> None:
+        print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
+
+    # ---- datasets ----
+    def dataset(self, name: str) -> Path:
+        path = self.data / name
+        marker = self.data / f".ready-{name}"
+        want = json.dumps({"v": DATASET_VERSION, "cfg": self.cfg}, sort_keys=True)
+        if marker.exists() and marker.read_text() == want and path.exists():
+            return path
+        self.log(f"generating dataset {name} in {path}")
+        if path.exists():
+            shutil.rmtree(path)
+        marker.unlink(missing_ok=True)
+        getattr(self, f"make_{name}")(path)
+        marker.write_text(want)
+        return path
+
+    def make_large(self, path: Path) -> None:
+        path.mkdir(parents=True)
+        chunk = 16 << 20
+        for i in range(self.cfg["large_files"]):
+            with open(path / f"f{i}", "wb") as f:
+                left = self.cfg["large_mib"] << 20
+                while left:
+                    n = min(chunk, left)
+                    f.write(os.urandom(n))
+                    left -= n
+
+    def make_large4(self, path: Path) -> None:
+        # Four times the large set as hard links: 4x the bytes to stream, no more disk or page cache.
+        # tartape (like the issue's readers) stores each link as a full file.
+        large = self.dataset("large")
+        path.mkdir(parents=True)
+        for c in range(self.cfg["large4_copies"]):
+            for i in range(self.cfg["large_files"]):
+                os.link(large / f"f{i}", path / f"c{c}-f{i}")
+
+    def make_small(self, path: Path) -> None:
+        rng = random.Random(20000)
+        pool = os.urandom(2 * self.cfg["small_max"] + 1)
+        dirs = self.cfg["small_dirs"]
+        per_dir = self.cfg["small_files"] // dirs
+        for d in range(dirs):
+            sub = path / f"d{d:03d}"
+            sub.mkdir(parents=True)
+            for i in range(per_dir):
+                size = rng.randint(0, self.cfg["small_max"])
+                at = rng.randint(0, self.cfg["small_max"])
+                with open(sub / f"f{i:05d}", "wb") as f:
+                    f.write(pool[at:at + size])
+
+    def make_tree(self, path: Path) -> None:
+        # entries = the root + dirs + files, all files empty.
+        dirs = self.cfg["tree_dirs"]
+        files = self.cfg["tree_entries"] - 1 - dirs
+        path.mkdir(parents=True)
+        for d in range(dirs):
+            sub = path / f"dir{d:04d}"
+            sub.mkdir()
+            n = files // dirs + (1 if d < files % dirs else 0)
+            for i in range(n):
+                os.close(os.open(sub / f"entry-{i:06d}.txt", os.O_CREAT | os.O_WRONLY, 0o644))
+
+    def files_of(self, path: Path) -> list:
+        return sorted(str(p) for p in path.rglob("*") if p.is_file())
+
+    def warm(self, *paths: Path) -> None:
+        # Read every file once so each contender finds the bytes in the page cache.
+        for p in paths:
+            subprocess.run(f"find {p.name} -type f -print0 | xargs -0 cat > /dev/null", shell=True,
+                           cwd=p.parent, check=True)
+
+    # ---- running ----
+    def run(self, cmd, cwd: Path, shell: bool = False) -> dict:
+        if shell:
+            cmd = ["bash", "-o", "pipefail", "-c", cmd]
+        t0 = time.perf_counter()
+        p = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        _, status, ru = os.wait4(p.pid, 0)
+        wall = time.perf_counter() - t0
+        p.returncode = os.waitstatus_to_exitcode(status)
+        out = p.stdout.read().decode(errors="replace")
+        err = p.stderr.read().decode(errors="replace")
+        p.stdout.close()
+        p.stderr.close()
+        if p.returncode != 0:
+            raise RuntimeError(f"{cmd} failed ({p.returncode}): {err.strip()[-2000:]}")
+        # (wait4's ru_maxrss is not used: it keeps the peak of the forked Python before exec.)
+        result = {"wall": wall, "user": ru.ru_utime, "sys": ru.ru_stime, "stdout": out, "stderr": err}
+        for line in out.splitlines() + err.splitlines():
+            line = line.strip()
+            if line.startswith("{") and line.endswith("}"):
+                try:
+                    result["json"] = json.loads(line)
+                except json.JSONDecodeError:
+                    pass
+        return result
+
+    def alternate(self, group: str, contenders: dict, cwd: Path, reps: int = 0) -> dict:
+        """Runs each contender (name -> (cmd, shell)) reps times in rotating order; returns name -> runs."""
+        reps = reps or self.reps
+        names = list(contenders)
+        runs = {n: [] for n in names}
+        for rep in range(reps):
+            order = names[rep % len(names):] + names[:rep % len(names)]
+            for name in order:
+                cmd, shell = contenders[name]
+                r = self.run(cmd, cwd, shell)
+                rec = {"kind": "run", "group": group, "contender": name, "rep": rep,
+                       "cmd": cmd if isinstance(cmd, str) else " ".join(map(str, cmd)),
+                       "wall": r["wall"], "user": r["user"], "sys": r["sys"], "json": r.get("json")}
+                self.emit(rec)
+                runs[name].append(rec)
+            self.log(f"{group}: round {rep + 1}/{reps} done")
+        return runs
+
+    def sizes(self, group: str, contenders: dict, cwd: Path, times: int = 2) -> dict:
+        """Output size of each pipe contender, run `times` more times into `wc -c` (untimed)."""
+        result = {}
+        for name, cmd in contenders.items():
+            sizes = [int(self.run(f"{cmd} | wc -c", cwd, shell=True)["stdout"].split()[0])
+                     for _ in range(times)]
+            result[name] = sizes
+            self.emit({"kind": "size", "group": group, "contender": name, "sizes": sizes,
+                       "same_across_runs": len(set(sizes)) == 1})
+            if len(set(sizes)) != 1:
+                raise RuntimeError(f"{group}/{name}: output size differs between runs: {sizes}")
+        return result
+
+    def check_equal(self, group: str, what: str, a: int, b: int) -> None:
+        self.emit({"kind": "check", "group": group, "what": what, "a": a, "b": b, "ok": a == b})
+        if a != b:
+            raise RuntimeError(f"{group}: {what}: {a} != {b}")
+
+    # ---- groups ----
+    def pipe_group(self, group: str, data: Path, extra: dict = None) -> None:
+        name = data.name
+        pipes = {
+            "gnu_tar": f"tar cf - {name}",
+            "bsdtar": f"bsdtar cf - {name}",
+            "ours_cli": f"{TARTAPE} create --no-md5 {name}",
+            "ours_cli_md5": f"{TARTAPE} create {name}",
+            "ours_c_pipe": f"{BIN / 'tt_stream'} --write {name}",
+        }
+        self.warm(data)
+        contenders = {k: (f"{v} | cat > /dev/null", True) for k, v in pipes.items()}
+        contenders["ours_inproc"] = ([str(BIN / "tt_stream"), name], False)
+        contenders.update(extra or {})
+        runs = self.alternate(group, contenders, data.parent)
+        sizes = self.sizes(group, pipes, data.parent)
+        inproc = {r["json"]["bytes"] for r in runs["ours_inproc"]}
+        if len(inproc) != 1:
+            raise RuntimeError(f"{group}: in-process sizes differ between runs: {inproc}")
+        self.check_equal(group, "ours_cli bytes == ours_inproc bytes", sizes["ours_cli"][0], inproc.pop())
+        self.check_equal(group, "ours_cli bytes == ours_cli_md5 bytes", sizes["ours_cli"][0],
+                         sizes["ours_cli_md5"][0])
+        self.check_equal(group, "ours_cli bytes == ours_c_pipe bytes", sizes["ours_cli"][0],
+                         sizes["ours_c_pipe"][0])
+
+    def g_large_inproc(self) -> None:
+        large = self.dataset("large")
+        self.warm(large)
+        files = self.files_of(large)
+        runs = self.alternate("large_inproc", {
+            "pread_loop": ([str(BIN / "pread_loop")] + files, False),
+            "ours_inproc": ([str(BIN / "tt_stream"), "large"], False),
+        }, large.parent)
+        for name, rs in runs.items():
+            if len({r["json"]["bytes"] for r in rs}) != 1:
+                raise RuntimeError(f"large_inproc/{name}: byte counts differ between runs")
+
+    def g_large_pipe(self) -> None:
+        self.pipe_group("large_pipe", self.dataset("large"))
+
+    def g_small(self) -> None:
+        self.pipe_group("small", self.dataset("small"))
+
+    def g_tree(self) -> None:
+        tree = self.dataset("tree")
+        pipes = {"gnu_tar": "tar cf - tree", "ours_cli": f"{TARTAPE} create --no-md5 tree",
+                 "ours_c_pipe": f"{BIN / 'tt_stream'} --write tree"}
+        self.warm(tree)
+        subprocess.run(["find", "tree"], cwd=tree.parent, stdout=subprocess.DEVNULL, check=True)
+        self.alternate("tree", {k: (f"{v} | cat > /dev/null", True) for k, v in pipes.items()},
+                       tree.parent, reps=max(3, self.reps // 2))
+        self.sizes("tree", pipes, tree.parent, times=1)
+
+    def g_large_md5(self) -> None:
+        large = self.dataset("large")
+        self.warm(large)
+        files = [os.path.relpath(f, large.parent) for f in self.files_of(large)]
+        self.alternate("large_md5", {
+            "md5sum": (["md5sum"] + files, False),
+            "ours_inproc_md5": ([str(BIN / "tt_stream"), "--md5", "large"], False),
+        }, large.parent)
+        # The MD5s must be md5sum's.
+        ours = self.run([str(BIN / "tt_stream"), "--md5", "--list", "large"], large.parent)["stdout"]
+        theirs = self.run(["md5sum"] + files, large.parent)["stdout"]
+        a = sorted(l.split()[0] for l in ours.splitlines() if l.strip())
+        b = sorted(l.split()[0] for l in theirs.splitlines() if l.strip())
+        self.emit({"kind": "check", "group": "large_md5", "what": "MD5s equal md5sum's", "a": a, "b": b,
+                   "ok": a == b})
+        if a != b:
+            raise RuntimeError("large_md5: our MD5s differ from md5sum's")
+
+    def g_memory(self) -> None:
+        large, large4 = self.dataset("large"), self.dataset("large4")
+        self.warm(large)
+        tmp = self.data / ".time-out"
+        contenders = {}
+        for name, d in (("cli_1x", "large"), ("cli_4x", "large4")):
+            contenders[name] = (f"/usr/bin/time -f %M -o {tmp}-{name} {TARTAPE} create {d} | cat > /dev/null",
+                                True)
+            contenders[name + "_no_md5"] = (
+                f"/usr/bin/time -f %M -o {tmp}-{name}_no_md5 {TARTAPE} create --no-md5 {d} | cat > /dev/null",
+                True)
+        names = list(contenders)
+        reps = max(3, self.reps // 2)
+        for rep in range(reps):
+            for name in names[rep % len(names):] + names[:rep % len(names)]:
+                r = self.run(contenders[name][0], large.parent, shell=True)
+                rss = int(Path(f"{tmp}-{name}").read_text().split()[-1])
+                self.emit({"kind": "run", "group": "memory", "contender": name, "rep": rep,
+                           "cmd": contenders[name][0], "wall": r["wall"], "user": r["user"], "sys": r["sys"],
+                           "maxrss_kib": rss, "json": {"peak_rss_kib": rss}})
+            self.log(f"memory: round {rep + 1}/{reps} done")
+        sizes = self.sizes("memory", {"cli_1x": f"{TARTAPE} create large",
+                                      "cli_4x": f"{TARTAPE} create large4"}, large.parent, times=1)
+        self.emit({"kind": "info", "group": "memory", "bytes_1x": sizes["cli_1x"][0],
+                   "bytes_4x": sizes["cli_4x"][0]})
+
+    def g_random(self) -> None:
+        large = self.dataset("large")
+        small = self.dataset("small")
+        self.warm(large, small)
+        files = self.files_of(large)
+        calls = str(self.cfg["random_calls"])
+        self.alternate("random", {
+            "ours_1t": ([str(BIN / "tt_random"), "--calls", calls, "--threads", "1", "large"], False),
+            "ours_2t": ([str(BIN / "tt_random"), "--calls", calls, "--threads", "2", "large"], False),
+            "pread_1t": ([str(BIN / "pread_loop"), "--random", calls, "--threads", "1"] + files, False),
+            "pread_2t": ([str(BIN / "pread_loop"), "--random", calls, "--threads", "2"] + files, False),
+            "ours_small_1t": ([str(BIN / "tt_random"), "--calls", calls, "--threads", "1", "small"], False),
+        }, large.parent)
+
+    def g_resume(self) -> None:
+        tree = self.dataset("tree")
+        catalog = self.data / "tree.tartape"
+        self.warm(tree)
+        r = self.run(f"/usr/bin/time -f %M {TARTAPE} record tree --catalog {catalog.name}", self.data, shell=True)
+        self.emit({"kind": "info", "group": "resume", "what": "record", "wall": r["wall"],
+                   "peak_rss_kib": int(r["stderr"].split()[-1]), "stdout": r["stdout"]})
+        reps = self.cfg["resume_reps"]
+        self.alternate("resume", {
+            "warm": ([str(BIN / "tt_resume"), catalog.name], False),
+            "cold": ([str(BIN / "tt_resume"), "--cold", catalog.name], False),
+        }, self.data, reps=reps)
+        self.alternate("catalog_memory", {
+            "opened": ([str(BIN / "tt_resume"), "--memory", catalog.name], False),
+            "walked": ([str(BIN / "tt_resume"), "--walk", "tree"], False),
+        }, self.data, reps=3)
+
+    def g_python(self) -> None:
+        large, small = self.dataset("large"), self.dataset("small")
+        self.warm(large, small)
+        self.alternate("python", {
+            "py_large": ([str(PY_TARTAPE), str(BENCH / "py" / "tartape_py.py"), "large"], False),
+            "ours_large": ([str(BIN / "tt_stream"), "--md5", "large"], False),
+            "py_small": ([str(PY_TARTAPE), str(BENCH / "py" / "tartape_py.py"), "small"], False),
+            "ours_small": ([str(BIN / "tt_stream"), "--md5", "small"], False),
+        }, self.data, reps=max(3, self.reps // 2))
+
+    def g_profile(self) -> None:
+        """Where the time goes: perf (sampling), perf stat and strace -c on our programs."""
+        large, small, tree = self.dataset("large"), self.dataset("small"), self.dataset("tree")
+        self.warm(large, small, tree)
+        prof = self.out.parent / f"profile-{self.mode}"
+        prof.mkdir(exist_ok=True)
+        jobs = {
+            "tt_stream_large": f"{BIN}/tt_stream large",
+            "tt_stream_large_md5": f"{BIN}/tt_stream --md5 large",
+            "cli_large_pipe": f"{TARTAPE} create --no-md5 large",
+            "cli_small_pipe": f"{TARTAPE} create --no-md5 small",
+            "tar_small_pipe": "tar cf - small",
+            "cli_tree_pipe": f"{TARTAPE} create --no-md5 tree",
+            "tar_tree_pipe": "tar cf - tree",
+            "tt_random_large": f"{BIN}/tt_random --calls {self.cfg['random_calls']} large",
+            "tt_random_small": f"{BIN}/tt_random --calls {self.cfg['random_calls']} small",
+        }
+        for name, cmd in jobs.items():
+            texts = {}
+            pipe = "| cat > /dev/null" if "pipe" in name else "> /dev/null"
+            first = cmd.split()[0]
+            rest = " ".join(cmd.split()[1:])
+            texts["perf_stat"] = self.try_run(
+                f"perf stat -e task-clock,context-switches,cpu-migrations,page-faults -- {cmd} {pipe}")
+            texts["strace"] = self.try_run(f"strace -c -f -o /dev/stderr {first} {rest} {pipe}")
+            data = prof / f"{name}.perf.data"
+            self.try_run(f"perf record -q -o {data} -- {cmd} {pipe}")
+            texts["perf_report"] = self.try_run(
+                f"perf report -i {data} --stdio --no-children --percent-limit 1.5 --sort dso,symbol 2>/dev/null"
+                " | grep -v '^#' | grep -v '^$' | head -25", stdout=True)
+            (prof / f"{name}.txt").write_text("\n\n".join(f"== {k}\n{v}" for k, v in texts.items()))
+            self.emit({"kind": "profile", "name": name, "cmd": cmd, **texts})
+            self.log(f"profile: {name}")
+
+    def try_run(self, cmd: str, stdout: bool = False) -> str:
+        p = subprocess.run(["bash", "-c", cmd], cwd=self.data, capture_output=True, text=True)
+        return (p.stdout if stdout else p.stderr).strip()[-6000:]
+
+
+def version(cmd: str) -> str:
+    p = subprocess.run(cmd, shell=True, capture_output=True, text=True)
+    return (p.stdout or p.stderr).strip().splitlines()[0] if (p.stdout or p.stderr).strip() else "?"
+
+
+def machine() -> dict:
+    cpu = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem = 0
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemTotal"):
+                mem = int(line.split()[1]) // 1024
+    return {"nproc": os.cpu_count(), "mem_mib": mem, "cpu": cpu, "kernel": platform.release(),
+            "loadavg": open("/proc/loadavg").read().split()[:3]}
+
+
+def versions() -> dict:
+    return {
+        "tartape": version(f"{TARTAPE} --version"),
+        "rustc": version("rustc --version"),
+        "cc": version("cc --version"),
+        "gnu_tar": version("tar --version"),
+        "bsdtar": version("bsdtar --version"),
+        "md5sum": version("md5sum --version"),
+        "python": version("python3 --version"),
+        "tartape_py": version(f"{PY_TARTAPE} -c 'import tartape, peewee; "
+                              "print(\"tartape\", tartape.__version__, \"peewee\", peewee.__version__)'"),
+        "git": version(f"git -C {ROOT} rev-parse --short HEAD"),
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--quick", action="store_true", help="small datasets, a smoke test")
+    ap.add_argument("--only", default="", help="comma-separated groups: " + ",".join(GROUPS))
+    ap.add_argument("--reps", type=int, default=5, help="runs of each contender (default 5)")
+    args = ap.parse_args()
+    mode = "quick" if args.quick else "full"
+    only = [g for g in args.only.split(",") if g] or GROUPS
+    unknown = set(only) - set(GROUPS)
+    if unknown:
+        ap.error(f"unknown group(s) {sorted(unknown)}; known: {GROUPS}")
+    outdir = BENCH / "out"
+    outdir.mkdir(exist_ok=True)
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = outdir / f"results-{mode}-{stamp}.jsonl"
+    h = Harness(mode, args.reps, out)
+    h.emit({"kind": "meta", "mode": mode, "reps": args.reps, "groups": only, "config": h.cfg,
+            "started": stamp, "machine": machine(), "versions": versions()})
+    for g in only:
+        h.log(f"group {g}")
+        t0 = time.perf_counter()
+        getattr(h, f"g_{g}")()
+        h.emit({"kind": "group_done", "group": g, "seconds": time.perf_counter() - t0,
+                "loadavg": open("/proc/loadavg").read().split()[:3]})
+    h.emit({"kind": "end", "finished": datetime.datetime.now().strftime("%Y%m%d-%H%M%S")})
+    latest = outdir / f"latest-{mode}.jsonl"
+    latest.unlink(missing_ok=True)
+    latest.symlink_to(out.name)
+    h.log(f"results in {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

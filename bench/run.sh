@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The one command: builds the release library and command line and the benchmark programs, sets up
+# Python TarTape (PyPI) in its own venv, generates the datasets (once), runs every contender in
+# alternation and writes BENCHMARKS.md.
+#   bench/run.sh [--quick] [--only GROUP[,GROUP...]] [--reps N]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
+
+command -v /usr/bin/time >/dev/null || { apt-get update -qq && apt-get install -y -qq time; }
+command -v bsdtar >/dev/null || { apt-get update -qq && apt-get install -y -qq libarchive-tools; }
+
+make release
+make -C bench/c OUT="$CARGO_TARGET_DIR/bench" REL="$CARGO_TARGET_DIR/release"
+
+venv=bench/.venv-tartape-py
+if ! "$venv/bin/python" -c 'import tartape' 2>/dev/null; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q tartape==2.3.3
+fi
+
+mode=full
+for a in "$@"; do [ "$a" = --quick ] && mode=quick; done
+python3 bench/run.py "$@"
+python3 bench/report.py "bench/out/latest-$mode.jsonl" > "bench/BENCHMARKS-$mode.md.tmp"
+if [ "$mode" = full ]; then
+  mv bench/BENCHMARKS-full.md.tmp bench/BENCHMARKS.md
+  echo "wrote bench/BENCHMARKS.md"
+else
+  mv bench/BENCHMARKS-quick.md.tmp bench/out/BENCHMARKS-quick.md
+  echo "wrote bench/out/BENCHMARKS-quick.md"
+fi
