@@ -3,11 +3,34 @@
 
 use std::fs::{self, File};
 use std::io::{self, Write};
+use std::mem::ManuallyDrop;
+use std::os::unix::io::FromRawFd;
 use std::path::{Path, PathBuf};
+
+/// Standard output as a plain file descriptor: Rust's `Stdout` is line-buffered with a small
+/// buffer, which costs a system call per small entry; this one sits behind a 1 MiB `BufWriter`.
+struct RawStdout(ManuallyDrop<File>);
+
+impl RawStdout {
+    fn new() -> RawStdout {
+        // SAFETY: descriptor 1 stays open for the life of the process; ManuallyDrop never closes it.
+        RawStdout(ManuallyDrop::new(unsafe { File::from_raw_fd(1) }))
+    }
+}
+
+impl Write for RawStdout {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        (&*self.0).write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
 
 /// Standard output, or a temporary file renamed to its final name by `commit`.
 pub struct Output {
-    stdout: Option<io::StdoutLock<'static>>,
+    stdout: Option<io::BufWriter<RawStdout>>,
     file: Option<io::BufWriter<File>>,
     /// (temporary path, final path) while the file is not committed.
     paths: Option<(PathBuf, PathBuf)>,
@@ -23,7 +46,7 @@ impl Output {
         };
         let Some(target) = target else {
             return Ok(Output {
-                stdout: Some(io::stdout().lock()),
+                stdout: Some(io::BufWriter::with_capacity(1 << 20, RawStdout::new())),
                 file: None,
                 paths: None,
             });
