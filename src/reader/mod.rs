@@ -159,6 +159,12 @@ impl ArchiveEntry {
     }
 }
 
+/// Parses the records of a pax extended header (`"LEN KEY=VALUE\n"`...) as the TAR reader does;
+/// exposed for fuzzing and for tools.
+pub fn parse_pax_records(data: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    pax::parse(data, 0)
+}
+
 /// True when extracting `name` could write outside the target folder or is meaningless: empty,
 /// absolute (`/x`, `\x`, `C:x`), with a `..` component (split on `/` and `\`), or with a NUL.
 pub fn is_unsafe_name(name: &[u8]) -> bool {
