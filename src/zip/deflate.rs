@@ -176,7 +176,8 @@ impl DeflateStream {
         self.buf.clear();
         self.carry = true;
         self.phase = Phase::Body;
-        if let Err(e) = self.take_content(chunk) {
+        let size = self.current().entry.size;
+        if let Err(e) = self.take_content(chunk, size) {
             self.fail();
             return Err(e);
         }
@@ -356,7 +357,7 @@ impl DeflateStream {
             chunk.clear();
             chunk.resize(n, 0);
             self.read_content(slot, self.read, chunk)?;
-            self.take_content(chunk)?;
+            self.take_content(chunk, size)?;
         }
         Ok(None)
     }
@@ -385,8 +386,7 @@ impl DeflateStream {
     }
 
     /// Hashes content bytes and hands them to the compressor in whole chunks.
-    fn take_content(&mut self, mut data: &[u8]) -> Result<()> {
-        let size = self.current().entry.size;
+    fn take_content(&mut self, mut data: &[u8], size: u64) -> Result<()> {
         self.crc.update(data);
         if let Some(m) = &mut self.md5 {
             m.update(data);
