@@ -49,7 +49,15 @@ pub fn tree(root: &Path) -> PathBuf {
     fs::set_permissions(d.join("run.sh"), fs::Permissions::from_mode(0o755)).unwrap();
     fs::set_permissions(d.join("empty"), fs::Permissions::from_mode(0o600)).unwrap();
     std::os::unix::fs::symlink("sub/f01.txt", d.join("link")).unwrap();
-    for p in ["big.bin", "empty", "run.sh", "sub/deeper", "sub", "empty-dir", "."] {
+    for p in [
+        "big.bin",
+        "empty",
+        "run.sh",
+        "sub/deeper",
+        "sub",
+        "empty-dir",
+        ".",
+    ] {
         set_mtime(&d.join(p), 1_700_000_000);
     }
     for p in ["sub/deeper", "sub", "empty-dir", "."] {
@@ -96,7 +104,9 @@ pub fn stream_from(tape: &Arc<Tape>, offset: u64, chunk: usize) -> Vec<u8> {
     let mut out = Vec::new();
     loop {
         let need = match s.next_event().unwrap() {
-            Some(Event::Data { offset: at, bytes, .. }) => {
+            Some(Event::Data {
+                offset: at, bytes, ..
+            }) => {
                 assert_eq!(at, offset + out.len() as u64, "Data offsets are contiguous");
                 out.extend_from_slice(bytes);
                 None
