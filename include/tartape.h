@@ -91,6 +91,22 @@ enum tt_event_type
 typedef uint32_t tt_event_type;
 #endif // __cplusplus
 
+// The archive format of a tape (`tt_tape_set_format`).
+enum tt_format
+#ifdef __cplusplus
+  : uint32_t
+#endif // __cplusplus
+ {
+  // POSIX pax TAR (the default).
+  TT_FORMAT_TAR = 0,
+  // ZIP: stored entries with data descriptors, zip64 records only where needed. Random access,
+  // resume, volumes and locate work as for TAR.
+  TT_FORMAT_ZIP = 1,
+};
+#ifndef __cplusplus
+typedef uint32_t tt_format;
+#endif // __cplusplus
+
 // How an entry lies in a part.
 enum tt_role
 #ifdef __cplusplus
@@ -526,6 +542,22 @@ tt_status tt_tape_added_count(const struct tt_tape *tape, uint64_t *out);
 // walk an UNSUPPORTED error (default: skipped and listed by `tt_tape_skipped`).
 tt_status tt_tape_set_walk_options(struct tt_tape *tape, int32_t keep_owners, int32_t strict);
 
+// Chooses the archive format, before the tape is sealed (STATE after). `format` is a
+// `tt_format` value passed as a fixed-width integer; an unknown value gives INVALID_ARGUMENT.
+//
+// For ZIP, a data descriptor or central-directory byte read by `tt_read_at` (or a stream started
+// past an entry's first content byte) needs the entry's CRC-32: it is the recorded one
+// (checksums), or the one kept from an earlier stream, or it is computed then by reading the whole
+// entry once and kept (8 bytes per entry).
+tt_status tt_tape_set_format(struct tt_tape *tape, uint32_t format);
+
+// Sets the deflate level of a ZIP tape's file entries, before sealing: 0 stores them (the
+// default), 1 (fastest) to 9 (smallest) deflates them. The same input and level always give the
+// same bytes. A deflated tape is stream-only: `tt_tape_total_size`, `tt_read_at` and
+// `tt_tape_start_at` with an offset above 0 give NOT_RANDOM_ACCESS; event offsets are the real
+// ones. Streaming keeps 24 bytes per entry for the central directory. Ignored for TAR.
+tt_status tt_tape_set_deflate(struct tt_tape *tape, int32_t level);
+
 // Switches MD5 hashing of file contents for FILE_END events (on by default). Applies to streams
 // started afterwards.
 tt_status tt_tape_set_md5(struct tt_tape *tape, int32_t enabled);
@@ -585,7 +617,8 @@ tt_status tt_add_symlink(struct tt_tape *tape,
 // Sealing twice is OK. Fails with INVALID_NAME when two entries have the same name.
 tt_status tt_tape_seal(struct tt_tape *tape);
 
-// Writes the archive's total size in bytes to `*out` (sealing the tape).
+// Writes the archive's total size in bytes to `*out` (sealing the tape). A ZIP with deflated
+// entries gives NOT_RANDOM_ACCESS: its size is known only once streamed.
 tt_status tt_tape_total_size(const struct tt_tape *tape, uint64_t *out);
 
 // Writes the number of entries to `*out` (sealing the tape).

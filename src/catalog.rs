@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::entry::Owner;
 use crate::error::{Error, Result};
-use crate::layout::{Layout, Sidecar};
+use crate::layout::{Format, Layout, Sidecar};
 use crate::table::{Storage, Table};
 use crate::tape::Tape;
 
@@ -74,15 +74,29 @@ pub fn open(path: &Path) -> Result<Tape> {
         ));
     }
     let table = Table::checked(storage, parsed.table_offset, parsed.table_len, parsed.crcs)?;
-    let layout = Layout::from_parts(table, parsed.count, parsed.sidecar, parsed.total_size)?;
+    let layout = Layout::from_parts(
+        table,
+        parsed.count,
+        parsed.sidecar,
+        parsed.total_size,
+        parsed.format,
+        parsed.trailer_offset,
+        parsed.flags & FLAG_DEFLATED != 0,
+    )?;
     let tape = Tape::from_layout(layout, Default::default(), Vec::new());
     tape.set_fingerprint(parsed.fingerprint);
     Ok(tape)
 }
 
+/// Catalog flag: some entry is deflated (the tape is stream-only).
+const FLAG_DEFLATED: u32 = 1;
+
 struct Parsed {
+    format: Format,
     count: usize,
     total_size: u64,
+    trailer_offset: u64,
+    flags: u32,
     table_offset: usize,
     table_len: usize,
     crcs: Vec<u32>,
@@ -96,10 +110,13 @@ fn encode_header(tape: &Tape) -> Result<Vec<u8>> {
     h.extend_from_slice(MAGIC);
     h.extend_from_slice(&VERSION.to_le_bytes());
     h.extend_from_slice(&0u32.to_le_bytes()); // header length, set below
-    h.extend_from_slice(&0u32.to_le_bytes()); // archive format: 0 = TAR
+    h.extend_from_slice(&layout.format().code().to_le_bytes()); // 0 = TAR, 1 = ZIP
     h.extend_from_slice(&(layout.len() as u64).to_le_bytes());
     h.extend_from_slice(&layout.total_size().to_le_bytes());
     h.extend_from_slice(&(layout.table().len() as u64).to_le_bytes());
+    h.extend_from_slice(&layout.trailer_offset().to_le_bytes());
+    let flags = if layout.deflated() { FLAG_DEFLATED } else { 0 };
+    h.extend_from_slice(&flags.to_le_bytes());
     let fingerprint = tape.fingerprint()?;
     put_bytes(&mut h, fingerprint.as_bytes());
     let sidecar = layout.sidecar();
@@ -193,16 +210,18 @@ fn parse_header(file: &[u8]) -> Result<Parsed> {
         b: &file[..header_len - 4],
         at: 24,
     };
-    let format = c.u32()?;
-    if format != 0 {
-        return Err(Error::Unsupported(format!(
-            "catalog of archive format {format}"
-        )));
-    }
+    let code = c.u32()?;
+    let format = Format::from_code(code)
+        .ok_or_else(|| Error::Unsupported(format!("catalog of archive format {code}")))?;
     let count = usize::try_from(c.u64()?).map_err(|_| Error::corrupt("catalog", "entry count"))?;
     let total_size = c.u64()?;
     let table_len =
         usize::try_from(c.u64()?).map_err(|_| Error::corrupt("catalog", "table length"))?;
+    let trailer_offset = c.u64()?;
+    let flags = c.u32()?;
+    if flags & !FLAG_DEFLATED != 0 {
+        return Err(Error::Unsupported(format!("catalog flags {flags:#x}")));
+    }
     let fingerprint = String::from_utf8(c.bytes()?.to_vec())
         .map_err(|_| Error::corrupt("catalog", "fingerprint is not text"))?;
     let mut sidecar = Sidecar::default();
@@ -242,8 +261,11 @@ fn parse_header(file: &[u8]) -> Result<Parsed> {
         ));
     }
     Ok(Parsed {
+        format,
         count,
         total_size,
+        trailer_offset,
+        flags,
         table_offset: header_len,
         table_len,
         crcs,

@@ -72,4 +72,7 @@ pub struct Entry {
     pub md5: Option<[u8; 16]>,
     /// The content's CRC-32, when recorded with checksums (or computed for ZIP).
     pub crc32: Option<u32>,
+    /// The deflate level of a ZIP entry: 0 stores it (the default), 1 to 9 deflate it (which makes
+    /// the tape stream-only). Ignored for TAR.
+    pub level: u8,
 }

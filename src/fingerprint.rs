@@ -3,7 +3,6 @@
 use md5::{Digest, Md5};
 
 use crate::error::Result;
-use crate::header;
 use crate::source::Source;
 use crate::tape::Tape;
 
@@ -12,15 +11,23 @@ use crate::tape::Tape;
 /// in the tape. Paths on disk, inode numbers and the catalog's own location are left out.
 pub fn compute(tape: &Tape) -> Result<String> {
     let mut h = Md5::new();
-    h.update(b"tartape fingerprint v1\0tar\0");
+    h.update(b"tartape fingerprint v1\0");
+    match tape.format() {
+        crate::Format::Tar => h.update(b"tar\0"),
+        crate::Format::Zip => h.update(b"zip\0"),
+    }
     h.update((tape.len() as u64).to_le_bytes());
     h.update(tape.total_size().to_le_bytes());
     let mut scratch = Vec::new();
     for i in 0..tape.len() {
         let slot = tape.slot(i)?;
         let e = &slot.entry;
-        header::encode(e, &mut scratch);
+        tape.encode_header(&slot, &mut scratch);
         h.update(&scratch);
+        if e.level > 0 {
+            h.update(b"deflate");
+            h.update([e.level]);
+        }
         h.update(e.size.to_le_bytes());
         match &e.source {
             Source::File(f) => {

@@ -286,6 +286,7 @@ mod tests {
             source: Source::Empty,
             md5: None,
             crc32: None,
+            level: 0,
         }
     }
 

@@ -11,14 +11,17 @@ use std::sync::{Arc, OnceLock};
 
 use crate::entry::{Entry, EntryKind, Owner};
 use crate::error::{show_name, Error, Result};
-use crate::header::{self, round_up_block, TRAILER_LEN};
+use crate::header::{self, padding, TRAILER_LEN};
 use crate::source::{FileIdentity, FileSource, Source};
 use crate::table::Table;
+use crate::zip::header as zip;
 
 /// Memory entries up to this size are stored in the table itself (and so in catalogs).
 pub const INLINE_MAX: u64 = 64 * 1024;
 
-const INDEX_ITEM: usize = 16;
+/// An index item: header offset, record offset, and for ZIP the central-directory record's offset.
+const INDEX_ITEM_TAR: usize = 16;
+const INDEX_ITEM_ZIP: usize = 24;
 const FIXED: usize = 36;
 const FILE_PART: usize = 36;
 
@@ -38,6 +41,58 @@ mod flag {
     pub const CRC: u8 = 4;
 }
 
+/// The archive format a tape is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// POSIX pax TAR (docs/FORMAT.md).
+    #[default]
+    Tar,
+    /// ZIP with data descriptors, zip64 where needed (docs/FORMAT-ZIP.md).
+    Zip,
+}
+
+impl Format {
+    /// The stable number of catalogs and the C ABI: 0 = TAR, 1 = ZIP.
+    pub fn code(self) -> u32 {
+        match self {
+            Format::Tar => 0,
+            Format::Zip => 1,
+        }
+    }
+
+    /// The format for a number from [`Format::code`].
+    pub fn from_code(code: u32) -> Option<Format> {
+        match code {
+            0 => Some(Format::Tar),
+            1 => Some(Format::Zip),
+            _ => None,
+        }
+    }
+
+    fn index_item(self) -> usize {
+        match self {
+            Format::Tar => INDEX_ITEM_TAR,
+            Format::Zip => INDEX_ITEM_ZIP,
+        }
+    }
+}
+
+/// The bytes after an entry's content: TAR padding to the block, or a ZIP data descriptor.
+pub fn tail_len(format: Format, size: u64) -> u64 {
+    match format {
+        Format::Tar => padding(size),
+        Format::Zip => zip::descriptor_len(zip::stored_zip64(size)),
+    }
+}
+
+/// The length of an entry's header: a TAR header (pax included), or a ZIP local header.
+pub fn header_len(format: Format, entry: &Entry, scratch: &mut Vec<u8>) -> u64 {
+    match format {
+        Format::Tar => header::encoded_len(entry, scratch),
+        Format::Zip => zip::local_len(entry),
+    }
+}
+
 /// An entry placed in the archive, decoded from the table.
 #[derive(Debug, Clone)]
 pub struct Slot {
@@ -47,9 +102,10 @@ pub struct Slot {
     pub entry: Entry,
     /// Where its header (pax header included) starts.
     pub header_offset: u64,
-    /// The header's length, a multiple of 512.
+    /// The header's length (TAR: a multiple of 512; ZIP: the local header).
     pub header_len: u32,
-    /// Where it ends: content and padding included (the next header's offset).
+    /// Where it ends: content and padding (or ZIP data descriptor) included: the next header's
+    /// offset.
     pub end_offset: u64,
 }
 
@@ -75,7 +131,7 @@ impl Slot {
 pub enum Position {
     /// Inside the entry at this index (header, content or padding).
     Entry(usize),
-    /// Inside the two zero blocks that end the archive.
+    /// Inside the trailer: TAR's two zero blocks, or ZIP's central directory and end records.
     Trailer,
     /// At or past the end.
     End,
@@ -98,15 +154,26 @@ pub struct Layout {
     count: usize,
     sidecar: Sidecar,
     total_size: u64,
+    format: Format,
+    trailer_offset: u64,
+    deflated: bool,
     by_name: OnceLock<Vec<u32>>,
 }
 
 impl Layout {
     /// Places `entries` one after the other, then the trailer. Sources the table cannot hold
     /// (large buffers, read-at callbacks) are returned by index, to be kept beside it.
-    pub fn build(entries: Vec<Entry>, exclude: Vec<Vec<u8>>) -> (Layout, HashMap<usize, Source>) {
+    /// For ZIP, the central-directory offset of every entry is kept in the index too.
+    pub fn build(
+        entries: Vec<Entry>,
+        exclude: Vec<Vec<u8>>,
+        format: Format,
+    ) -> (Layout, HashMap<usize, Source>) {
         let count = entries.len();
-        let mut index = Vec::with_capacity(count * INDEX_ITEM);
+        let item = format.index_item();
+        let mut index = Vec::with_capacity(count * item);
+        let mut cd_len = 0u64;
+        let mut deflated = false;
         let mut records = Vec::new();
         let mut sidecar = Sidecar {
             exclude,
@@ -117,11 +184,17 @@ impl Layout {
         let mut bound = HashMap::new();
         let mut scratch = Vec::with_capacity(1024);
         let mut offset = 0u64;
-        let records_start = (count * INDEX_ITEM) as u64;
+        let records_start = (count * item) as u64;
         for (i, entry) in entries.into_iter().enumerate() {
-            let header_len = header::encoded_len(&entry, &mut scratch);
+            let header_len = header_len(format, &entry, &mut scratch);
             index.extend_from_slice(&offset.to_le_bytes());
             index.extend_from_slice(&(records_start + records.len() as u64).to_le_bytes());
+            if format == Format::Zip {
+                // Relative to the central directory's start until it is known, below.
+                index.extend_from_slice(&cd_len.to_le_bytes());
+                cd_len += zip::central_len(&entry, offset, zip::stored_zip64(entry.size));
+                deflated |= entry.level > 0;
+            }
             let mut ids = |e: &Entry| -> (Option<u32>, Option<u32>) {
                 let base = match &e.source {
                     Source::File(f) => {
@@ -144,14 +217,29 @@ impl Layout {
             if let Some(s) = encode_record(&entry, header_len as u32, base, owner, &mut records) {
                 bound.insert(i, s);
             }
-            offset += header_len + round_up_block(entry.size);
+            offset += header_len + entry.size + tail_len(format, entry.size);
         }
+        let trailer_offset = offset;
+        let trailer_len = match format {
+            Format::Tar => TRAILER_LEN,
+            Format::Zip => {
+                for i in 0..count {
+                    let at = i * item + 16;
+                    let rel = u64::from_le_bytes(index[at..at + 8].try_into().expect("8"));
+                    index[at..at + 8].copy_from_slice(&(trailer_offset + rel).to_le_bytes());
+                }
+                cd_len + zip::end_len(count, trailer_offset, cd_len)
+            }
+        };
         index.extend_from_slice(&records);
         let layout = Layout {
             table: Table::trusted(index),
             count,
             sidecar,
-            total_size: offset + TRAILER_LEN,
+            total_size: trailer_offset + trailer_len,
+            format,
+            trailer_offset,
+            deflated,
             by_name: OnceLock::new(),
         };
         (layout, bound)
@@ -163,8 +251,17 @@ impl Layout {
         count: usize,
         sidecar: Sidecar,
         total_size: u64,
+        format: Format,
+        trailer_offset: u64,
+        deflated: bool,
     ) -> Result<Layout> {
-        if table.len() < count.saturating_mul(INDEX_ITEM) {
+        if trailer_offset > total_size {
+            return Err(Error::corrupt(
+                "catalog",
+                "the trailer starts past the end of the archive",
+            ));
+        }
+        if table.len() < count.saturating_mul(format.index_item()) {
             return Err(Error::corrupt(
                 "catalog",
                 "the entry table is shorter than its index",
@@ -175,8 +272,45 @@ impl Layout {
             count,
             sidecar,
             total_size,
+            format,
+            trailer_offset,
+            deflated,
             by_name: OnceLock::new(),
         })
+    }
+
+    /// The archive format.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// True when some entry is deflated: then offsets past it are not known before streaming, and
+    /// only a stream from offset 0 can produce the archive.
+    pub fn deflated(&self) -> bool {
+        self.deflated
+    }
+
+    /// Where entry `i`'s ZIP central-directory record starts (ZIP tapes only).
+    pub fn central_offset(&self, i: usize) -> Result<u64> {
+        if self.format != Format::Zip {
+            return Err(Error::State("a TAR tape has no central directory".into()));
+        }
+        self.table.u64_at(i * INDEX_ITEM_ZIP + 16)
+    }
+
+    /// The entry whose central-directory record holds byte `offset` (a binary search over the
+    /// index), for an offset between the trailer's start and the directory's end.
+    pub fn find_central(&self, offset: u64) -> Result<usize> {
+        let (mut lo, mut hi) = (0usize, self.count);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if self.central_offset(mid)? <= offset {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        Ok(lo.saturating_sub(1))
     }
 
     /// The table's bytes and chunk checksums, for writing a catalog.
@@ -204,14 +338,14 @@ impl Layout {
         self.total_size
     }
 
-    /// Where the trailer starts.
+    /// Where the trailer (TAR's zero blocks, ZIP's central directory) starts.
     pub fn trailer_offset(&self) -> u64 {
-        self.total_size - TRAILER_LEN
+        self.trailer_offset
     }
 
     /// Where entry `i`'s header starts.
     pub fn header_offset(&self, i: usize) -> Result<u64> {
-        self.table.u64_at(i * INDEX_ITEM)
+        self.table.u64_at(i * self.format.index_item())
     }
 
     /// Where entry `i` ends: the next header, or the trailer.
@@ -249,11 +383,11 @@ impl Layout {
         if i >= self.count {
             return Err(Error::NotFound(format!("no entry at index {i}")));
         }
-        let at = self.table.u64_at(i * INDEX_ITEM + 8)? as usize;
+        let at = self.table.u64_at(i * self.format.index_item() + 8)? as usize;
         let fixed = self.table.get(at, FIXED)?;
         let name_len = le_u32(fixed, 20) as usize;
         let link_len = le_u32(fixed, 24) as usize;
-        let (kind, source, flags) = (fixed[0], fixed[1], fixed[2]);
+        let (kind, source, flags, level) = (fixed[0], fixed[1], fixed[2], fixed[3]);
         let size = le_u64(fixed, 28);
         let mut len = FIXED;
         let file_at = len;
@@ -290,11 +424,15 @@ impl Layout {
         if source > tag::PUSH {
             return Err(bad("unknown source"));
         }
+        if level > 9 {
+            return Err(bad("deflate level above 9"));
+        }
         Ok(Record {
             bytes,
             kind,
             source,
             flags,
+            level,
             size,
             file_at,
             owner_at,
@@ -397,7 +535,8 @@ impl Layout {
         let header_offset = self.header_offset(i)?;
         let header_len = le_u32(b, 8);
         let end_offset = self.end_offset(i)?;
-        if header_offset + u64::from(header_len) + round_up_block(r.size) != end_offset {
+        let content_end = header_offset + u64::from(header_len) + r.size;
+        if content_end + tail_len(self.format, r.size) != end_offset {
             return Err(Error::corrupt(
                 "catalog",
                 format!("entry {i} ({}): its offsets do not add up", show_name(name)),
@@ -417,6 +556,7 @@ impl Layout {
                 md5: (r.flags & flag::MD5 != 0)
                     .then(|| b[r.md5_at..r.md5_at + 16].try_into().expect("16")),
                 crc32: (r.flags & flag::CRC != 0).then(|| le_u32(b, r.crc_at)),
+                level: r.level,
             },
             header_offset,
             header_len,
@@ -465,6 +605,7 @@ struct Record<'a> {
     kind: EntryKind,
     source: u8,
     flags: u8,
+    level: u8,
     size: u64,
     file_at: usize,
     owner_at: usize,
@@ -503,7 +644,7 @@ fn encode_record(
     if entry.crc32.is_some() {
         flags |= flag::CRC;
     }
-    out.extend_from_slice(&[entry.kind.code(), source_tag, flags, 0]);
+    out.extend_from_slice(&[entry.kind.code(), source_tag, flags, entry.level]);
     out.extend_from_slice(&entry.mode.to_le_bytes());
     out.extend_from_slice(&header_len.to_le_bytes());
     out.extend_from_slice(&entry.mtime.to_le_bytes());

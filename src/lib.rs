@@ -28,9 +28,10 @@ pub mod tape;
 pub mod verify;
 pub mod volume;
 pub mod walk;
+pub mod zip;
 
 pub use entry::{Entry, EntryKind, Owner};
-pub use layout::{Layout, Position, Slot};
+pub use layout::{Format, Layout, Position, Slot};
 pub use source::{ReadAtSource, Source};
 pub use stream::{Event, Stream};
 pub use tape::{MemoryEntry, Tape, TapeBuilder};

@@ -13,8 +13,8 @@ use md5::{Digest, Md5};
 use crate::entry::{Entry, EntryKind};
 use crate::error::{show_name, Error, Result};
 use crate::header;
-use crate::layout::Position;
 use crate::layout::Slot;
+use crate::layout::{Format, Position};
 use crate::source::{pread_full, Source};
 use crate::tape::Tape;
 
@@ -117,6 +117,77 @@ enum Emitted {
 
 /// A stream over a sealed tape. Not shareable between threads while in use (`Send`, not `Sync`).
 pub struct Stream {
+    inner: Inner,
+}
+
+enum Inner {
+    /// Every offset is in the layout: TAR, or ZIP with stored entries.
+    Stored(Box<Stored>),
+    /// A ZIP with deflated entries: offsets are found while streaming.
+    Deflate(Box<crate::zip::deflate::DeflateStream>),
+}
+
+impl Stream {
+    /// A stream of `tape` starting at archive offset `offset` (at most the total size). A tape
+    /// with deflated entries only streams from 0 ([`Error::NotRandomAccess`] otherwise).
+    pub fn new(tape: Arc<Tape>, offset: u64, md5: bool) -> Result<Stream> {
+        let inner = if tape.layout().deflated() {
+            if offset > 0 {
+                tape.check_random_access()?;
+            }
+            Inner::Deflate(Box::new(crate::zip::deflate::DeflateStream::new(tape, md5)))
+        } else {
+            Inner::Stored(Box::new(Stored::new(tape, offset, md5)?))
+        };
+        Ok(Stream { inner })
+    }
+
+    /// The archive offset of the next byte this stream will emit.
+    pub fn position(&self) -> u64 {
+        match &self.inner {
+            Inner::Stored(s) => s.pos,
+            Inner::Deflate(d) => d.position(),
+        }
+    }
+
+    /// The tape being streamed.
+    pub fn tape(&self) -> &Arc<Tape> {
+        match &self.inner {
+            Inner::Stored(s) => &s.tape,
+            Inner::Deflate(d) => d.tape(),
+        }
+    }
+
+    /// The next event, or `None` after `Completed`. A fatal error stops the stream for good; an
+    /// error in the call (wrong state) changes nothing.
+    pub fn next_event(&mut self) -> Result<Option<Event<'_>>> {
+        match &mut self.inner {
+            Inner::Stored(s) => s.next_event(),
+            Inner::Deflate(d) => d.next_event(),
+        }
+    }
+
+    /// Hands the next chunk of a push-fed entry's content to the stream (after `NeedData`). A chunk
+    /// longer than what is still owed is refused before any of it goes out, and stops the stream.
+    pub fn feed(&mut self, chunk: &[u8]) -> Result<()> {
+        match &mut self.inner {
+            Inner::Stored(s) => s.feed(chunk),
+            Inner::Deflate(d) => d.feed(chunk),
+        }
+    }
+
+    /// Says that a push-fed entry has no more bytes. Before its declared size is reached this is an
+    /// error that stops the stream.
+    pub fn feed_end(&mut self) -> Result<()> {
+        match &mut self.inner {
+            Inner::Stored(s) => s.feed_end(),
+            Inner::Deflate(d) => d.feed_end(),
+        }
+    }
+}
+
+/// The stream of a tape whose offsets are all in its layout.
+struct Stored {
     tape: Arc<Tape>,
     /// The archive offset of the next byte to emit.
     pos: u64,
@@ -126,6 +197,8 @@ pub struct Stream {
     emitted: Emitted,
     md5_enabled: bool,
     md5: Option<Md5>,
+    /// ZIP: the CRC-32 of the current entry, when this stream reads its content from the start.
+    crc: Option<crc32fast::Hasher>,
     buf: Vec<u8>,
     header: Vec<u8>,
     file: Option<File>,
@@ -133,9 +206,8 @@ pub struct Stream {
     slot: Option<Slot>,
 }
 
-impl Stream {
-    /// A stream of `tape` starting at archive offset `offset` (at most the total size).
-    pub fn new(tape: Arc<Tape>, offset: u64, md5: bool) -> Result<Stream> {
+impl Stored {
+    fn new(tape: Arc<Tape>, offset: u64, md5: bool) -> Result<Stored> {
         let total = tape.total_size();
         if offset > total {
             return Err(Error::InvalidArgument(format!(
@@ -148,7 +220,7 @@ impl Stream {
             Position::Trailer => (entries, Phase::Trailer),
             Position::End => (entries, Phase::Completed),
         };
-        Ok(Stream {
+        Ok(Stored {
             tape,
             pos: offset,
             index,
@@ -156,6 +228,7 @@ impl Stream {
             emitted: Emitted::Nothing,
             md5_enabled: md5,
             md5: None,
+            crc: None,
             buf: Vec::new(),
             header: Vec::new(),
             file: None,
@@ -163,19 +236,7 @@ impl Stream {
         })
     }
 
-    /// The archive offset of the next byte this stream will emit.
-    pub fn position(&self) -> u64 {
-        self.pos
-    }
-
-    /// The tape being streamed.
-    pub fn tape(&self) -> &Arc<Tape> {
-        &self.tape
-    }
-
-    /// The next event, or `None` after `Completed`. A fatal error stops the stream for good; an
-    /// error in the call (wrong state) changes nothing.
-    pub fn next_event(&mut self) -> Result<Option<Event<'_>>> {
+    fn next_event(&mut self) -> Result<Option<Event<'_>>> {
         if let Err(e) = self.step() {
             if e.is_fatal() {
                 self.fail();
@@ -185,9 +246,7 @@ impl Stream {
         Ok(self.current_event())
     }
 
-    /// Hands the next chunk of a push-fed entry's content to the stream (after `NeedData`). A chunk
-    /// longer than what is still owed is refused before any of it goes out, and stops the stream.
-    pub fn feed(&mut self, chunk: &[u8]) -> Result<()> {
+    fn feed(&mut self, chunk: &[u8]) -> Result<()> {
         let (name, remaining) = self.awaiting("feed")?;
         if chunk.len() as u64 > remaining {
             self.fail();
@@ -207,13 +266,14 @@ impl Stream {
         if let Some(m) = &mut self.md5 {
             m.update(chunk);
         }
+        if let Some(c) = &mut self.crc {
+            c.update(chunk);
+        }
         self.phase = Phase::Fed;
         Ok(())
     }
 
-    /// Says that a push-fed entry has no more bytes. Before its declared size is reached this is an
-    /// error that stops the stream.
-    pub fn feed_end(&mut self) -> Result<()> {
+    fn feed_end(&mut self) -> Result<()> {
         let (name, remaining) = self.awaiting("feed_end")?;
         let size = self.current().entry.size;
         self.fail();
@@ -267,6 +327,9 @@ impl Stream {
                         && slot.entry.kind == EntryKind::File
                         && self.pos <= slot.data_offset())
                     .then(Md5::new);
+                    self.crc = (self.tape.format() == Format::Zip
+                        && self.pos <= slot.data_offset())
+                    .then(crc32fast::Hasher::new);
                     self.file = None;
                     self.phase = Phase::Body;
                     let resumed = self.pos > slot.header_offset;
@@ -274,7 +337,7 @@ impl Stream {
                     Emitted::FileStart { resumed }
                 }
                 Phase::Body => self.fill_body()?,
-                Phase::Fed => self.emit_fed(),
+                Phase::Fed => self.emit_fed()?,
                 Phase::AwaitingFeed => {
                     return Err(Error::State(format!(
                         "{} is waiting for data: call feed or feed_end before the next event",
@@ -299,10 +362,11 @@ impl Stream {
                         continue;
                     }
                     let offset = self.pos;
+                    let n = (total - offset).min(BUFFER_SIZE as u64) as usize;
                     self.buf.clear();
-                    self.buf.resize((total - offset) as usize, 0);
-                    self.pos = total;
-                    self.phase = Phase::Completed;
+                    self.buf.resize(n, 0);
+                    self.tape.read_at(offset, &mut self.buf)?;
+                    self.pos += n as u64;
                     Emitted::Data {
                         index: None,
                         offset,
@@ -360,7 +424,7 @@ impl Stream {
         let start = self.pos;
         self.buf.clear();
         if self.pos < data_offset {
-            header::encode(entry, &mut self.header);
+            self.tape.encode_header(slot, &mut self.header);
             let from = (self.pos - slot.header_offset) as usize;
             self.buf.extend_from_slice(&self.header[from..]);
             self.pos = data_offset;
@@ -391,6 +455,9 @@ impl Stream {
             if let Some(m) = &mut self.md5 {
                 m.update(&self.buf[have..]);
             }
+            if let Some(c) = &mut self.crc {
+                c.update(&self.buf[have..]);
+            }
             self.pos += n as u64;
             if self.pos == content_end {
                 if let (Source::File(f), Some(file)) = (&entry.source, &self.file) {
@@ -400,9 +467,7 @@ impl Stream {
             }
         }
         if self.pos >= content_end && self.pos < end {
-            self.buf
-                .resize(self.buf.len() + (end - self.pos) as usize, 0);
-            self.pos = end;
+            self.append_tail(slot)?;
         }
         if self.pos == end {
             self.phase = Phase::End;
@@ -413,9 +478,37 @@ impl Stream {
         })
     }
 
+    /// Appends the bytes from the position to the entry's end: TAR padding, or the ZIP data
+    /// descriptor with the CRC this stream computed (checked against a recorded one, then kept by
+    /// the tape) or, for a resumed entry, the tape's ([`Tape::crc32`]).
+    fn append_tail(&mut self, slot: &Slot) -> Result<()> {
+        let crc = match self.crc.take() {
+            Some(h) => {
+                let c = h.finalize();
+                if let Some(r) = slot.entry.crc32.filter(|&r| r != c) {
+                    return Err(Error::Changed {
+                        name: show_name(&slot.entry.name),
+                        what: format!(
+                            "content differs from the recorded checksum (CRC-32 {r:08x} recorded, {c:08x} read)"
+                        ),
+                    });
+                }
+                self.tape.keep_crc(slot.index, c);
+                Some(c)
+            }
+            None => None,
+        };
+        self.tape.encode_tail(slot, crc, &mut self.header)?;
+        let from = (self.pos - slot.content_end()) as usize;
+        self.buf.extend_from_slice(&self.header[from..]);
+        self.pos = slot.end_offset();
+        Ok(())
+    }
+
     /// Reads content at `content_pos` into `self.buf[from..]`.
     fn read_content(&mut self, slot: &Slot, content_pos: u64, from: usize) -> Result<()> {
-        let Source::File(f) = &slot.entry.source else {
+        let (Source::File(f), false) = (&slot.entry.source, slot.entry.kind == EntryKind::Symlink)
+        else {
             return self
                 .tape
                 .read_content(slot, content_pos, &mut self.buf[from..]);
@@ -440,26 +533,24 @@ impl Stream {
         Ok(())
     }
 
-    /// Emits a fed chunk (and the padding when it completes the entry).
-    fn emit_fed(&mut self) -> Emitted {
-        let (content_end, end) = {
-            let slot = self.current();
-            (slot.content_end(), slot.end_offset())
-        };
+    /// Emits a fed chunk (and the padding or descriptor when it completes the entry).
+    fn emit_fed(&mut self) -> Result<Emitted> {
+        let content_end = self.current().content_end();
         let start = self.pos;
         self.pos += self.buf.len() as u64;
         if self.pos == content_end {
-            self.buf
-                .resize(self.buf.len() + (end - self.pos) as usize, 0);
-            self.pos = end;
+            let slot = self.slot.take().expect("an entry is current when fed");
+            let result = self.append_tail(&slot);
+            self.slot = Some(slot);
+            result?;
             self.phase = Phase::End;
         } else {
             self.phase = Phase::Body;
         }
-        Emitted::Data {
+        Ok(Emitted::Data {
             index: Some(self.index),
             offset: start,
-        }
+        })
     }
 
     fn current_event(&self) -> Option<Event<'_>> {

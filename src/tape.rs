@@ -3,16 +3,18 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use crate::entry::{Entry, EntryKind};
 use crate::error::{show_name, Error, Result};
 use crate::header;
-use crate::layout::{Layout, Position, Slot};
+use crate::layout::{Format, Layout, Position, Slot};
 use crate::name;
 use crate::source::{pread_full, read_at_full, ReadAtSource, Source};
 use crate::stream::Stream;
 use crate::walk::{self, Skipped, WalkOptions};
+use crate::zip::header as zip;
 
 /// The metadata of an entry added from memory.
 #[derive(Debug, Clone)]
@@ -29,6 +31,9 @@ pub struct MemoryEntry {
     pub size: u64,
     /// Symlink target (symlinks only).
     pub link: Vec<u8>,
+    /// For ZIP: this entry's deflate level (0 stores it, 1 to 9 deflate it); `None` uses the
+    /// tape's ([`TapeBuilder::set_deflate`]).
+    pub level: Option<u8>,
 }
 
 impl MemoryEntry {
@@ -41,6 +46,7 @@ impl MemoryEntry {
             mtime,
             size,
             link: Vec::new(),
+            level: None,
         }
     }
 }
@@ -52,6 +58,10 @@ pub struct TapeBuilder {
     skipped: Vec<Skipped>,
     options: WalkOptions,
     checksums: bool,
+    format: Format,
+    level: u8,
+    /// Entries whose level was chosen when added (by index), kept over the tape's level.
+    own_level: HashMap<usize, u8>,
 }
 
 impl TapeBuilder {
@@ -64,6 +74,19 @@ impl TapeBuilder {
     /// FILE_END reports the MD5 even for a resumed entry and deep verification can compare content.
     pub fn set_checksums(&mut self, on: bool) {
         self.checksums = on;
+    }
+
+    /// The archive format (TAR by default).
+    pub fn set_format(&mut self, format: Format) {
+        self.format = format;
+    }
+
+    /// The deflate level of ZIP entries without their own: 0 stores them (the default, keeping
+    /// random access), 1 to 9 deflate them, which makes the tape stream-only
+    /// ([`Error::NotRandomAccess`] for `read_at`, sizes and offsets past 0).
+    pub fn set_deflate(&mut self, level: u32) -> Result<()> {
+        self.level = check_level(level)?;
+        Ok(())
     }
 
     /// The walk options for paths added from now on.
@@ -122,6 +145,10 @@ impl TapeBuilder {
             )));
         }
         let source = if size == 0 { Source::Empty } else { source };
+        if let Some(level) = meta.level {
+            self.own_level
+                .insert(self.entries.len(), check_level(u32::from(level))?);
+        }
         self.entries.push(Entry {
             name: name.into_boxed_slice(),
             kind: meta.kind,
@@ -133,6 +160,7 @@ impl TapeBuilder {
             source,
             md5: None,
             crc32: None,
+            level: 0,
         });
         Ok(())
     }
@@ -213,9 +241,40 @@ impl TapeBuilder {
         if self.checksums {
             crate::checksum::record_all(&mut self.entries)?;
         }
-        let (layout, bound) = Layout::build(self.entries, self.options.exclude);
+        if self.format == Format::Zip {
+            for (i, e) in self.entries.iter_mut().enumerate() {
+                prepare_zip(e, *self.own_level.get(&i).unwrap_or(&self.level))?;
+            }
+        }
+        let (layout, bound) = Layout::build(self.entries, self.options.exclude, self.format);
         Ok(Tape::from_layout(layout, bound, self.skipped))
     }
+}
+
+fn check_level(level: u32) -> Result<u8> {
+    if level > 9 {
+        return Err(Error::InvalidArgument(format!(
+            "deflate level {level}: use 0 (stored) to 9"
+        )));
+    }
+    Ok(level as u8)
+}
+
+/// A ZIP entry as the layout places it: a symlink's content is its target (CRC recorded now);
+/// only file contents are deflated; names must fit ZIP's 16-bit length.
+fn prepare_zip(e: &mut Entry, level: u8) -> Result<()> {
+    if e.name.len() + 1 > 0xFFFF {
+        return Err(Error::InvalidName {
+            name: show_name(&e.name),
+            reason: "longer than ZIP's 65535 bytes",
+        });
+    }
+    if e.kind == EntryKind::Symlink {
+        e.size = e.link.len() as u64;
+        e.crc32 = Some(crc32fast::hash(&e.link));
+    }
+    e.level = if e.kind == EntryKind::File { level } else { 0 };
+    Ok(())
 }
 
 /// A sealed tape: a fixed layout that can be streamed from any offset and read at random.
@@ -227,6 +286,8 @@ pub struct Tape {
     bound: RwLock<HashMap<usize, Source>>,
     open_files: OpenFiles,
     fingerprint: OnceLock<String>,
+    /// ZIP: each entry's CRC-32 once streamed or computed (bit 32 set when present).
+    crcs: Vec<AtomicU64>,
 }
 
 impl Tape {
@@ -236,7 +297,12 @@ impl Tape {
         bound: HashMap<usize, Source>,
         skipped: Vec<Skipped>,
     ) -> Tape {
+        let crcs = match layout.format() {
+            Format::Zip => (0..layout.len()).map(|_| AtomicU64::new(0)).collect(),
+            Format::Tar => Vec::new(),
+        };
         Tape {
+            crcs,
             layout,
             skipped,
             bound: RwLock::new(bound),
@@ -281,9 +347,171 @@ impl Tape {
         &self.layout
     }
 
-    /// The archive's size in bytes.
+    /// The archive's size in bytes. For a tape with deflated entries this is the size the stored
+    /// archive would have: use [`Tape::size`], which refuses.
     pub fn total_size(&self) -> u64 {
         self.layout.total_size()
+    }
+
+    /// The archive's size in bytes; [`Error::NotRandomAccess`] for a tape with deflated entries.
+    pub fn size(&self) -> Result<u64> {
+        self.check_random_access()?;
+        Ok(self.layout.total_size())
+    }
+
+    /// The archive format.
+    pub fn format(&self) -> Format {
+        self.layout.format()
+    }
+
+    /// Fails with [`Error::NotRandomAccess`] when the tape has deflated entries.
+    pub fn check_random_access(&self) -> Result<()> {
+        if self.layout.deflated() {
+            return Err(Error::NotRandomAccess(
+                "the ZIP has deflated entries, whose sizes are known only once compressed: \
+                 stream it from offset 0 (the total size, read_at and resume offsets need stored entries)"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The CRC-32 of ZIP entry `index`'s content: recorded in the table, kept from a stream or an
+    /// earlier call, or computed now by reading the whole member once (then kept).
+    pub fn crc32(&self, index: usize) -> Result<u32> {
+        let slot = self.slot(index)?;
+        self.crc32_of(&slot)
+    }
+
+    pub(crate) fn crc32_of(&self, slot: &Slot) -> Result<u32> {
+        if let Some(c) = slot.entry.crc32 {
+            return Ok(c);
+        }
+        if slot.entry.size == 0 {
+            return Ok(0);
+        }
+        if let Some(c) = self.kept_crc(slot.index) {
+            return Ok(c);
+        }
+        let mut hasher = crc32fast::Hasher::new();
+        let mut buf = vec![0u8; (1 << 20).min(slot.entry.size as usize)];
+        let mut pos = 0u64;
+        while pos < slot.entry.size {
+            let n = ((slot.entry.size - pos) as usize).min(buf.len());
+            self.read_content(slot, pos, &mut buf[..n])?;
+            hasher.update(&buf[..n]);
+            pos += n as u64;
+        }
+        let crc = hasher.finalize();
+        self.keep_crc(slot.index, crc);
+        Ok(crc)
+    }
+
+    fn kept_crc(&self, index: usize) -> Option<u32> {
+        let v = self.crcs.get(index)?.load(Ordering::Acquire);
+        (v >> 32 == 1).then_some(v as u32)
+    }
+
+    /// Keeps a CRC-32 computed while streaming, for later descriptors and central records.
+    pub(crate) fn keep_crc(&self, index: usize, crc: u32) {
+        if let Some(c) = self.crcs.get(index) {
+            c.store(1 << 32 | u64::from(crc), Ordering::Release);
+        }
+    }
+
+    /// Writes the header of `slot` (a TAR header, or a ZIP local header) to `out`.
+    pub(crate) fn encode_header(&self, slot: &Slot, out: &mut Vec<u8>) {
+        match self.format() {
+            Format::Tar => header::encode(&slot.entry, out),
+            Format::Zip => zip::local(
+                &slot.entry,
+                slot.header_offset,
+                zip::STORED,
+                zip::stored_zip64(slot.entry.size),
+                out,
+            ),
+        }
+    }
+
+    /// Writes the bytes after the content of `slot` to `out`: TAR padding or a ZIP data descriptor
+    /// (which needs the CRC: see [`Tape::crc32`]).
+    pub(crate) fn encode_tail(
+        &self,
+        slot: &Slot,
+        crc: Option<u32>,
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
+        match self.format() {
+            Format::Tar => {
+                out.clear();
+                out.resize((slot.end_offset() - slot.content_end()) as usize, 0);
+            }
+            Format::Zip => {
+                let crc = match crc {
+                    Some(c) => c,
+                    None => self.crc32_of(slot)?,
+                };
+                let size = slot.entry.size;
+                zip::descriptor(crc, size, size, zip::stored_zip64(size), out);
+            }
+        }
+        Ok(())
+    }
+
+    /// Copies the trailer's bytes from archive offset `pos` into `out` (up to the end).
+    fn read_trailer(&self, pos: u64, out: &mut [u8]) -> Result<()> {
+        if self.format() == Format::Tar {
+            out.fill(0);
+            return Ok(());
+        }
+        let layout = &self.layout;
+        let cd_start = layout.trailer_offset();
+        let count = layout.len();
+        let cd_end = match count {
+            0 => cd_start,
+            n => {
+                let last = self.layout.slot(n - 1)?;
+                layout.central_offset(n - 1)?
+                    + zip::central_len(
+                        &last.entry,
+                        last.header_offset,
+                        zip::stored_zip64(last.entry.size),
+                    )
+            }
+        };
+        let mut buf = Vec::new();
+        let mut pos = pos;
+        let mut done = 0;
+        let mut i = if pos < cd_end {
+            layout.find_central(pos)?
+        } else {
+            count
+        };
+        while done < out.len() {
+            let start = if i < count {
+                let slot = self.slot(i)?;
+                buf.clear();
+                let m = zip::Member {
+                    offset: slot.header_offset,
+                    method: zip::STORED,
+                    zip64_sizes: zip::stored_zip64(slot.entry.size),
+                    crc: self.crc32_of(&slot)?,
+                    compressed: slot.entry.size,
+                };
+                zip::central(&slot.entry, &m, &mut buf);
+                i += 1;
+                layout.central_offset(i - 1)?
+            } else {
+                zip::end(count, cd_start, cd_end - cd_start, &mut buf);
+                cd_end
+            };
+            let from = (pos - start) as usize;
+            let n = (buf.len() - from).min(out.len() - done);
+            out[done..done + n].copy_from_slice(&buf[from..from + n]);
+            done += n;
+            pos += n as u64;
+        }
+        Ok(())
     }
 
     /// The number of entries.
@@ -360,13 +588,18 @@ impl Tape {
 
     /// A stream of events from `offset` (0 for the whole archive). `md5` computes each file's MD5
     /// for FILE_END when the stream reads its content from the start.
+    /// A tape with deflated entries streams from offset 0 only.
     pub fn stream(self: &Arc<Self>, offset: u64, md5: bool) -> Result<Stream> {
         Stream::new(self.clone(), offset, md5)
     }
 
     /// Fills `buf` with the archive bytes at `offset`; returns how many bytes were written, which
     /// is `buf.len()` unless the archive ends first (0 at or past the end).
+    ///
+    /// For ZIP, a data descriptor or central-directory record needs its entry's CRC-32: see
+    /// [`Tape::crc32`] for what that may cost. A tape with deflated entries refuses.
     pub fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        self.check_random_access()?;
         let total = self.total_size();
         if offset >= total {
             return Ok(0);
@@ -381,8 +614,7 @@ impl Tape {
         let mut header = Vec::new();
         while done < want {
             if index >= self.layout.len() {
-                // The trailer: zeros.
-                buf[done..want].fill(0);
+                self.read_trailer(pos, &mut buf[done..want])?;
                 done = want;
                 break;
             }
@@ -408,7 +640,7 @@ impl Tape {
         let data_offset = slot.data_offset();
         let mut filled = 0;
         if pos < data_offset {
-            header::encode(&slot.entry, header_buf);
+            self.encode_header(slot, header_buf);
             let from = (pos - slot.header_offset) as usize;
             let n = (header_buf.len() - from).min(out.len());
             out[..n].copy_from_slice(&header_buf[from..from + n]);
@@ -421,13 +653,24 @@ impl Tape {
             self.read_content(slot, content_pos, &mut out[filled..filled + n])?;
             filled += n;
         }
-        out[filled..].fill(0); // padding
+        if filled < out.len() {
+            self.encode_tail(slot, None, header_buf)?;
+            let from = (pos + filled as u64 - slot.content_end()) as usize;
+            let n = out.len() - filled;
+            out[filled..].copy_from_slice(&header_buf[from..from + n]);
+        }
         Ok(len)
     }
 
     /// Reads exactly `out.len()` content bytes of `slot` at `content_pos`.
     pub(crate) fn read_content(&self, slot: &Slot, content_pos: u64, out: &mut [u8]) -> Result<()> {
         let entry = &slot.entry;
+        if entry.kind == EntryKind::Symlink {
+            // A ZIP symlink's content is its target (its source only says what to verify).
+            let start = content_pos as usize;
+            out.copy_from_slice(&entry.link[start..start + out.len()]);
+            return Ok(());
+        }
         let got = match &entry.source {
             Source::Empty => 0,
             Source::Bytes(b) => {

@@ -68,7 +68,7 @@ pub fn check_part_size(part_size: u64) -> Result<()> {
 /// How many parts of `part_size` bytes hold the archive.
 pub fn count(tape: &Tape, part_size: u64) -> Result<u64> {
     check_part_size(part_size)?;
-    Ok(tape.total_size().div_ceil(part_size))
+    Ok(tape.size()?.div_ceil(part_size))
 }
 
 /// The archive range `[start, end)` of part `part`.

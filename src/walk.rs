@@ -69,6 +69,7 @@ pub fn walk(
             source: origin,
             md5: None,
             crc32: None,
+            level: 0,
         };
         if ft.is_file() {
             entry.size = meta.len();

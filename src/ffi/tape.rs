@@ -406,6 +406,66 @@ pub extern "C" fn tt_tape_set_walk_options(
     })
 }
 
+/// The archive format of a tape (`tt_tape_set_format`).
+#[allow(non_camel_case_types)]
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum tt_format {
+    /// POSIX pax TAR (the default).
+    Tar = 0,
+    /// ZIP: stored entries with data descriptors, zip64 records only where needed. Random access,
+    /// resume, volumes and locate work as for TAR.
+    Zip = 1,
+}
+
+/// Chooses the archive format, before the tape is sealed (STATE after). `format` is a
+/// `tt_format` value passed as a fixed-width integer; an unknown value gives INVALID_ARGUMENT.
+///
+/// For ZIP, a data descriptor or central-directory byte read by `tt_read_at` (or a stream started
+/// past an entry's first content byte) needs the entry's CRC-32: it is the recorded one
+/// (checksums), or the one kept from an earlier stream, or it is computed then by reading the whole
+/// entry once and kept (8 bytes per entry).
+#[no_mangle]
+pub extern "C" fn tt_tape_set_format(tape: *mut tt_tape, format: u32) -> tt_status {
+    boundary(|| {
+        // SAFETY: a non-NULL tape comes from tt_tape_new.
+        let Some(t) = (unsafe { tape.as_ref() }) else {
+            return tt_status::InvalidArgument;
+        };
+        let Some(format) = crate::layout::Format::from_code(format) else {
+            return t.error.set_message(
+                tt_status::InvalidArgument,
+                "unknown format: use TT_FORMAT_TAR (0) or TT_FORMAT_ZIP (1)",
+            );
+        };
+        t.build(|b| {
+            b.set_format(format);
+            Ok(())
+        })
+    })
+}
+
+/// Sets the deflate level of a ZIP tape's file entries, before sealing: 0 stores them (the
+/// default), 1 (fastest) to 9 (smallest) deflates them. The same input and level always give the
+/// same bytes. A deflated tape is stream-only: `tt_tape_total_size`, `tt_read_at` and
+/// `tt_tape_start_at` with an offset above 0 give NOT_RANDOM_ACCESS; event offsets are the real
+/// ones. Streaming keeps 24 bytes per entry for the central directory. Ignored for TAR.
+#[no_mangle]
+pub extern "C" fn tt_tape_set_deflate(tape: *mut tt_tape, level: i32) -> tt_status {
+    boundary(|| {
+        // SAFETY: a non-NULL tape comes from tt_tape_new.
+        let Some(t) = (unsafe { tape.as_ref() }) else {
+            return tt_status::InvalidArgument;
+        };
+        t.build(|b| {
+            let level = u32::try_from(level).map_err(|_| {
+                Error::InvalidArgument(format!("deflate level {level}: use 0 (stored) to 9"))
+            })?;
+            b.set_deflate(level)
+        })
+    })
+}
+
 /// Switches MD5 hashing of file contents for FILE_END events (on by default). Applies to streams
 /// started afterwards.
 #[no_mangle]
@@ -608,26 +668,31 @@ pub extern "C" fn tt_tape_seal(tape: *mut tt_tape) -> tt_status {
     })
 }
 
-/// Writes the archive's total size in bytes to `*out` (sealing the tape).
+/// Writes the archive's total size in bytes to `*out` (sealing the tape). A ZIP with deflated
+/// entries gives NOT_RANDOM_ACCESS: its size is known only once streamed.
 #[no_mangle]
 pub extern "C" fn tt_tape_total_size(tape: *const tt_tape, out: *mut u64) -> tt_status {
-    sealed_query(tape, out, |t| t.total_size())
+    sealed_query(tape, out, |t| t.size())
 }
 
 /// Writes the number of entries to `*out` (sealing the tape).
 #[no_mangle]
 pub extern "C" fn tt_tape_entry_count(tape: *const tt_tape, out: *mut u64) -> tt_status {
-    sealed_query(tape, out, |t| t.len() as u64)
+    sealed_query(tape, out, |t| Ok(t.len() as u64))
 }
 
 /// Writes the number of special files left out of walks to `*out` (sealing the tape); see
 /// `tt_tape_skipped`.
 #[no_mangle]
 pub extern "C" fn tt_tape_skipped_count(tape: *const tt_tape, out: *mut u64) -> tt_status {
-    sealed_query(tape, out, |t| t.skipped().len() as u64)
+    sealed_query(tape, out, |t| Ok(t.skipped().len() as u64))
 }
 
-fn sealed_query(tape: *const tt_tape, out: *mut u64, f: impl FnOnce(&Tape) -> u64) -> tt_status {
+fn sealed_query(
+    tape: *const tt_tape,
+    out: *mut u64,
+    f: impl FnOnce(&Tape) -> Result<u64>,
+) -> tt_status {
     boundary(|| {
         // SAFETY: a non-NULL tape comes from tt_tape_new.
         let Some(t) = (unsafe { tape.as_ref() }) else {
@@ -638,10 +703,10 @@ fn sealed_query(tape: *const tt_tape, out: *mut u64, f: impl FnOnce(&Tape) -> u6
                 .error
                 .set_message(tt_status::InvalidArgument, "out is NULL");
         }
-        match t.sealed() {
-            Ok(sealed) => {
+        match t.sealed().and_then(|sealed| f(&sealed)) {
+            Ok(value) => {
                 // SAFETY: out is non-NULL and points to a u64 by the caller's contract.
-                unsafe { out.write(f(&sealed)) };
+                unsafe { out.write(value) };
                 tt_status::Ok
             }
             Err(e) => t.error.set(&e),

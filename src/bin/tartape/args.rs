@@ -25,6 +25,34 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         })
 }
 
+/// Applies `--format tar|zip` and `--deflate[=LEVEL]` (level 6 when none is given) to `builder`;
+/// returns false when `arg` is neither.
+pub fn format_option(
+    arg: &str,
+    args: &mut Args,
+    builder: &mut tartape::TapeBuilder,
+) -> Result<bool, String> {
+    if arg == "--format" {
+        let format = match args.value(arg)?.as_str() {
+            "tar" => tartape::Format::Tar,
+            "zip" => tartape::Format::Zip,
+            other => return Err(format!("--format {other:?}: use tar or zip")),
+        };
+        builder.set_format(format);
+        return Ok(true);
+    }
+    let level = match arg.strip_prefix("--deflate") {
+        Some("") => 6,
+        Some(rest) => match rest.strip_prefix('=').map(str::parse::<u32>) {
+            Some(Ok(level)) => level,
+            _ => return Err(format!("{arg}: use --deflate or --deflate=LEVEL (0 to 9)")),
+        },
+        None => return Ok(false),
+    };
+    builder.set_deflate(level).map_err(|e| e.to_string())?;
+    Ok(true)
+}
+
 /// A cursor over arguments that pulls flag values.
 pub struct Args {
     items: Vec<String>,

@@ -5,11 +5,11 @@ use std::sync::Arc;
 
 use tartape::{Event, Stream, TapeBuilder};
 
-use crate::args::{parse_size, Args};
+use crate::args::{format_option, parse_size, Args};
 use crate::output::Output;
 use crate::progress::Progress;
 
-const USAGE: &str = "usage: tartape create [-o FILE] [--no-md5] [--offset N] [--length N] [--keep-owners] [--strict] [--exclude NAME] [--quiet] PATH...";
+const USAGE: &str = "usage: tartape create [-o FILE] [--format tar|zip] [--deflate[=LEVEL]] [--no-md5] [--offset N] [--length N] [--keep-owners] [--strict] [--exclude NAME] [--quiet] PATH...";
 
 /// Runs `tartape create`.
 pub fn run(argv: &[String]) -> Result<(), String> {
@@ -38,6 +38,7 @@ pub fn run(argv: &[String]) -> Result<(), String> {
                 println!("{USAGE}");
                 return Ok(());
             }
+            s if format_option(s, &mut args, &mut builder)? => {}
             s if s.starts_with('-') && s != "-" => {
                 return Err(format!("unknown option {s}\n{USAGE}"))
             }
@@ -55,16 +56,20 @@ pub fn run(argv: &[String]) -> Result<(), String> {
     }
     let tape = Arc::new(builder.seal().map_err(|e| e.to_string())?);
     let stream = tape.stream(offset, md5).map_err(|e| e.to_string())?;
-    let end = match length {
-        Some(n) => offset.saturating_add(n).min(tape.total_size()),
-        None => tape.total_size(),
-    };
+    let end = end_of(&tape, offset, length);
     let mut output = Output::open(out_path.as_deref())?;
-    let mut progress = Progress::new(end - offset, quiet);
+    let mut progress = Progress::new(end - offset, quiet || end == u64::MAX);
     let written = pump(stream, end, &mut output, &mut progress)?;
     output.commit()?;
     progress.finish(written);
     Ok(())
+}
+
+/// Where a range from `offset` of `length` bytes (or to the end) stops. A deflated ZIP's size is
+/// known only once streamed: its stream runs to the end.
+pub fn end_of(tape: &tartape::Tape, offset: u64, length: Option<u64>) -> u64 {
+    let total = tape.size().unwrap_or(u64::MAX);
+    length.map_or(total, |n| offset.saturating_add(n).min(total))
 }
 
 /// Writes the stream's bytes up to archive offset `end`; returns how many were written.

@@ -11,11 +11,11 @@ mod record;
 mod verify;
 mod volumes;
 
-const USAGE: &str = "tartape: deterministic streaming TAR archives
+const USAGE: &str = "tartape: deterministic streaming TAR and ZIP archives
 
 usage:
-  tartape create [-o FILE] [--no-md5] [--offset N] [--length N] [--quiet] PATH...
-  tartape record DIR [--catalog FILE] [--md5] [--exclude NAME]
+  tartape create [-o FILE] [--format tar|zip] [--deflate[=LEVEL]] [--no-md5] [--offset N] [--length N] [--quiet] PATH...
+  tartape record DIR [--catalog FILE] [--format tar|zip] [--deflate[=LEVEL]] [--md5] [--exclude NAME]
   tartape play CATALOG [--offset N] [--length N] [-o FILE]
   tartape verify CATALOG [--deep] [--json]
   tartape volumes CATALOG --size SIZE [--out-dir DIR] [--md5]

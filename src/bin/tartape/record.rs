@@ -5,13 +5,13 @@ use std::sync::Arc;
 
 use tartape::{Tape, TapeBuilder};
 
-use crate::args::{parse_size, Args};
-use crate::create::pump;
+use crate::args::{format_option, parse_size, Args};
+use crate::create::{end_of, pump};
 use crate::output::Output;
 use crate::progress::{human, Progress};
 
 const RECORD_USAGE: &str =
-    "usage: tartape record DIR [--catalog FILE] [--md5] [--exclude NAME] [--keep-owners] [--strict]";
+    "usage: tartape record DIR [--catalog FILE] [--format tar|zip] [--deflate[=LEVEL]] [--md5] [--exclude NAME] [--keep-owners] [--strict]";
 const PLAY_USAGE: &str =
     "usage: tartape play CATALOG [--offset N] [--length N] [-o FILE] [--no-md5] [--quiet]";
 
@@ -48,6 +48,7 @@ pub fn record(argv: &[String]) -> Result<i32, String> {
                 println!("{RECORD_USAGE}");
                 return Ok(0);
             }
+            s if format_option(s, &mut args, &mut builder)? => {}
             s if s.starts_with('-') => return Err(format!("unknown option {s}\n{RECORD_USAGE}")),
             _ if dir.is_none() => dir = Some(PathBuf::from(a)),
             _ => return Err(format!("one DIR only\n{RECORD_USAGE}")),
@@ -67,11 +68,10 @@ pub fn record(argv: &[String]) -> Result<i32, String> {
         tape.fingerprint().map_err(|e| e.to_string())?
     );
     println!("entries: {}", tape.len());
-    println!(
-        "total size: {} bytes ({})",
-        tape.total_size(),
-        human(tape.total_size())
-    );
+    match tape.size() {
+        Ok(size) => println!("total size: {size} bytes ({})", human(size)),
+        Err(_) => println!("total size: unknown until streamed (deflated entries)"),
+    }
     Ok(0)
 }
 
@@ -99,11 +99,9 @@ pub fn play(argv: &[String]) -> Result<i32, String> {
     let catalog = catalog.ok_or_else(|| format!("no CATALOG given\n{PLAY_USAGE}"))?;
     let tape = Arc::new(Tape::open(&catalog).map_err(|e| e.to_string())?);
     let stream = tape.stream(offset, md5).map_err(|e| e.to_string())?;
-    let end = length.map_or(tape.total_size(), |n| {
-        offset.saturating_add(n).min(tape.total_size())
-    });
+    let end = end_of(&tape, offset, length);
     let mut output = Output::open(out_path.as_deref())?;
-    let mut progress = Progress::new(end - offset, quiet);
+    let mut progress = Progress::new(end - offset, quiet || end == u64::MAX);
     let written = pump(stream, end, &mut output, &mut progress)?;
     output.commit()?;
     progress.finish(written);

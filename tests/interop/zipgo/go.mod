@@ -1,0 +1,3 @@
+module tartape-zipcheck
+
+go 1.21
