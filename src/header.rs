@@ -290,12 +290,12 @@ mod tests {
     #[test]
     fn pax_record_length_counts_itself() {
         let mut out = Vec::new();
-        push_record(&mut out, b"path", &[b'a'; 93]);
+        push_record(&mut out, b"path", &[b'a'; 92]);
         assert_eq!(&out[..4], b"102 ");
         assert_eq!(out.len(), 102);
         out.clear();
         push_record(&mut out, b"path", &[b'a'; 2]);
-        assert_eq!(out, b"12 path=aa\n");
+        assert_eq!(out, b"11 path=aa\n");
     }
 
     #[test]
@@ -321,7 +321,7 @@ mod tests {
             512 * 3,
             "pax header, its records, the ustar block"
         );
-        assert_eq!(out[512 + 156], 0);
+        assert_eq!(out[1024 + 156], b'0');
         assert_eq!(out[156], b'x');
     }
 
