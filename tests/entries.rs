@@ -234,7 +234,7 @@ fn events_come_as_file_start_data_file_end_per_entry_then_trailer_and_completed(
     let expected: Vec<(Vec<u8>, String)> = String::from_utf8(out.stdout)
         .unwrap()
         .lines()
-        .map(|l| (l[34..].as_bytes().to_vec(), l[..32].to_string()))
+        .map(|l| (l.as_bytes()[34..].to_vec(), l[..32].to_string()))
         .collect();
     let got: Vec<(Vec<u8>, String)> = md5s
         .into_iter()
