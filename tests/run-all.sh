@@ -17,6 +17,9 @@ step "C examples (-Wall -Wextra -Werror -pedantic), checked with GNU tar and Pyt
 make --no-print-directory examples >/dev/null
 bash tests/c/run.sh
 
+step "make install into a temporary prefix, stream_dir built with pkg-config against it"
+bash tests/install.sh
+
 for extra in tests/python.sh tests/go.sh; do
   if [ -f "$extra" ]; then
     step "$extra"
