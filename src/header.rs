@@ -33,11 +33,21 @@ pub fn encode(entry: &Entry, out: &mut Vec<u8>) {
     let mut pax = PaxRecords::default();
 
     let split = split_ustar_path(&path);
+    // A path or link target that fits no ustar field goes in a pax record when it is UTF-8, and in
+    // a GNU long-name ('L') or long-link ('K') entry when it is not: a binary pax value needs
+    // `hdrcharset=BINARY`, which GNU tar (1.34) warns about as unknown and without which
+    // libarchive refuses the value; all readers take GNU's entries as plain bytes.
     if split.is_none() {
-        pax.add(b"path", &path);
+        match std::str::from_utf8(&path) {
+            Ok(_) => pax.add(b"path", &path),
+            Err(_) => push_gnu_long(out, b'L', &path),
+        }
     }
     if entry.link.len() > 100 {
-        pax.add(b"linkpath", &entry.link);
+        match std::str::from_utf8(&entry.link) {
+            Ok(_) => pax.add(b"linkpath", &entry.link),
+            Err(_) => push_gnu_long(out, b'K', &entry.link),
+        }
     }
     if entry.size > MAX_OCTAL_11 {
         pax.add(b"size", entry.size.to_string().as_bytes());
@@ -240,6 +250,28 @@ fn push_record(out: &mut Vec<u8>, key: &[u8], value: &[u8]) {
     out.push(b'\n');
 }
 
+/// Appends a GNU long-name (`L`) or long-link (`K`) entry holding `value` (NUL-terminated), in the
+/// form GNU tar writes: `././@LongLink`, GNU magic, the value padded to whole blocks.
+fn push_gnu_long(out: &mut Vec<u8>, typeflag: u8, value: &[u8]) {
+    let mut block = [0u8; BLOCK];
+    write_bytes(&mut block[0..100], b"././@LongLink");
+    write_octal(&mut block[100..108], 0o644);
+    write_octal(&mut block[108..116], 0);
+    write_octal(&mut block[116..124], 0);
+    write_octal(&mut block[124..136], value.len() as u64 + 1);
+    write_octal(&mut block[136..148], 0);
+    block[156] = typeflag;
+    block[257..265].copy_from_slice(b"ustar  \0");
+    block[148..156].fill(b' ');
+    let sum: u64 = block.iter().map(|&b| u64::from(b)).sum();
+    write_octal(&mut block[148..155], sum);
+    block[155] = b' ';
+    out.extend_from_slice(&block);
+    out.extend_from_slice(value);
+    out.push(0);
+    out.resize(round_up_block(out.len() as u64) as usize, 0);
+}
+
 /// Copies `src` into a NUL-padded field (the caller guarantees it fits).
 fn write_bytes(field: &mut [u8], src: &[u8]) {
     let n = src.len().min(field.len());
@@ -337,6 +369,26 @@ mod tests {
         let text = String::from_utf8_lossy(&out[512..1024]);
         assert!(text.contains(" size=9663676416\n"), "{text}");
         assert!(text.contains(" mtime=-5\n"), "{text}");
+    }
+
+    #[test]
+    fn long_non_utf8_paths_and_links_use_gnu_long_entries_not_binary_pax() {
+        let mut out = Vec::new();
+        let mut e = entry(&[0xff; 300], EntryKind::Symlink, 0);
+        e.link = vec![0xfe; 150].into();
+        encode(&e, &mut out);
+        assert_eq!(
+            out.len(),
+            512 * 5,
+            "L header and value, K header and value, ustar"
+        );
+        assert_eq!(&out[0..13], b"././@LongLink");
+        assert_eq!(out[156], b'L');
+        assert_eq!(&out[124..136], b"00000000455\0", "301 bytes with the NUL");
+        assert_eq!(&out[512..812], &[0xff; 300][..]);
+        assert_eq!(out[1024 + 156], b'K');
+        assert_eq!(out[2048 + 156], b'2');
+        assert!(!out.windows(10).any(|w| w == b"hdrcharset"));
     }
 
     #[test]

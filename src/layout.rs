@@ -446,6 +446,11 @@ impl Layout {
         })
     }
 
+    /// Every entry with its offsets, decoded (a copy of the whole table: for tools and tests).
+    pub fn slots(&self) -> Result<Vec<Slot>> {
+        (0..self.len()).map(|i| self.slot(i)).collect()
+    }
+
     /// The name of entry `i`, borrowed from the table.
     pub fn name(&self, i: usize) -> Result<&[u8]> {
         Ok(self.name_and_link(i)?.0)

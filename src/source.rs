@@ -155,6 +155,16 @@ impl FileSource {
                 what: "replaced: no longer a regular file".into(),
             });
         }
+        if meta.nlink() == 0 {
+            // The open file has no name any more: the path was deleted, or replaced by a rename.
+            return Err(Error::Changed {
+                name: crate::error::show_name(name),
+                what: format!(
+                    "replaced or deleted while being read: {} no longer names this file",
+                    self.path(name).display()
+                ),
+            });
+        }
         match self.identity.difference(&FileIdentity::of(&meta)) {
             None => Ok(()),
             Some(what) => Err(Error::Changed {

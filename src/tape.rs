@@ -684,7 +684,12 @@ impl Tape {
             }
             Source::File(f) => {
                 let file = self.open_files.get(slot, f)?;
-                pread_full(&file, content_pos, out).map_err(|e| Error::io(f.path(&entry.name), e))?
+                let got = pread_full(&file, content_pos, out)
+                    .map_err(|e| Error::io(f.path(&entry.name), e))?;
+                // The file stays open between calls: check that it is still what was recorded, so
+                // that bytes edited after an earlier read_at are never returned as its content.
+                f.check(&entry.name, &file)?;
+                got
             }
             Source::ReadAt(src) => read_at_full(src.as_ref(), content_pos, out).map_err(|e| {
                 Error::Callback(format!("{}: reading at {content_pos}: {e}", show_name(&entry.name)))

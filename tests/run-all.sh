@@ -20,6 +20,9 @@ bash tests/c/run.sh
 step "C API test under AddressSanitizer + UBSan, and under valgrind"
 bash tests/c/sanitize.sh
 
+step "make install into a temporary prefix, stream_dir built with pkg-config against it"
+bash tests/install.sh
+
 for extra in tests/python.sh tests/go.sh; do
   if [ -f "$extra" ]; then
     step "$extra"

@@ -1,0 +1,3 @@
+module tartape-interop
+
+go 1.21
