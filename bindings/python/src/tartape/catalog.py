@@ -89,15 +89,22 @@ def record(
     return tape
 
 
-def open(catalog_path: "PathLike") -> Tape:  # noqa: A001 - tartape.open, like the seed's API
+def open(catalog_path: "PathLike", check: bool = True) -> Tape:  # noqa: A001 - the seed's name
     """Opens a catalog saved by ``record`` or ``Tape.save``, in any process: the tape streams and
     reads the recorded bytes. ``CorruptError`` (with the engine's message) for a truncated or
     altered catalog, ``UnsupportedError`` for another format version, ``SourceIOError`` when it
-    cannot be read. Memory entries the catalog could not keep need :meth:`Tape.bind`."""
+    cannot be read. Memory entries the catalog could not keep need :meth:`Tape.bind`.
+
+    ``check=True`` (default) checks every byte of the catalog now (``Tape.check``), so a damaged
+    catalog fails here and not in the middle of a stream. ``check=False`` only checks its header
+    and size, and the entry table chunk by chunk as it is used (for very large catalogs).
+    """
     raw = _fspath(catalog_path)
     handle = new_tape_handle()
     try:
         handle.call(_lib.LIB.tt_tape_open_catalog, raw)
+        if check:
+            handle.call(_lib.LIB.tt_tape_check_catalog)
     except BaseException:
         handle.close()
         raise
