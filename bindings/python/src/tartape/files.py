@@ -18,7 +18,7 @@ from . import _lib
 from ._convert import out_view, u64
 from ._handle import NativeHandle, attach_finalizer
 from .entries import ManifestItem, Role
-from .errors import InvalidArgumentError
+from .errors import ClosedError, InvalidArgumentError
 
 if TYPE_CHECKING:
     from .tape import Tape
@@ -34,6 +34,11 @@ class _Window(io.RawIOBase):
 
     def _readinto_at(self, pos: int, view: memoryview) -> int:
         raise NotImplementedError
+
+    def _checkClosed(self, msg: Optional[str] = None) -> None:
+        """A closed file raises ``ClosedError`` (a ``ValueError``, as ``io`` expects)."""
+        if self.closed:
+            raise ClosedError(msg or "I/O operation on closed file", _lib.TT_STATUS_STATE)
 
     @property
     def size(self) -> int:
