@@ -200,14 +200,14 @@ def bind(tape: Tape, name_or_index: Union[Name, int], data: Any) -> None:
     readable at random again), and entries added with ``add_from_memory`` (fed while streaming:
     the bindings keep ``data`` and feed their NEED_DATA events, by entry index).
     """
-    if isinstance(name_or_index, int) and not isinstance(name_or_index, bool):
+    if isinstance(name_or_index, (str, bytes)):
+        entry = tape.locate(name_or_index).entry
+    else:
         index = u64(name_or_index, "index")
         entries = tape.entries
         if index >= len(entries):
             raise NotFoundError(f"not found: no entry at index {index} ({len(entries)} entries)")
         entry = entries[index]
-    else:
-        entry = tape.locate(name_or_index).entry
     if entry.random_access:
         raise StateError(
             f"{entry.name!r} reads its own source (a file or bytes kept by the catalog): "
