@@ -304,6 +304,14 @@ def test_memory_entries_of_an_opened_catalog_are_bound_again(tmp_path: Path) -> 
         assert b"".join(t.play(start_offset=mid)) == original[mid:]
         assert t.read_at(t.locate("big.bin").data_offset, len(big)) == big
 
+    with tartape.open(tmp_path / "mem.tartape") as t:  # a volume opened before a bind sees it
+        vol = t.volume(0, 1 << 20)
+        t.bind("called.bin", lambda off, n: called[off : off + n])
+    with vol:
+        loc_called = [m for m in vol.manifest if m.name == "called.bin"][0]
+        lo, hi = loc_called.content_range
+        assert vol.read_at(lo, hi - lo) == called  # the callback outlived the closed tape
+
     with tartape.open(tmp_path / "mem.tartape") as t:  # a memory entry fed through read_at
         t.bind("big.bin", big).bind("called.bin", called)
         t.bind("pushed.bin", lambda off, n: pushed[off : off + n])

@@ -490,8 +490,9 @@ class Tape:
         self._call(_lib.LIB.tt_volume_open, size, part, ctypes.byref(out))
         handle = new_volume_handle(out.value or 0)
         try:
-            keep = list(self._handle.keepalive)
-            return Volume(handle, part, size, count, keep)
+            # The tape's keepalive list itself, not a copy: a source bound after this volume was
+            # opened is read through it too, and must live as long as the volume.
+            return Volume(handle, part, size, count, [self._handle.keepalive])
         except BaseException:
             handle.close()
             raise
