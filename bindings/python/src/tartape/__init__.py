@@ -1,6 +1,17 @@
 """tartape: deterministic streaming TAR archives with random access, over the libtartape C ABI.
 
-Build a tape, then stream it from any byte or read any range of it::
+Record a directory to a catalog, open it again in any process, stream it from any byte, cut it
+in volumes, verify it against the disk::
+
+    tape = tartape.record("./my_data")                  # saves ./my_data.tartape
+    with tartape.open("./my_data.tartape") as tape:
+        for chunk in tape.play(start_offset=45_678_912):
+            send(chunk)
+        for volume, manifest in tape.iter_volumes(64 << 20):
+            with volume:
+                upload(volume.name, volume)
+
+Or build a tape of files, bytes and streamed content::
 
     import tartape
 
@@ -15,16 +26,18 @@ Build a tape, then stream it from any byte or read any range of it::
 
 Module layout (one topic per file): ``_lib`` the ctypes declarations of the C functions,
 ``_handle`` native handle ownership, ``errors`` the exception hierarchy, ``entries`` and
-``events`` plain data, ``builder`` building, ``tape`` a sealed tape, ``files`` file views.
-Catalogs (``record``/``open``), ZIP output and the archive reader (``open_archive``) will land in
-their own modules (``catalog``, ``zip``, ``reader``) when the C ABI has them.
+``events`` plain data, ``builder`` building, ``tape`` a sealed tape, ``files`` file views
+(``TapeFile``, ``Volume``), ``catalog`` recording, opening, fingerprints, verification.
+ZIP output and the archive reader (``open_archive``) will land in their own modules (``zip``,
+``reader``) when the C ABI has them.
 """
 
 from __future__ import annotations
 
 from . import _lib
 from .builder import TapeBuilder
-from .entries import Entry, EntryKind, Skipped
+from .catalog import Discrepancy, VerifyReport, default_catalog_path, open, record
+from .entries import Entry, EntryKind, Location, ManifestItem, Role, Skipped
 from .errors import (
     CallbackError,
     ChangedSourceError,
@@ -43,17 +56,26 @@ from .errors import (
     UnsupportedError,
 )
 from .events import Data, Event, EventType, FileEnd, FileStart, TapeCompleted
-from .files import TapeFile
+from .files import TapeFile, Volume
 from .tape import Tape
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "record",
+    "open",
+    "default_catalog_path",
     "TapeBuilder",
     "Tape",
     "TapeFile",
+    "Volume",
+    "VerifyReport",
+    "Discrepancy",
     "Entry",
     "EntryKind",
+    "Location",
+    "ManifestItem",
+    "Role",
     "Skipped",
     "Event",
     "EventType",

@@ -4,8 +4,10 @@ A :class:`NativeHandle` owns one C pointer and the function that frees it. Every
 :meth:`NativeHandle.call`, which holds a shared lock during the C call, so that ``close()`` (which
 takes the lock exclusively) never frees a handle another thread is using: a use after close raises
 :class:`~tartape.errors.ClosedError` instead of crashing the interpreter. The handle's error message
-lives on the handle until the next call on it, and another thread's failing call may replace it;
-so the message is read with the lock held exclusively, when no C call can be running.
+lives on the handle until another call on it fails, so it is copied (``tt_*_error_copy``, which is
+thread-safe) right after the failing call, while the handle is still held: a read-at failing on
+another thread at the same moment can at worst give the message of its own failure, never freed
+memory.
 
 ctypes releases the GIL around every call of a ``CDLL`` function, so calls made from several
 threads (``tt_read_at``) run in parallel.
@@ -13,6 +15,7 @@ threads (``tt_read_at``) run in parallel.
 
 from __future__ import annotations
 
+import ctypes
 import threading
 import weakref
 from contextlib import contextmanager
@@ -83,14 +86,14 @@ class NativeHandle:
         self,
         ptr: Optional[int],
         free: Callable[[Any], None],
-        error_message: Callable[[Any], Optional[bytes]],
+        error_copy: Callable[[Any, Any, int], int],
         what: str,
     ) -> None:
         if not ptr:
             raise MemoryError(f"tartape: could not create a {what}")
         self._ptr: Optional[int] = ptr
         self._free = free
-        self._error_message = error_message
+        self._error_copy = error_copy
         self._what = what
         self._lock = _SharedLock()
         self.keepalive: List[Any] = []
@@ -135,25 +138,41 @@ class NativeHandle:
                 raise self._closed_error()
             yield ptr
 
-    def check(self, status: int) -> int:
-        """Returns OK or EOF; raises the status's error (with the handle's message) otherwise.
-        Call it outside ``using()``: reading the message takes the lock exclusively."""
+    def message(self, ptr: int) -> str:
+        """The handle's current error message; call it inside ``using()`` (thread-safe copy)."""
+        size = 256
+        while True:
+            buf = ctypes.create_string_buffer(size)
+            full = int(self._error_copy(ptr, buf, size))
+            if full < size:
+                return buf.value.decode("utf-8", "replace")
+            size = full + 1  # another failing call may have made it longer: ask again
+
+    def check(self, status: int, message: Optional[str] = None) -> int:
+        """Returns OK or EOF; raises the status's error otherwise, with ``message`` (read from the
+        handle when not given)."""
         if status in (_lib.TT_STATUS_OK, _lib.TT_STATUS_EOF):
             return status
-        raise self.error(status)
+        raise self.error(status, message)
 
     def call(self, fn: Callable[..., int], *args: Any) -> int:
-        """Calls ``fn(ptr, *args)``; returns OK or EOF, raises the status's error otherwise."""
+        """Calls ``fn(ptr, *args)``; returns OK or EOF, raises the status's error otherwise (its
+        message copied before the handle is let go)."""
+        message = None
         with self.using() as ptr:
             status = int(fn(ptr, *args))
-        return self.check(status)
+            if status not in (_lib.TT_STATUS_OK, _lib.TT_STATUS_EOF):
+                message = self.message(ptr)
+        return self.check(status, message)
 
-    def error(self, status: int) -> Exception:
-        """The exception for ``status``, with the handle's current message."""
-        with self._lock.exclusive():
-            ptr = self._ptr
-            raw = self._error_message(ptr) if ptr is not None else None
-        message = (raw or b"").decode("utf-8", "replace")
+    def error(self, status: int, message: Optional[str] = None) -> Exception:
+        """The exception for ``status``, with ``message`` or the handle's current message."""
+        if message is None:
+            try:
+                with self.using() as ptr:
+                    message = self.message(ptr)
+            except ClosedError:
+                message = ""
         return error_for_status(status, message)
 
 
@@ -167,6 +186,11 @@ def new_tape_handle() -> NativeHandle:
     return NativeHandle(
         _lib.LIB.tt_tape_new(),
         _lib.LIB.tt_tape_free,
-        _lib.LIB.tt_tape_error_message,
+        _lib.LIB.tt_tape_error_copy,
         "tape",
     )
+
+
+def new_volume_handle(ptr: int) -> NativeHandle:
+    """A handle owning the ``tt_volume`` at ``ptr``."""
+    return NativeHandle(ptr, _lib.LIB.tt_volume_free, _lib.LIB.tt_volume_error_copy, "volume")

@@ -3,7 +3,7 @@
 Nothing here is public: the rest of the package calls ``LIB.tt_*``. Every function of the header
 has its ``argtypes`` and ``restype`` declared in ``_FUNCTIONS``; a function the loaded library does
 not export (an older build) is left undeclared and raises ``UnsupportedError`` when called, so
-functions still to come (catalogs, ZIP, the archive reader) are added here as one table row each.
+functions still to come (ZIP, the archive reader) are added here as one table row each.
 
 The library is looked for, in order: next to this file (the copy ``pip install`` bundles), at
 ``$TARTAPE_LIBRARY``, then in the repository's ``target/release`` (development checkouts).
@@ -38,6 +38,8 @@ tt_status = c_int32
 tt_entry_kind = c_uint32
 #: ``tt_event_type``: a C enum typed ``uint32_t``.
 tt_event_type = c_uint32
+#: ``tt_role``: a C enum typed ``uint32_t``.
+tt_role = c_uint32
 
 # --- constants (``#define``s and enum values) --------------------------------------------------
 
@@ -55,6 +57,11 @@ TT_EVENT_TYPE_DATA = 2
 TT_EVENT_TYPE_NEED_DATA = 3
 TT_EVENT_TYPE_FILE_END = 4
 TT_EVENT_TYPE_TAPE_COMPLETED = 5
+
+TT_ROLE_WHOLE = 0
+TT_ROLE_HEAD = 1
+TT_ROLE_BODY = 2
+TT_ROLE_TAIL = 3
 
 TT_STATUS_OK = 0
 TT_STATUS_EOF = 1
@@ -113,24 +120,84 @@ class tt_event(Structure):
     ]
 
 
+class tt_discrepancy(Structure):
+    """``struct tt_discrepancy``: one item of a verification report (strings live as the report)."""
+
+    _fields_ = [
+        ("problem", c_uint32),
+        ("name", POINTER(c_uint8)),
+        ("name_len", c_size_t),
+        ("problem_name", c_char_p),
+        ("expected", c_char_p),
+        ("found", c_char_p),
+    ]
+
+
+class tt_manifest_item(Structure):
+    """``struct tt_manifest_item``: one entry of a part's manifest (``name`` lives as the volume)."""
+
+    _fields_ = [
+        ("index", c_uint64),
+        ("role", tt_role),
+        ("range_start", c_uint64),
+        ("range_end", c_uint64),
+        ("content_start", c_uint64),
+        ("content_end", c_uint64),
+        ("content_offset", c_uint64),
+        ("size", c_uint64),
+        ("name", POINTER(c_uint8)),
+        ("name_len", c_size_t),
+    ]
+
+
+class tt_location(Structure):
+    """``struct tt_location``: where an entry lies in the archive and in parts."""
+
+    _fields_ = [
+        ("index", c_uint64),
+        ("header_offset", c_uint64),
+        ("data_offset", c_uint64),
+        ("end_offset", c_uint64),
+        ("size", c_uint64),
+        ("first_part", c_uint64),
+        ("last_part", c_uint64),
+    ]
+
+
 #: ``typedef int64_t (*tt_read_at_fn)(void *userdata, uint64_t offset, uint8_t *buf, size_t len)``
 tt_read_at_fn = CFUNCTYPE(c_int64, c_void_p, c_uint64, POINTER(c_uint8), c_size_t)
 #: ``typedef void (*tt_free_fn)(void *userdata)``
 tt_free_fn = CFUNCTYPE(None, c_void_p)
 
-# ``struct tt_tape *`` is opaque: a void pointer.
+# ``struct tt_tape *``, ``tt_report *`` and ``tt_volume *`` are opaque: void pointers.
 tt_tape_p = c_void_p
+tt_report_p = c_void_p
+tt_volume_p = c_void_p
 u8_p = POINTER(c_uint8)
 
 # --- functions: (name, restype, argtypes) in the header's order --------------------------------
 
 _FUNCTIONS: List[Tuple[str, Any, List[Any]]] = [
+    ("tt_tape_set_checksums", tt_status, [tt_tape_p, c_int32]),
+    ("tt_tape_add_exclude", tt_status, [tt_tape_p, u8_p, c_size_t]),
+    ("tt_tape_save_catalog", tt_status, [tt_tape_p, c_char_p]),
+    ("tt_tape_open_catalog", tt_status, [tt_tape_p, c_char_p]),
+    ("tt_tape_check_catalog", tt_status, [tt_tape_p]),
+    ("tt_tape_fingerprint", tt_status, [tt_tape_p, POINTER(c_char_p)]),
+    ("tt_tape_bind_bytes", tt_status, [tt_tape_p, c_uint64, u8_p, c_size_t]),
+    ("tt_tape_bind_read_at", tt_status, [tt_tape_p, c_uint64, tt_read_at_fn, c_void_p, tt_free_fn]),
+    ("tt_tape_verify", tt_status, [tt_tape_p, c_int32, POINTER(tt_report_p)]),
+    ("tt_report_count", tt_status, [tt_report_p, POINTER(c_uint64), POINTER(c_uint64)]),
+    ("tt_report_item", tt_status, [tt_report_p, c_uint64, POINTER(tt_discrepancy)]),
+    ("tt_report_free", None, [tt_report_p]),
     ("tt_status_name", c_char_p, [c_int32]),
     ("tt_status_is_fatal", c_int32, [c_int32]),
     ("tt_version", c_char_p, []),
     ("tt_tape_new", tt_tape_p, []),
     ("tt_tape_free", None, [tt_tape_p]),
     ("tt_tape_error_message", c_char_p, [tt_tape_p]),
+    ("tt_tape_error_copy", c_size_t, [tt_tape_p, c_char_p, c_size_t]),
+    ("tt_tape_added_count", tt_status, [tt_tape_p, POINTER(c_uint64)]),
     ("tt_tape_set_walk_options", tt_status, [tt_tape_p, c_int32, c_int32]),
     ("tt_tape_set_md5", tt_status, [tt_tape_p, c_int32]),
     ("tt_add_path", tt_status, [tt_tape_p, c_char_p, u8_p, c_size_t]),
@@ -172,13 +239,26 @@ _FUNCTIONS: List[Tuple[str, Any, List[Any]]] = [
     ("tt_feed", tt_status, [tt_tape_p, u8_p, c_size_t]),
     ("tt_feed_end", tt_status, [tt_tape_p]),
     ("tt_read_at", tt_status, [tt_tape_p, c_uint64, u8_p, c_size_t, POINTER(c_size_t)]),
+    ("tt_volume_count", tt_status, [tt_tape_p, c_uint64, POINTER(c_uint64)]),
+    ("tt_volume_open", tt_status, [tt_tape_p, c_uint64, c_uint64, POINTER(tt_volume_p)]),
+    ("tt_volume_free", None, [tt_volume_p]),
+    ("tt_volume_error_message", c_char_p, [tt_volume_p]),
+    ("tt_volume_error_copy", c_size_t, [tt_volume_p, c_char_p, c_size_t]),
+    ("tt_volume_range", tt_status, [tt_volume_p, POINTER(c_uint64), POINTER(c_uint64)]),
+    ("tt_volume_read", tt_status, [tt_volume_p, u8_p, c_size_t, POINTER(c_size_t)]),
+    ("tt_volume_read_at", tt_status, [tt_volume_p, c_uint64, u8_p, c_size_t, POINTER(c_size_t)]),
+    ("tt_volume_seek", tt_status, [tt_volume_p, c_int64, c_int32, POINTER(c_uint64)]),
+    ("tt_volume_md5", tt_status, [tt_volume_p, POINTER(c_uint8)]),
+    ("tt_volume_manifest_count", tt_status, [tt_volume_p, POINTER(c_uint64)]),
+    ("tt_volume_manifest_item", tt_status, [tt_volume_p, c_uint64, POINTER(tt_manifest_item)]),
+    ("tt_tape_locate", tt_status, [tt_tape_p, u8_p, c_size_t, c_uint64, POINTER(tt_location)]),
 ]
 
 #: Every function name the bindings declare, for tests and diagnostics.
 FUNCTION_NAMES = [name for name, _, _ in _FUNCTIONS]
 
 #: Functions a library build may lack without failing the import (they raise when called). The
-#: functions still to come (catalogs, ZIP, the reader) are listed here while they are new.
+#: functions still to come (ZIP, the reader) are listed here while they are new.
 OPTIONAL: "frozenset[str]" = frozenset()
 
 _LIB_NAME = {"darwin": "libtartape.dylib", "win32": "tartape.dll"}.get(sys.platform, "libtartape.so")

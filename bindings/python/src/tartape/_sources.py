@@ -12,7 +12,9 @@ Three shapes of content:
 * a callable returning an iterable of chunks: called again for every stream that needs it, and the
   chunks before the requested offset are skipped;
 * an iterable of chunks (a generator, ``response.iter_content()``): pulled once; a later stream
-  can only continue where it stopped, never go back.
+  can only continue where it stopped, never go back;
+* (``Tape.bind`` of an opened catalog) a ``read_at(offset, length)`` callable: asked for exactly
+  the bytes each NEED_DATA wants.
 """
 
 from __future__ import annotations
@@ -42,13 +44,22 @@ def _as_bytes_view(chunk: Any) -> memoryview:
 class MemorySource:
     """The content of one memory entry, and where its iteration stands."""
 
-    def __init__(self, name: bytes, size: int, chunks: Chunks) -> None:
+    def __init__(
+        self,
+        name: bytes,
+        size: int,
+        chunks: Chunks,
+        read_at: Optional[Callable[[int, int], Any]] = None,
+    ) -> None:
         self.name = name
         self.size = size
         self._data: Optional[memoryview] = None
         self._factory: Optional[Callable[[], Iterable[Any]]] = None
         self._iterable: Optional[Iterable[Any]] = None
-        if isinstance(chunks, (bytes, bytearray, memoryview)):
+        self._read_at = read_at
+        if read_at is not None:
+            pass
+        elif isinstance(chunks, (bytes, bytearray, memoryview)):
             data = bytes(chunks)  # a private copy: the caller may change a bytearray later
             if len(data) != size:
                 raise SizeMismatchError(
@@ -115,6 +126,9 @@ class MemorySource:
             piece: Optional[memoryview] = self._data[offset : offset + min(remaining, _PIECE)]
             if not piece:
                 piece = None
+        elif self._read_at is not None:
+            want = min(remaining, _PIECE)
+            piece = _as_bytes_view(self._read_at(offset, want))[:want] or None
         else:
             if self._iter is None or self._pos != offset:
                 self._restart(offset)
@@ -129,7 +143,7 @@ class MemorySource:
 
     def finish(self) -> None:
         """After the entry's last byte: an iterable with more non-empty chunks is too long."""
-        if self._data is not None or self._iter is None:
+        if self._data is not None or self._read_at is not None or self._iter is None:
             return
         extra = self._next_piece()
         if extra is not None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
-from typing import Any, Callable, List, Optional, Union
+from typing import Any, Callable, Dict, List, Optional, Union
 
 from . import _lib
 from ._convert import i64, in_buffer, u32, u64
@@ -32,18 +33,37 @@ class TapeBuilder:
         strict: make FIFOs, sockets and devices met in a walk an ``UnsupportedError`` (default:
             skip them and list them in ``Tape.skipped``).
         md5: compute the MD5 of file contents for ``FileEnd`` events.
+        checksums: record the MD5 and CRC-32 of every file when the tape is built (each file is
+            read once): ``FileEnd`` then has the MD5 even of a resumed entry, a stream notices
+            content changed behind an unchanged size and mtime, and ``verify(deep=True)`` can
+            compare contents.
+        exclude: names of files or directories (one path component, such as ``.git``) to leave out
+            of paths added from now on; see :meth:`add_exclude`.
     """
 
-    def __init__(self, *, keep_owners: bool = False, strict: bool = False, md5: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        keep_owners: bool = False,
+        strict: bool = False,
+        md5: bool = True,
+        checksums: bool = False,
+        exclude: Optional[Union[Name, Any]] = None,
+    ) -> None:
         self._handle: Optional[NativeHandle] = new_tape_handle()
         self._finalizer = attach_finalizer(self, self._handle)
-        self._memory: List[MemorySource] = []
+        self._memory: Dict[int, MemorySource] = {}
         self._readers: List[ReadAtSource] = []
         self._keep_owners = False
         self._strict = False
         self._md5 = True
+        self._checksums = False
         self._set_walk_options(bool(keep_owners), bool(strict))
         self.md5 = md5
+        self.checksums = checksums
+        if exclude is not None:
+            for item in [exclude] if isinstance(exclude, (str, bytes)) else exclude:
+                self.add_exclude(item)
 
     # --- state -------------------------------------------------------------------------------
 
@@ -109,6 +129,29 @@ class TapeBuilder:
         self._live().call(_lib.LIB.tt_tape_set_md5, int(bool(value)))
         self._md5 = bool(value)
 
+    @property
+    def checksums(self) -> bool:
+        """Record the MD5 and CRC-32 of every file when the tape is built (default False)."""
+        return self._checksums
+
+    @checksums.setter
+    def checksums(self, value: bool) -> None:
+        self._live().call(_lib.LIB.tt_tape_set_checksums, int(bool(value)))
+        self._checksums = bool(value)
+
+    def add_exclude(self, name: Name) -> "TapeBuilder":
+        """Leaves out every file or directory named ``name`` (one path component, such as
+        ``.git``) from paths added from now on; ``verify`` does not report them either."""
+        ptr, n, keep = in_buffer(encode_name(name), "name")
+        self._live().call(_lib.LIB.tt_tape_add_exclude, ptr, n)
+        del keep
+        return self
+
+    def _added_count(self) -> int:
+        out = ctypes.c_uint64()
+        self._live().call(_lib.LIB.tt_tape_added_count, ctypes.byref(out))
+        return out.value
+
     # --- adding entries --------------------------------------------------------------------
 
     def add_path(self, path: PathLike, name: Optional[Name] = None) -> "TapeBuilder":
@@ -161,12 +204,13 @@ class TapeBuilder:
         if size == 0:
             source.check_empty()
         ptr, n, keep = in_buffer(raw_name, "name")
+        index = self._added_count()  # the index the engine gives this entry: NEED_DATA carries it
         self._live().call(
             _lib.LIB.tt_add_from_memory, ptr, n, size, u32(mode, "mode"), i64(mtime, "mtime")
         )
         del keep
         if size:
-            self._memory.append(source)
+            self._memory[index] = source
         return self
 
     def add_read_at(

@@ -2,7 +2,8 @@
 
 Everything is a view of one layout (the table of entries with their offsets): ``entries``,
 ``locate``, ``entry_at``, ``play``/``events`` (a stream from any byte), ``read_at`` and
-``as_file`` (random access).
+``as_file`` (random access), volumes (fixed-size parts with manifests). Catalog operations
+(``save``, ``fingerprint``, ``check``, ``verify``, ``bind``) are implemented in ``catalog.py``.
 """
 
 from __future__ import annotations
@@ -11,24 +12,40 @@ import bisect
 import ctypes
 import threading
 import weakref
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+import os
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    Iterator,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+    Union,
+)
 
 from . import _lib
-from ._convert import out_view, u64
+from ._convert import in_buffer, out_view, u64
 from ._handle import NativeHandle, attach_finalizer
 from ._sources import MemorySource, ReadAtSource
-from .entries import Entry, EntryKind, Skipped, decode_name, normalize_name
+from .entries import Entry, EntryKind, Location, ManifestItem, Skipped, decode_name, normalize_name
 from .errors import InvalidArgumentError, NotFoundError, StateError, TarTapeError
 from .events import Data, Event, FileEnd, FileStart, TapeCompleted
 
 if TYPE_CHECKING:
-    from .files import TapeFile
+    from .catalog import VerifyReport
+    from .files import TapeFile, Volume
 
 __all__ = ["Tape"]
 
 
 class Tape:
-    """A sealed tape. Made by :meth:`TapeBuilder.build` (later also by ``tartape.open``).
+    """A sealed tape. Made by :meth:`TapeBuilder.build`, :func:`tartape.record` and
+    :func:`tartape.open`; ``catalog_path`` is the catalog it was recorded to or opened from (None
+    for a built tape that was never saved).
 
     Thread safety: ``read_at``, ``readinto_at``, ``as_file`` readers and the accessors may be used
     from many threads at once, also while one thread streams. One stream runs at a time: starting
@@ -40,8 +57,7 @@ class Tape:
 
     _handle: NativeHandle
     _finalizer: "weakref.finalize[[], object]"
-    _memory_list: List[MemorySource]
-    _memory: Optional[Dict[int, MemorySource]]
+    _memory: Dict[int, MemorySource]
     _readers: List[ReadAtSource]
     _stream_lock: threading.Lock
     _stream_owner: Optional[object]
@@ -50,6 +66,8 @@ class Tape:
     _by_name: Optional[Dict[bytes, Entry]]
     _starts: Optional[List[int]]
     _skipped: Optional[List[Skipped]]
+    _fingerprint: Optional[str]
+    catalog_path: Optional[str]
 
     def __init__(self) -> None:
         raise TypeError("a Tape is made by TapeBuilder.build()")
@@ -58,15 +76,16 @@ class Tape:
     def _adopt(
         cls,
         handle: NativeHandle,
-        memory: Sequence[MemorySource] = (),
+        memory: Mapping[int, MemorySource] = {},
         readers: Sequence[ReadAtSource] = (),
+        catalog_path: Optional[str] = None,
     ) -> "Tape":
-        """Wraps a sealed native tape (internal: builders and future openers call it)."""
+        """Wraps a sealed native tape (internal: builders and catalog openers call it).
+        ``memory`` maps entry indexes to the sources that feed their NEED_DATA events."""
         self = cls.__new__(cls)
         self._handle = handle
         self._finalizer = attach_finalizer(self, handle)
-        self._memory_list = list(memory)
-        self._memory = None
+        self._memory = dict(memory)
         self._readers = list(readers)
         self._stream_lock = threading.Lock()
         self._stream_owner = None
@@ -75,6 +94,8 @@ class Tape:
         self._by_name = None
         self._starts = None
         self._skipped = None
+        self._fingerprint = None
+        self.catalog_path = catalog_path
         return self
 
     # --- native calls ------------------------------------------------------------------------
@@ -86,12 +107,18 @@ class Tape:
             self._chain_callback_error(e)
             raise
 
-    def _check(self, status: int) -> int:
+    def _check(self, status: int, message: Optional[str] = None) -> int:
         try:
-            return self._handle.check(status)
+            return self._handle.check(status, message)
         except TarTapeError as e:
             self._chain_callback_error(e)
             raise
+
+    def _message_if_failed(self, ptr: int, status: int) -> Optional[str]:
+        """Inside ``using()``: the handle's message when ``status`` is an error, else None."""
+        if status in (_lib.TT_STATUS_OK, _lib.TT_STATUS_EOF):
+            return None
+        return self._handle.message(ptr)
 
     def _chain_callback_error(self, e: BaseException) -> None:
         for r in self._readers:
@@ -157,10 +184,11 @@ class Tape:
         name = link = b""
         with self._handle.using() as ptr:  # the name and link are the tape's: copy them now
             status = _lib.LIB.tt_tape_entry(ptr, index, ctypes.byref(info))
+            message = self._message_if_failed(ptr, status)
             if status == _lib.TT_STATUS_OK:
                 name = ctypes.string_at(info.name, info.name_len) if info.name_len else b""
                 link = ctypes.string_at(info.link, info.link_len) if info.link_len else b""
-        self._check(status)
+        self._check(status, message)
         return Entry(
             index=index,
             name_bytes=name,
@@ -187,16 +215,33 @@ class Tape:
     def __iter__(self) -> Iterator[Entry]:
         return iter(self.entries)
 
-    def locate(self, name: Union[str, bytes]) -> Entry:
-        """The entry named ``name`` (``./a//b`` finds ``a/b``); ``NotFoundError`` if there is none."""
+    def locate(self, name: Union[str, bytes], part_size: Optional[int] = None) -> Location:
+        """Where the entry named ``name`` lies (``./a//b`` finds ``a/b``); ``NotFoundError`` if
+        there is none.
+
+        The result is a :class:`Location`, which is an :class:`Entry` (every field and property
+        callers of the earlier ``locate`` used: offsets, ``name``, ``size``, ``is_dir``...) with,
+        when ``part_size`` (a positive multiple of 512) is given, ``first_part`` and ``last_part``:
+        the parts of that size holding its bytes (``tt_tape_locate``). ``location.entry`` is the
+        plain :class:`Entry`.
+        """
         self._check_open()
         if self._by_name is None:
             self._by_name = {e.name_bytes: e for e in self.entries}
         key = normalize_name(name)
         try:
-            return self._by_name[key]
+            entry = self._by_name[key]
         except KeyError:
             raise NotFoundError(f"not found: no entry named {decode_name(key)!r}") from None
+        fields = {f: getattr(entry, f) for f in entry.__dataclass_fields__}
+        if part_size is None:
+            return Location(**fields)
+        part_size = u64(part_size, "part_size")
+        loc = _lib.tt_location()
+        ptr_name, n, keep = in_buffer(key, "name")
+        self._call(_lib.LIB.tt_tape_locate, ptr_name, n, part_size, ctypes.byref(loc))
+        del keep
+        return Location(**fields, part_size=part_size, first_part=loc.first_part, last_part=loc.last_part)
 
     def entry_at(self, offset: int) -> Optional[Entry]:
         """The entry whose bytes (header, content or padding) include archive byte ``offset``;
@@ -222,9 +267,10 @@ class Tape:
                 raw_path = raw_kind = b""
                 with self._handle.using() as ptr:  # the strings are the tape's: copy them now
                     status = _lib.LIB.tt_tape_skipped(ptr, i, ctypes.byref(path), ctypes.byref(kind))
+                    message = self._message_if_failed(ptr, status)
                     if status == _lib.TT_STATUS_OK:
                         raw_path, raw_kind = path.value or b"", kind.value or b""
-                self._check(status)
+                self._check(status, message)
                 out.append(
                     Skipped(
                         path=raw_path.decode("utf-8", "surrogateescape"),
@@ -235,19 +281,6 @@ class Tape:
         return list(self._skipped)
 
     # --- streaming ---------------------------------------------------------------------------
-
-    def _memory_sources(self) -> Dict[int, MemorySource]:
-        """Memory sources by entry index: the k-th entry without random access is the k-th
-        memory entry added (the layout keeps the order entries were added in)."""
-        if self._memory is None:
-            pushed = [e.index for e in self.entries if not e.random_access]
-            if len(pushed) != len(self._memory_list):
-                raise StateError(
-                    f"the tape has {len(pushed)} memory entries, the bindings know "
-                    f"{len(self._memory_list)}"
-                )
-            self._memory = dict(zip(pushed, self._memory_list))
-        return self._memory
 
     def events(self, start_offset: int = 0) -> Iterator[Event]:
         """Streams the archive from byte ``start_offset`` as typed events.
@@ -262,7 +295,7 @@ class Tape:
         total = self.total_size
         if start > total:
             raise InvalidArgumentError(f"start_offset {start} is past the end ({total} bytes)")
-        memory = self._memory_sources() if self._memory_list else {}
+        memory = self._memory
         token = object()
         with self._stream_lock:
             self._stream_owner = token
@@ -282,11 +315,12 @@ class Tape:
                 need: Optional[MemorySource] = None
                 with self._handle.using() as ptr:
                     status = _lib.LIB.tt_next_event(ptr, ref)
+                    message = self._message_if_failed(ptr, status)
                     if status == _lib.TT_STATUS_OK:
                         # The event's name and data are borrowed until the next call: copy them
                         # while the handle is held open.
                         out, need = self._convert(ev, memory, total)
-                if self._check(status) == _lib.TT_STATUS_EOF:
+                if self._check(status, message) == _lib.TT_STATUS_EOF:
                     return
                 if need is not None:
                     need.feed(self._handle, ev.offset, ev.size)
@@ -308,7 +342,10 @@ class Tape:
         if kind == _lib.TT_EVENT_TYPE_NEED_DATA:
             source = memory.get(ev.index)
             if source is None:
-                raise StateError(f"entry {ev.index} asks for data the bindings do not hold")
+                raise StateError(
+                    f"entry {ev.index} is a memory entry whose content this process does not "
+                    "hold: give it with Tape.bind(name_or_index, data) before streaming"
+                )
             return None, source
         if kind == _lib.TT_EVENT_TYPE_FILE_START:
             return (
@@ -432,3 +469,83 @@ class Tape:
         from .files import TapeFile
 
         return TapeFile(self)
+
+    # --- volumes -----------------------------------------------------------------------------
+
+    def volume_count(self, size: int) -> int:
+        """How many parts of ``size`` bytes (a positive multiple of 512) the archive makes."""
+        out = ctypes.c_uint64()
+        self._call(_lib.LIB.tt_volume_count, u64(size, "size"), ctypes.byref(out))
+        return out.value
+
+    def volume(self, part: int, size: int) -> "Volume":
+        """Part ``part`` (0-based) of the archive cut in parts of ``size`` bytes: a seekable
+        :class:`~tartape.Volume` with its ``manifest``. Close it (or use ``with``) to free it."""
+        from ._handle import new_volume_handle
+        from .files import Volume
+
+        part, size = u64(part, "part"), u64(size, "size")
+        count = self.volume_count(size)
+        out = ctypes.c_void_p()
+        self._call(_lib.LIB.tt_volume_open, size, part, ctypes.byref(out))
+        handle = new_volume_handle(out.value or 0)
+        try:
+            # The tape's keepalive list itself, not a copy: a source bound after this volume was
+            # opened is read through it too, and must live as long as the volume.
+            return Volume(handle, part, size, count, [self._handle.keepalive])
+        except BaseException:
+            handle.close()
+            raise
+
+    def iter_volumes(self, size: int) -> Iterator[Tuple["Volume", List[ManifestItem]]]:
+        """Yields ``(volume, manifest)`` for every part of ``size`` bytes, in order: concatenated,
+        the volumes are exactly the archive. Each volume is opened when it is yielded and is
+        independent of the others (they may be read in parallel); use it as a context manager
+        (``with volume:``) to free it when done, or it is freed when collected."""
+        count = self.volume_count(size)
+        for part in range(count):
+            vol = self.volume(part, size)
+            yield vol, vol.manifest
+
+    # --- catalogs ----------------------------------------------------------------------------
+
+    def save(self, path: Union[str, "os.PathLike[str]"]) -> None:
+        """Saves the tape to a catalog file at ``path``, atomically (a temporary file beside it is
+        written, synced and renamed). ``tartape.open(path)`` gives the same tape back, in any
+        process. Sets ``catalog_path``."""
+        from .catalog import save
+
+        save(self, path)
+
+    @property
+    def fingerprint(self) -> str:
+        """32 hex digits that change exactly when the archive's bytes would."""
+        if self._fingerprint is None:
+            from .catalog import fingerprint
+
+            self._fingerprint = fingerprint(self)
+        return self._fingerprint
+
+    def check(self) -> None:
+        """Checks every byte of an opened catalog now (``CorruptError`` when it is damaged).
+        Opening checks the catalog's header and size; the entry table is otherwise checked chunk
+        by chunk as it is used. Does nothing for a tape that was not opened from a catalog."""
+        self._call(_lib.LIB.tt_tape_check_catalog)
+
+    def verify(self, deep: bool = False) -> "VerifyReport":
+        """Compares the tape with the disk and returns every discrepancy (a
+        :class:`~tartape.VerifyReport`; ``report.clean`` when there is none). ``deep=True`` also
+        reads every file and compares its MD5 with the one recorded (needs ``checksum=True`` at
+        recording)."""
+        from .catalog import verify
+
+        return verify(self, deep)
+
+    def bind(self, name_or_index: Union[str, bytes, int], data: Any) -> "Tape":
+        """Gives again the content of a memory entry of an opened catalog, which the recording
+        process held: ``data`` is bytes-like (of exactly the entry's size) or a callable
+        ``read_at(offset, length) -> bytes``. Returns the tape."""
+        from .catalog import bind
+
+        bind(self, name_or_index, data)
+        return self
