@@ -48,7 +48,8 @@ type Tape struct {
 type Option func(*config)
 
 type config struct {
-	md5, keepOwners, strict bool
+	md5, keepOwners, strict, checksums bool
+	exclude                            []string
 }
 
 // WithMD5 switches MD5 hashing of file contents for FileEnd events (on by default).
@@ -61,6 +62,17 @@ func WithKeepOwners(keep bool) Option { return func(c *config) { c.keepOwners = 
 // WithStrict makes FIFOs, sockets and devices met by AddPath an ErrUnsupported error (default:
 // they are skipped and listed by Skipped).
 func WithStrict(strict bool) Option { return func(c *config) { c.strict = strict } }
+
+// WithChecksums records the MD5 and CRC-32 of every file when the tape is sealed (reading each file
+// once). Then FileEnd has the MD5 even of a resumed entry, a stream notices content that changed
+// with the same size and mtime, and Verify(true) compares content. Default off.
+func WithChecksums(enabled bool) Option { return func(c *config) { c.checksums = enabled } }
+
+// WithExclude leaves out every file or directory with one of these names (single path components,
+// such as ".git") from the paths AddPath (or Record) adds. Verify does not report them either.
+func WithExclude(names ...string) Option {
+	return func(c *config) { c.exclude = append(c.exclude, names...) }
+}
 
 // New creates an empty tape.
 func New(opts ...Option) (*Tape, error) {
@@ -81,6 +93,15 @@ func New(opts ...Option) (*Tape, error) {
 	err := t.exclusive("New", func(p *C.tt_tape) C.tt_status {
 		if st := C.tt_tape_set_md5(p, cbool(cfg.md5)); st != C.TT_STATUS_OK {
 			return st
+		}
+		if st := C.tt_tape_set_checksums(p, cbool(cfg.checksums)); st != C.TT_STATUS_OK {
+			return st
+		}
+		for _, name := range cfg.exclude {
+			n, nl := bytesArg(name)
+			if st := C.tt_tape_add_exclude(p, n, nl); st != C.TT_STATUS_OK {
+				return st
+			}
 		}
 		return C.tt_tape_set_walk_options(p, cbool(cfg.keepOwners), cbool(cfg.strict))
 	})
