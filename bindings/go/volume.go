@@ -23,6 +23,10 @@ import (
 // layout and sources, so it stays readable after the Tape is closed; Close it to free them. Bytes
 // of an AddFromMemory entry cannot be read this way (ErrNotRandomAccess), nor those of an opened
 // catalog's entry that was not bound again.
+//
+// As an http.Request body, a Volume would be closed by net/http after the request: pass
+// io.NewSectionReader(v, 0, v.Len()) (a fresh one per attempt also makes retries possible) or
+// io.NopCloser(v).
 type Volume struct {
 	mu       sync.RWMutex // guards ptr, as Tape.mu does
 	ptr      *C.tt_volume
