@@ -15,3 +15,7 @@ tt_status tt_go_add_read_at(tt_tape *tape, const uint8_t *name, size_t name_len,
     return tt_add_read_at(tape, name, name_len, size, mode, mtime, tt_go_read_at, (void *)handle,
                           tt_go_free);
 }
+
+tt_status tt_go_bind_read_at(tt_tape *tape, uint64_t index, uintptr_t handle) {
+    return tt_tape_bind_read_at(tape, index, tt_go_read_at, (void *)handle, tt_go_free);
+}

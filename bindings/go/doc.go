@@ -7,6 +7,11 @@
 // concurrent use: upload fixed-size parts in parallel), or as a Stream of events (FileStart, Data,
 // FileEnd with the content's MD5, Completed), also as a range-over-func iterator with Events.
 //
+// A directory can be recorded once into a catalog (Record) and opened later in any process (Open):
+// the same archive, byte for byte, without walking the directory again; Verify compares it with the
+// disk and Fingerprint identifies its bytes. Volumes cuts an archive in fixed-size parts, each an
+// io.Reader, io.ReaderAt and io.Seeker with a manifest of the entries it holds.
+//
 // Errors are *Error values carrying a Status and the tape's message; errors.Is(err, ErrChanged)
 // and the other Err statuses test them.
 //
@@ -21,6 +26,7 @@
 //
 // One file per topic, matching the C API: tape.go (the tape and adding), reader.go (ReadAt,
 // NewReader), stream.go (events), memory.go (AddFromMemory feeding), readerat.go (AddReaderAt and
-// its C callback), errors.go. Catalogs (catalog.go), volumes (volume.go), ZIP output (zip.go) and
-// the archive reader (archive.go) will join them as the C API grows.
+// its C callback), catalog.go (Record, Open, Verify, Fingerprint, Bind), volume.go (Volumes,
+// manifests, Locate), errors.go. ZIP output (zip.go) and the archive reader (archive.go) will join
+// them as the C API grows.
 package tartape

@@ -254,3 +254,82 @@ func ExampleError() {
 	// Output:
 	// true
 }
+
+// Record a directory once into a catalog, then (in this process or any other, later) open the
+// catalog without walking the directory again, check it against the disk, and cut the archive in
+// volumes: parts to upload separately, each with a manifest of the entries it holds.
+func ExampleRecord() {
+	site := exampleSite()
+	defer os.RemoveAll(filepath.Dir(site))
+
+	// Record: walk site/ and save its layout in site.tartape, beside it.
+	tape, err := tartape.Record(site, "", tartape.WithChecksums(true))
+	if err != nil {
+		log.Fatal(err)
+	}
+	recorded, _ := tape.Fingerprint()
+	tape.Close()
+
+	// Open: the same archive, byte for byte, whatever process opens it.
+	tape, err = tartape.Open(site + ".tartape")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer tape.Close()
+	opened, _ := tape.Fingerprint()
+	report, err := tape.Verify(true) // deep: compares contents with the recorded MD5s
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("same fingerprint:", opened == recorded, "clean:", report.Clean, "checked:", report.Checked)
+
+	// Volumes: parts of 8 KiB. Each is an io.Reader, io.ReaderAt and io.Seeker with its MD5.
+	vols, err := tape.Volumes(8192)
+	if err != nil {
+		log.Fatal(err)
+	}
+	var archive bytes.Buffer
+	for _, v := range vols {
+		fmt.Printf("part %d: bytes %d..%d\n", v.Part(), v.Start(), v.Start()+v.Len())
+		if len(v.Manifest()) == 0 {
+			fmt.Println("  (the end-of-archive blocks)")
+		}
+		for _, m := range v.Manifest() {
+			fmt.Printf("  %-18s %-5v content %d bytes from %d\n", m.Name, m.Role, m.ContentRange.Len(), m.ContentOffset)
+		}
+		if _, err := io.Copy(&archive, v); err != nil {
+			log.Fatal(err)
+		}
+		v.Close()
+	}
+	lines, err := listTar(&archive)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(strings.Join(lines, "\n"))
+
+	// Locate: which parts to fetch for one file.
+	loc, err := tape.Locate("site/css/style.css", 8192)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("site/css/style.css: parts %d to %d\n", loc.FirstPart, loc.LastPart)
+	// Output:
+	// same fingerprint: true clean: true checked: 4
+	// part 0: bytes 0..8192
+	//   site               whole content 0 bytes from 0
+	//   site/css           whole content 0 bytes from 0
+	//   site/css/style.css head  content 6656 bytes from 0
+	// part 1: bytes 8192..16384
+	//   site/css/style.css body  content 8192 bytes from 6656
+	// part 2: bytes 16384..24576
+	//   site/css/style.css tail  content 6152 bytes from 14848
+	//   site/index.html    whole content 15 bytes from 0
+	// part 3: bytes 24576..25088
+	//   (the end-of-archive blocks)
+	// site/ 0 bytes
+	// site/css/ 0 bytes
+	// site/css/style.css 21000 bytes
+	// site/index.html 15 bytes
+	// site/css/style.css: parts 0 to 2
+}

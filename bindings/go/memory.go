@@ -28,10 +28,14 @@ func (t *Tape) AddFromMemory(name string, size int64, r io.Reader, opts ...Entry
 	}
 	mode, mtime := entryOptions(0o644, opts)
 	return t.add("AddFromMemory", func(p *C.tt_tape) C.tt_status {
+		var index C.uint64_t // the index the entry gets in the layout
+		if st := C.tt_tape_added_count(p, &index); st != C.TT_STATUS_OK {
+			return st
+		}
 		n, nl := bytesArg(name)
 		st := C.tt_add_from_memory(p, n, nl, C.uint64_t(size), mode, mtime)
 		if st == C.TT_STATUS_OK { // under t.streamMu, like every use of t.memory
-			t.memory[name] = &memorySource{name: name, size: size, r: r}
+			t.memory[uint64(index)] = &memorySource{name: name, size: size, r: r}
 		}
 		return st
 	})
@@ -149,19 +153,11 @@ func (s *memorySource) moveTo(off int64) error {
 	return nil
 }
 
-// memorySourceAt finds the AddFromMemory reader of the entry at index (by its name, once).
+// memorySourceAt finds the AddFromMemory reader of the entry at index.
 func (t *Tape) memorySourceAt(index uint64) (*memorySource, error) {
-	if src, ok := t.byIndex[index]; ok {
+	if src, ok := t.memory[index]; ok {
 		return src, nil
 	}
-	e, err := t.entry("Stream.Next", index)
-	if err != nil {
-		return nil, err
-	}
-	src, ok := t.memory[e.Name]
-	if !ok {
-		return nil, newError(ErrState, "Stream.Next", fmt.Sprintf("%s: no io.Reader for this memory entry", e.Name))
-	}
-	t.byIndex[index] = src
-	return src, nil
+	return nil, newError(ErrState, "Stream.Next", fmt.Sprintf(
+		"memory entry %d has no io.Reader (a memory entry of an opened catalog cannot be streamed)", index))
 }

@@ -23,9 +23,8 @@ import (
 // at once, also while a Stream runs. Adding entries and sealing are serialized by the Tape. A tape
 // has one stream at a time: starting a Stream (or WriteTo, or Events) ends the previous one.
 type Tape struct {
-	// mu guards ptr. A native call runs under RLock; Lock excludes every native call, so that the
-	// tape's message (owned by the handle, replaced by the next failing call) is read safely, and
-	// so that Close frees a handle no call is using.
+	// mu guards ptr. A native call runs under RLock; Lock excludes every native call, so that a
+	// call repeated alone gets its own message, and so that Close frees a handle no call is using.
 	mu  sync.RWMutex
 	ptr *C.tt_tape
 
@@ -33,11 +32,11 @@ type Tape struct {
 	// stream, pulling events and feeding. Lock order: streamMu, then mu.
 	streamMu  sync.Mutex
 	streamGen uint64                   // the generation of the current stream (under streamMu)
-	memory    map[string]*memorySource // AddFromMemory entries by archive name (under streamMu)
-	byIndex   map[uint64]*memorySource // the same by layout index, filled when first asked for
+	memory    map[uint64]*memorySource // AddFromMemory entries by layout index (under streamMu)
 	feedBuf   []byte                   // the chunk being fed (under streamMu)
 
 	failures atomic.Uint64 // failing calls made under RLock, to know whether the message is ours
+	inflight atomic.Int64  // calls running under RLock
 	sealed   atomic.Bool
 
 	// callbackErr holds the last error of this tape's Go callbacks, for the ErrCallback that
@@ -49,7 +48,8 @@ type Tape struct {
 type Option func(*config)
 
 type config struct {
-	md5, keepOwners, strict bool
+	md5, keepOwners, strict, checksums bool
+	exclude                            []string
 }
 
 // WithMD5 switches MD5 hashing of file contents for FileEnd events (on by default).
@@ -63,6 +63,17 @@ func WithKeepOwners(keep bool) Option { return func(c *config) { c.keepOwners = 
 // they are skipped and listed by Skipped).
 func WithStrict(strict bool) Option { return func(c *config) { c.strict = strict } }
 
+// WithChecksums records the MD5 and CRC-32 of every file when the tape is sealed (reading each file
+// once). Then FileEnd has the MD5 even of a resumed entry, a stream notices content that changed
+// with the same size and mtime, and Verify(true) compares content. Default off.
+func WithChecksums(enabled bool) Option { return func(c *config) { c.checksums = enabled } }
+
+// WithExclude leaves out every file or directory with one of these names (single path components,
+// such as ".git") from the paths AddPath (or Record) adds. Verify does not report them either.
+func WithExclude(names ...string) Option {
+	return func(c *config) { c.exclude = append(c.exclude, names...) }
+}
+
 // New creates an empty tape.
 func New(opts ...Option) (*Tape, error) {
 	cfg := config{md5: true}
@@ -75,14 +86,22 @@ func New(opts ...Option) (*Tape, error) {
 	}
 	t := &Tape{
 		ptr:         p,
-		memory:      map[string]*memorySource{},
-		byIndex:     map[uint64]*memorySource{},
+		memory:      map[uint64]*memorySource{},
 		callbackErr: &lastError{},
 	}
 	runtime.SetFinalizer(t, (*Tape).Close)
 	err := t.exclusive("New", func(p *C.tt_tape) C.tt_status {
 		if st := C.tt_tape_set_md5(p, cbool(cfg.md5)); st != C.TT_STATUS_OK {
 			return st
+		}
+		if st := C.tt_tape_set_checksums(p, cbool(cfg.checksums)); st != C.TT_STATUS_OK {
+			return st
+		}
+		for _, name := range cfg.exclude {
+			n, nl := bytesArg(name)
+			if st := C.tt_tape_add_exclude(p, n, nl); st != C.TT_STATUS_OK {
+				return st
+			}
 		}
 		return C.tt_tape_set_walk_options(p, cbool(cfg.keepOwners), cbool(cfg.strict))
 	})
@@ -118,17 +137,17 @@ func (t *Tape) exclusive(op string, f func(*C.tt_tape) C.tt_status) error {
 		return errClosed(op)
 	}
 	st := f(t.ptr)
-	runtime.KeepAlive(t)
 	if ok(st) {
 		return nil
 	}
-	return t.messageLocked(op, st)
+	return t.newError(op, st, tapeMessage(t.ptr))
 }
 
 // shared runs a native call that may overlap with other shared calls (ReadAt, accessors, the
-// stream). On failure it takes the lock and reads the tape's message if no other shared call failed
-// in between; otherwise it repeats the call when retry is set (a read or a query), or reports the
-// status without its message.
+// stream). On failure it copies the tape's message at once (tt_tape_error_copy is thread-safe).
+// The message is the call's own unless another call failed, or was running, in the meantime: then
+// a read or a query (retry set) is repeated alone, and any other call keeps the message it copied,
+// flagged as possibly another call's. The status is always the call's own.
 func (t *Tape) shared(op string, retry bool, f func(*C.tt_tape) C.tt_status) error {
 	t.mu.RLock()
 	if t.ptr == nil {
@@ -136,41 +155,54 @@ func (t *Tape) shared(op string, retry bool, f func(*C.tt_tape) C.tt_status) err
 		return errClosed(op)
 	}
 	before := t.failures.Load()
+	t.inflight.Add(1)
 	st := f(t.ptr)
-	runtime.KeepAlive(t)
 	if ok(st) {
+		t.inflight.Add(-1)
 		t.mu.RUnlock()
 		return nil
 	}
+	// Another call replaces the message only while it runs and before it counts its failure, so
+	// with no other failure counted and no other call running after the copy, the message is ours.
 	t.failures.Add(1)
+	msg := tapeMessage(t.ptr)
+	alone := t.failures.Load() == before+1 && t.inflight.Load() == 1
+	t.inflight.Add(-1)
 	t.mu.RUnlock()
-
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.ptr == nil {
-		return newError(Status(st), op, "")
+	switch {
+	case alone:
+		return t.newError(op, st, msg)
+	case retry:
+		return t.exclusive(op, f)
 	}
-	if t.failures.Load() == before+1 {
-		return t.messageLocked(op, st)
-	}
-	if retry {
-		if st = f(t.ptr); ok(st) {
-			return nil
-		}
-		return t.messageLocked(op, st)
-	}
-	return newError(Status(st), op, "(the message was replaced by a concurrent failure)")
+	return t.newError(op, st, msg+" (or the message of a concurrent failing call)")
 }
 
-// messageLocked builds the error of a failed call from the tape's message; t.mu is held.
-func (t *Tape) messageLocked(op string, st C.tt_status) error {
-	msg := C.GoString(C.tt_tape_error_message(t.ptr))
-	runtime.KeepAlive(t)
+// newError builds the error of a failed call.
+func (t *Tape) newError(op string, st C.tt_status, msg string) error {
 	e := newError(Status(st), op, msg)
 	if e.Status == ErrCallback {
 		e.Err = t.callbackErr.take()
 	}
 	return e
+}
+
+// tapeMessage copies the tape's last error message (thread-safe).
+func tapeMessage(p *C.tt_tape) string {
+	return copyMessage(func(buf *C.char, n C.size_t) C.size_t { return C.tt_tape_error_copy(p, buf, n) })
+}
+
+// copyMessage copies a handle's message with a tt_*_error_copy function, growing the buffer once
+// if the message is longer than it.
+func copyMessage(copyTo func(*C.char, C.size_t) C.size_t) string {
+	var small [512]byte
+	n := int(copyTo((*C.char)(unsafe.Pointer(&small[0])), C.size_t(len(small))))
+	if n < len(small) {
+		return string(small[:n])
+	}
+	big := make([]byte, n+1)
+	m := int(copyTo((*C.char)(unsafe.Pointer(&big[0])), C.size_t(len(big))))
+	return string(big[:min(m, len(big)-1)])
 }
 
 func ok(st C.tt_status) bool { return st == C.TT_STATUS_OK || st == C.TT_STATUS_EOF }
