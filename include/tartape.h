@@ -20,7 +20,7 @@
 #define TARTAPE_VERSION_PATCH 0
 
 
-// Bits of `tt_archive_entry.flags`.
+// Bits of `tt_archive_entry_info.flags`.
 enum tt_archive_flag
 #ifdef __cplusplus
   : uint32_t
@@ -38,7 +38,7 @@ typedef uint32_t tt_archive_flag;
 #endif // __cplusplus
 
 // What kind of entry. A tape holds files, directories and symlinks; an archive being read
-// (`tt_archive_entry.kind`) may hold any of these.
+// (`tt_archive_entry_info.kind`) may hold any of these.
 enum tt_entry_kind
 #ifdef __cplusplus
   : uint32_t
@@ -205,7 +205,7 @@ typedef struct tt_volume tt_volume;
 // One entry of an archive's listing, filled by `tt_archive_entry`. `name` and `link` point into
 // the archive and stay valid until `tt_archive_free`; they are not NUL-terminated (use the
 // lengths) and may hold any bytes.
-typedef struct tt_archive_entry {
+typedef struct tt_archive_entry_info {
   // The name's bytes (never NULL, may be empty).
   const uint8_t *name;
   // The name's length.
@@ -234,7 +234,7 @@ typedef struct tt_archive_entry {
   uint64_t data_offset;
   // `tt_archive_flag` bits.
   uint32_t flags;
-} tt_archive_entry;
+} tt_archive_entry_info;
 
 // Reads up to `len` bytes of an entry's content at `offset` into `buf`. Returns how many bytes it
 // wrote (0 only at the end of the content), or -1 on failure. It may be called from any thread
@@ -399,7 +399,7 @@ uint64_t tt_archive_entry_count(const struct tt_archive *archive);
 // `INVALID_ARGUMENT` when `archive` or `out` is NULL. Thread-safe.
 tt_status tt_archive_entry(const struct tt_archive *archive,
                            uint64_t index,
-                           struct tt_archive_entry *out);
+                           struct tt_archive_entry_info *out);
 
 // Finds the last entry named by the `len` bytes at `name` (a trailing `/` is ignored on both
 // sides) and writes its index to `*index`. `NOT_FOUND` when there is none. `archive` and `index`

@@ -26,7 +26,7 @@ fn list_find_and_read_members_through_the_c_functions() {
     ]);
     let a = open_memory(&z);
     assert_eq!(tt_archive_entry_count(a), 2);
-    let mut e = std::mem::MaybeUninit::<tt_archive_entry>::uninit();
+    let mut e = std::mem::MaybeUninit::<tt_archive_entry_info>::uninit();
     assert_eq!(tt_archive_entry(a, 1, e.as_mut_ptr()), tt_status::Ok);
     let e = unsafe { e.assume_init() };
     let name = unsafe { std::slice::from_raw_parts(e.name, e.name_len) };
@@ -134,7 +134,7 @@ fn null_pointers_and_bad_input_give_statuses_not_crashes() {
 
     let empty = open_memory(&[]);
     assert_eq!(tt_archive_entry_count(empty), 0);
-    let mut e = std::mem::MaybeUninit::<tt_archive_entry>::uninit();
+    let mut e = std::mem::MaybeUninit::<tt_archive_entry_info>::uninit();
     assert_eq!(
         tt_archive_entry(empty, 0, e.as_mut_ptr()),
         tt_status::NotFound
@@ -149,7 +149,7 @@ fn encrypted_and_unsafe_entries_are_flagged() {
     let mut enc = build::member(b"../secret", b"x", 0);
     enc.flags = 1;
     let a = open_memory(&build::zip(&[enc]));
-    let mut e = std::mem::MaybeUninit::<tt_archive_entry>::uninit();
+    let mut e = std::mem::MaybeUninit::<tt_archive_entry_info>::uninit();
     assert_eq!(tt_archive_entry(a, 0, e.as_mut_ptr()), tt_status::Ok);
     let e = unsafe { e.assume_init() };
     assert_eq!(

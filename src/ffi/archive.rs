@@ -31,7 +31,7 @@ pub struct tt_member {
     error: LastError,
 }
 
-/// Bits of `tt_archive_entry.flags`.
+/// Bits of `tt_archive_entry_info.flags`.
 #[allow(non_camel_case_types)]
 #[repr(u32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,7 +50,7 @@ pub enum tt_archive_flag {
 #[allow(non_camel_case_types)]
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
-pub struct tt_archive_entry {
+pub struct tt_archive_entry_info {
     /// The name's bytes (never NULL, may be empty).
     pub name: *const u8,
     /// The name's length.
@@ -94,8 +94,8 @@ fn kind_code(kind: EntryKind) -> tt_entry_kind {
     }
 }
 
-fn c_entry(e: &ArchiveEntry) -> tt_archive_entry {
-    tt_archive_entry {
+fn c_entry(e: &ArchiveEntry) -> tt_archive_entry_info {
+    tt_archive_entry_info {
         name: e.name.as_ptr(),
         name_len: e.name.len(),
         link: e.link.as_ptr(),
@@ -224,7 +224,7 @@ pub extern "C" fn tt_archive_entry_count(archive: *const tt_archive) -> u64 {
 pub extern "C" fn tt_archive_entry(
     archive: *const tt_archive,
     index: u64,
-    out: *mut tt_archive_entry,
+    out: *mut tt_archive_entry_info,
 ) -> tt_status {
     boundary(|| unsafe {
         let Some(a) = archive.as_ref() else {

@@ -31,7 +31,7 @@ pub struct tt_tape {
 }
 
 /// What kind of entry. A tape holds files, directories and symlinks; an archive being read
-/// (`tt_archive_entry.kind`) may hold any of these.
+/// (`tt_archive_entry_info.kind`) may hold any of these.
 #[allow(non_camel_case_types)]
 #[repr(u32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,6 +11,13 @@ check() { # name, command...
   if "$@"; then pass=$((pass + 1)); echo "ok   $name"; else fail=$((fail + 1)); echo "FAIL $name"; fi
 }
 
+# The header compiles on its own, included twice, as C99 and as C++, with every warning an error.
+printf '#include <tartape.h>\n#include <tartape.h>\nint main(void) { return tt_version() == 0; }\n' > "$work/h.c"
+cp "$work/h.c" "$work/h.cpp"
+check "header alone, twice, as C99" cc -std=c99 -Wall -Wextra -Werror -pedantic -Iinclude -c "$work/h.c" -o "$work/h.o"
+check "header alone, twice, as C11" cc -std=c11 -Wall -Wextra -Werror -pedantic -Iinclude -c "$work/h.c" -o "$work/h.o"
+check "header alone, twice, as C++17" c++ -std=c++17 -Wall -Wextra -Werror -pedantic -Iinclude -c "$work/h.cpp" -o "$work/h.o"
+
 "$bin/stream_dir" examples/site > "$work/site.tar" 2> "$work/md5.txt"
 target/release/tartape create --quiet examples/site > "$work/cli.tar"
 check "stream_dir equals the command line" cmp -s "$work/site.tar" "$work/cli.tar"
