@@ -18,6 +18,7 @@ pub mod catalog;
 pub mod checksum;
 pub mod entry;
 pub mod fingerprint;
+pub mod hashpool;
 pub mod header;
 pub mod layout;
 pub mod name;
