@@ -17,6 +17,24 @@ from .tape import Tape
 __all__ = ["TapeBuilder"]
 
 PathLike = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
+
+#: Archive formats by name (``tt_format``).
+FORMATS = {"tar": _lib.TT_FORMAT_TAR, "zip": _lib.TT_FORMAT_ZIP}
+
+
+def _format_code(format: Any) -> int:
+    if not isinstance(format, str) or format.lower() not in FORMATS:
+        raise InvalidArgumentError(f"format must be 'tar' or 'zip', not {format!r}")
+    return FORMATS[format.lower()]
+
+
+def _deflate_level(level: Any) -> int:
+    if isinstance(level, bool):
+        level = int(level) * 6  # deflate=True: the usual default level
+    v = i64(level, "deflate")
+    if not 0 <= v <= 9:
+        raise InvalidArgumentError(f"deflate level {v}: use 0 (stored) to 9")
+    return v
 Name = Union[str, bytes]
 
 
@@ -39,6 +57,15 @@ class TapeBuilder:
             compare contents.
         exclude: names of files or directories (one path component, such as ``.git``) to leave out
             of paths added from now on; see :meth:`add_exclude`.
+        format: ``"tar"`` (POSIX pax, the default) or ``"zip"`` (stored entries with data
+            descriptors, zip64 only where needed; random access, resume, volumes and locate work
+            as for TAR).
+        deflate: for ``"zip"``, 0 stores file entries (the default), 1 (fastest) to 9 (smallest)
+            deflates them. The same input and level always give the same bytes, but a deflated
+            tape is stream-only: ``total_size``, ``read_at``, ``as_file``, volumes and
+            ``play(start_offset > 0)`` raise :class:`~tartape.NotRandomAccessError`; ``play()``
+            from 0 works. ``True`` means level 6. Refused for ``"tar"`` (whose entries are never
+            compressed).
     """
 
     def __init__(
@@ -49,7 +76,13 @@ class TapeBuilder:
         md5: bool = True,
         checksums: bool = False,
         exclude: Optional[Union[Name, Any]] = None,
+        format: str = "tar",
+        deflate: int = 0,
     ) -> None:
+        fmt = _format_code(format)
+        level = _deflate_level(deflate)
+        if level and fmt != _lib.TT_FORMAT_ZIP:
+            raise InvalidArgumentError(f"deflate={level} needs format='zip' (TAR entries are never compressed)")
         self._handle: Optional[NativeHandle] = new_tape_handle()
         self._finalizer = attach_finalizer(self, self._handle)
         self._memory: Dict[int, MemorySource] = {}
@@ -61,6 +94,10 @@ class TapeBuilder:
         self._set_walk_options(bool(keep_owners), bool(strict))
         self.md5 = md5
         self.checksums = checksums
+        self._live().call(_lib.LIB.tt_tape_set_format, fmt)
+        self._format = format.lower()
+        self._live().call(_lib.LIB.tt_tape_set_deflate, level)
+        self._deflate = level
         if exclude is not None:
             for item in [exclude] if isinstance(exclude, (str, bytes)) else exclude:
                 self.add_exclude(item)
@@ -138,6 +175,16 @@ class TapeBuilder:
     def checksums(self, value: bool) -> None:
         self._live().call(_lib.LIB.tt_tape_set_checksums, int(bool(value)))
         self._checksums = bool(value)
+
+    @property
+    def format(self) -> str:
+        """The archive format: ``"tar"`` or ``"zip"``."""
+        return self._format
+
+    @property
+    def deflate(self) -> int:
+        """The deflate level of a ZIP's file entries (0: stored)."""
+        return self._deflate
 
     def add_exclude(self, name: Name) -> "TapeBuilder":
         """Leaves out every file or directory named ``name`` (one path component, such as
@@ -275,4 +322,6 @@ class TapeBuilder:
         handle.call(_lib.LIB.tt_tape_seal)
         self._handle = None
         self._finalizer.detach()
-        return Tape._adopt(handle, self._memory, self._readers)
+        return Tape._adopt(
+            handle, self._memory, self._readers, format=self._format, deflated=bool(self._deflate)
+        )
