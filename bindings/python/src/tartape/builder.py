@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import os
-from typing import Any, Callable, Dict, List, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Union
 
 from . import _lib
 from ._convert import i64, in_buffer, u32, u64
@@ -13,6 +13,9 @@ from ._sources import Chunks, MemorySource, ReadAtSource
 from .entries import encode_name
 from .errors import InvalidArgumentError, StateError
 from .tape import Tape
+
+if TYPE_CHECKING:
+    from .reader import Archive, ArchiveEntry
 
 __all__ = ["TapeBuilder"]
 
@@ -308,6 +311,60 @@ class TapeBuilder:
         t_ptr, t_len, t_keep = in_buffer(encode_name(target), "target")
         self._live().call(_lib.LIB.tt_add_symlink, n_ptr, n_len, t_ptr, t_len, i64(mtime, "mtime"))
         del n_keep, t_keep
+        return self
+
+    def add_member(
+        self,
+        archive: "Archive",
+        entry: Union["ArchiveEntry", Name, int],
+        name: Optional[Name] = None,
+        mode: Optional[int] = None,
+        mtime: Optional[int] = None,
+    ) -> "TapeBuilder":
+        """Adds an entry of an archive being read (:func:`tartape.open_archive`), without
+        extracting it: ZIP to TAR, TAR to ZIP, or some members of a bundle and not others.
+
+        ``entry`` is an :class:`~tartape.ArchiveEntry` of ``archive``, its name or its index.
+        ``name`` renames it (default: its name in ``archive``; an unsafe name is refused by the
+        tape with ``InvalidNameError``, so pass a safe one). ``mode`` and ``mtime`` default to the
+        entry's (a mode of 0, as some ZIP writers leave, becomes 0o644 / 0o755).
+
+        Files become read-at entries (``add_read_at``) whose callback reads the member through
+        one :class:`~tartape.Member` opened now, so an encrypted member or an unsupported method
+        raises ``UnsupportedError`` here and not in the middle of a stream. Stored members are
+        read at random like any source. Deflated ZIP members are accepted too: the reader inflates
+        them sequentially, so a stream (which reads each file once, in order) costs one
+        inflation, while a read that goes backwards (``read_at`` before the last position, a
+        resumed stream, or the CRC-32 pass of a ZIP output) inflates again from the member's
+        start. The member keeps the archive's data alive: ``archive`` may be closed before the
+        tape is streamed. Directories and symlinks are added as such; hard links, devices, FIFOs
+        and other kinds raise ``UnsupportedError`` (add a hard link's target under the link's
+        name instead).
+        """
+        from .errors import UnsupportedError
+        from .entries import EntryKind
+
+        item = archive.entry(entry)
+        new_name = item.name_bytes if name is None else encode_name(name)
+        when = item.mtime if mtime is None else mtime
+        if item.kind == EntryKind.DIR:
+            return self.add_directory(new_name, (mode if mode is not None else item.mode) or 0o755, when)
+        if item.kind == EntryKind.SYMLINK:
+            return self.add_symlink(new_name, item.link_bytes, when)
+        if item.kind != EntryKind.FILE:
+            raise UnsupportedError(
+                f"{item.name!r} is a {item.kind.name.lower().replace('_', ' ')}: only files, "
+                "directories and symlinks can be added to a tape"
+                + (f" (add its target {item.link!r} under this name instead)" if item.link else "")
+            )
+        member = archive.open(item)
+        try:
+            self.add_read_at(
+                new_name, item.size, member.read_at, (mode if mode is not None else item.mode) or 0o644, when
+            )
+        except BaseException:
+            member.close()
+            raise
         return self
 
     # --- sealing ---------------------------------------------------------------------------
