@@ -17,7 +17,7 @@ import pytest
 import tartape
 from tartape import EntryKind
 
-from conftest import REPO_ROOT, content, full
+from conftest import content, full
 
 CORPORA = Path("/work/shared/corpora")
 needs_corpora = pytest.mark.skipif(not CORPORA.is_dir(), reason=f"no corpora at {CORPORA}")
