@@ -26,11 +26,12 @@ STRUCTS = {
     "tt_discrepancy": _lib.tt_discrepancy,
     "tt_manifest_item": _lib.tt_manifest_item,
     "tt_location": _lib.tt_location,
+    "tt_archive_entry_info": _lib.tt_archive_entry_info,
 }
 ENUMS = [
     name
     for name in dir(_lib)
-    if re.match(r"TT_(STATUS|EVENT_TYPE|ENTRY_KIND|ROLE)_[A-Z_]+$", name)
+    if re.match(r"TT_(STATUS|EVENT_TYPE|ENTRY_KIND|ROLE|FORMAT|ARCHIVE_FLAG)_[A-Z_]+$", name)
 ]
 # Constants the bindings use that older headers defined; checked when the header still has them.
 CONSTANTS = ["BLOCK", "TRAILER_LEN", "BUFFER_SIZE"]
@@ -47,7 +48,7 @@ def c_layout(tmp_path_factory: pytest.TempPathFactory) -> dict:
             lines.append(
                 f'  printf("sizeof {struct}.{field} %zu\\n", sizeof((({struct} *)0)->{field}));'
             )
-    for t in ("tt_status", "tt_event_type", "tt_entry_kind", "tt_role"):
+    for t in ("tt_status", "tt_event_type", "tt_entry_kind", "tt_role", "tt_format", "tt_archive_flag"):
         lines.append(f'  printf("sizeof {t} %zu\\n", sizeof({t}));')
         lines.append(f'  printf("signed {t} %d\\n", (int)!(({t})-1 > ({t})0));')
     for name in ENUMS:
@@ -92,6 +93,8 @@ def test_status_is_int32_and_enums_are_uint32(c_layout: dict) -> None:
         ("tt_event_type", _lib.tt_event_type),
         ("tt_entry_kind", _lib.tt_entry_kind),
         ("tt_role", _lib.tt_role),
+        ("tt_format", _lib.tt_format),
+        ("tt_archive_flag", _lib.tt_archive_flag),
     ):
         assert int(c_layout[("sizeof", t)]) == ctypes.sizeof(ctype) == 4
         assert c_layout[("signed", t)] == "0"

@@ -1,4 +1,4 @@
-"""tartape: deterministic streaming TAR archives with random access, over the libtartape C ABI.
+"""tartape: deterministic streaming TAR and ZIP archives with random access, over the libtartape C ABI.
 
 Record a directory to a catalog, open it again in any process, stream it from any byte, cut it
 in volumes, verify it against the disk::
@@ -26,10 +26,9 @@ Or build a tape of files, bytes and streamed content::
 
 Module layout (one topic per file): ``_lib`` the ctypes declarations of the C functions,
 ``_handle`` native handle ownership, ``errors`` the exception hierarchy, ``entries`` and
-``events`` plain data, ``builder`` building, ``tape`` a sealed tape, ``files`` file views
-(``TapeFile``, ``Volume``), ``catalog`` recording, opening, fingerprints, verification.
-ZIP output and the archive reader (``open_archive``) will land in their own modules (``zip``,
-``reader``) when the C ABI has them.
+``events`` plain data, ``builder`` building (TAR or ZIP), ``tape`` a sealed tape, ``files`` file
+views (``TapeFile``, ``Volume``), ``catalog`` recording, opening, fingerprints, verification,
+``reader`` reading any TAR or ZIP (``open_archive``) and its members.
 """
 
 from __future__ import annotations
@@ -57,6 +56,7 @@ from .errors import (
 )
 from .events import Data, Event, EventType, FileEnd, FileStart, TapeCompleted
 from .files import TapeFile, Volume
+from .reader import Archive, ArchiveEntry, Member, open_archive
 from .tape import Tape
 
 __version__ = "0.1.0"
@@ -66,6 +66,10 @@ __all__ = [
     "open",
     "default_catalog_path",
     "TapeBuilder",
+    "open_archive",
+    "Archive",
+    "ArchiveEntry",
+    "Member",
     "Tape",
     "TapeFile",
     "Volume",

@@ -40,6 +40,10 @@ tt_entry_kind = c_uint32
 tt_event_type = c_uint32
 #: ``tt_role``: a C enum typed ``uint32_t``.
 tt_role = c_uint32
+#: ``tt_format``: a C enum typed ``uint32_t`` (passed to ``tt_tape_set_format`` as ``uint32_t``).
+tt_format = c_uint32
+#: ``tt_archive_flag``: a C enum typed ``uint32_t`` (bits of ``tt_archive_entry_info.flags``).
+tt_archive_flag = c_uint32
 
 # --- constants (``#define``s and enum values) --------------------------------------------------
 
@@ -51,6 +55,18 @@ UINT64_MAX = (1 << 64) - 1
 TT_ENTRY_KIND_FILE = 0
 TT_ENTRY_KIND_DIR = 1
 TT_ENTRY_KIND_SYMLINK = 2
+TT_ENTRY_KIND_HARDLINK = 3
+TT_ENTRY_KIND_CHAR_DEVICE = 4
+TT_ENTRY_KIND_BLOCK_DEVICE = 5
+TT_ENTRY_KIND_FIFO = 6
+TT_ENTRY_KIND_OTHER = 7
+
+TT_FORMAT_TAR = 0
+TT_FORMAT_ZIP = 1
+
+TT_ARCHIVE_FLAG_UNSAFE_NAME = 1
+TT_ARCHIVE_FLAG_ENCRYPTED = 2
+TT_ARCHIVE_FLAG_SPARSE = 4
 
 TT_EVENT_TYPE_FILE_START = 1
 TT_EVENT_TYPE_DATA = 2
@@ -164,13 +180,38 @@ class tt_location(Structure):
     ]
 
 
+class tt_archive_entry_info(Structure):
+    """``struct tt_archive_entry_info``: one entry of an archive being read (``name``/``link``
+    borrow from the archive until ``tt_archive_free``)."""
+
+    _fields_ = [
+        ("name", POINTER(c_uint8)),
+        ("name_len", c_size_t),
+        ("link", POINTER(c_uint8)),
+        ("link_len", c_size_t),
+        ("kind", c_uint32),
+        ("mode", c_uint32),
+        ("mtime", c_int64),
+        ("size", c_uint64),
+        ("compressed_size", c_uint64),
+        ("method", c_uint32),
+        ("crc32", c_uint32),
+        ("header_offset", c_uint64),
+        ("data_offset", c_uint64),
+        ("flags", c_uint32),
+    ]
+
+
 #: ``typedef int64_t (*tt_read_at_fn)(void *userdata, uint64_t offset, uint8_t *buf, size_t len)``
 tt_read_at_fn = CFUNCTYPE(c_int64, c_void_p, c_uint64, POINTER(c_uint8), c_size_t)
 #: ``typedef void (*tt_free_fn)(void *userdata)``
 tt_free_fn = CFUNCTYPE(None, c_void_p)
 
-# ``struct tt_tape *``, ``tt_report *`` and ``tt_volume *`` are opaque: void pointers.
+# ``struct tt_tape *``, ``tt_report *``, ``tt_volume *``, ``tt_archive *`` and ``tt_member *`` are
+# opaque: void pointers.
 tt_tape_p = c_void_p
+tt_archive_p = c_void_p
+tt_member_p = c_void_p
 tt_report_p = c_void_p
 tt_volume_p = c_void_p
 u8_p = POINTER(c_uint8)
@@ -178,6 +219,22 @@ u8_p = POINTER(c_uint8)
 # --- functions: (name, restype, argtypes) in the header's order --------------------------------
 
 _FUNCTIONS: List[Tuple[str, Any, List[Any]]] = [
+    ("tt_archive_open", tt_status, [c_char_p, c_char_p, c_size_t, POINTER(tt_archive_p)]),
+    (
+        "tt_archive_open_memory",
+        tt_status,
+        [u8_p, c_size_t, c_char_p, c_size_t, POINTER(tt_archive_p)],
+    ),
+    ("tt_archive_entry_count", c_uint64, [tt_archive_p]),
+    ("tt_archive_entry", tt_status, [tt_archive_p, c_uint64, POINTER(tt_archive_entry_info)]),
+    ("tt_archive_find", tt_status, [tt_archive_p, u8_p, c_size_t, POINTER(c_uint64)]),
+    ("tt_member_open", tt_status, [tt_archive_p, c_uint64, POINTER(tt_member_p)]),
+    ("tt_member_read", tt_status, [tt_member_p, u8_p, c_size_t, POINTER(c_size_t)]),
+    ("tt_member_seek", tt_status, [tt_member_p, c_int64, ctypes.c_int, POINTER(c_uint64)]),
+    ("tt_member_free", None, [tt_member_p]),
+    ("tt_archive_free", None, [tt_archive_p]),
+    ("tt_archive_error_message", c_char_p, [tt_archive_p]),
+    ("tt_member_error_message", c_char_p, [tt_member_p]),
     ("tt_tape_set_checksums", tt_status, [tt_tape_p, c_int32]),
     ("tt_tape_add_exclude", tt_status, [tt_tape_p, u8_p, c_size_t]),
     ("tt_tape_save_catalog", tt_status, [tt_tape_p, c_char_p]),
@@ -199,6 +256,8 @@ _FUNCTIONS: List[Tuple[str, Any, List[Any]]] = [
     ("tt_tape_error_copy", c_size_t, [tt_tape_p, c_char_p, c_size_t]),
     ("tt_tape_added_count", tt_status, [tt_tape_p, POINTER(c_uint64)]),
     ("tt_tape_set_walk_options", tt_status, [tt_tape_p, c_int32, c_int32]),
+    ("tt_tape_set_format", tt_status, [tt_tape_p, c_uint32]),
+    ("tt_tape_set_deflate", tt_status, [tt_tape_p, c_int32]),
     ("tt_tape_set_md5", tt_status, [tt_tape_p, c_int32]),
     ("tt_add_path", tt_status, [tt_tape_p, c_char_p, u8_p, c_size_t]),
     ("tt_add_from_memory", tt_status, [tt_tape_p, u8_p, c_size_t, c_uint64, c_uint32, c_int64]),
@@ -257,8 +316,8 @@ _FUNCTIONS: List[Tuple[str, Any, List[Any]]] = [
 #: Every function name the bindings declare, for tests and diagnostics.
 FUNCTION_NAMES = [name for name, _, _ in _FUNCTIONS]
 
-#: Functions a library build may lack without failing the import (they raise when called). The
-#: functions still to come (ZIP, the reader) are listed here while they are new.
+#: Functions a library build may lack without failing the import (they raise when called). New
+#: functions are listed here while they are new.
 OPTIONAL: "frozenset[str]" = frozenset()
 
 _LIB_NAME = {"darwin": "libtartape.dylib", "win32": "tartape.dll"}.get(sys.platform, "libtartape.so")

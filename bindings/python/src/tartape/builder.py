@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import os
-from typing import Any, Callable, Dict, List, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Union
 
 from . import _lib
 from ._convert import i64, in_buffer, u32, u64
@@ -14,9 +14,30 @@ from .entries import encode_name
 from .errors import InvalidArgumentError, StateError
 from .tape import Tape
 
+if TYPE_CHECKING:
+    from .reader import Archive, ArchiveEntry
+
 __all__ = ["TapeBuilder"]
 
 PathLike = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
+
+#: Archive formats by name (``tt_format``).
+FORMATS = {"tar": _lib.TT_FORMAT_TAR, "zip": _lib.TT_FORMAT_ZIP}
+
+
+def _format_code(format: Any) -> int:
+    if not isinstance(format, str) or format.lower() not in FORMATS:
+        raise InvalidArgumentError(f"format must be 'tar' or 'zip', not {format!r}")
+    return FORMATS[format.lower()]
+
+
+def _deflate_level(level: Any) -> int:
+    if isinstance(level, bool):
+        level = int(level) * 6  # deflate=True: the usual default level
+    v = i64(level, "deflate")
+    if not 0 <= v <= 9:
+        raise InvalidArgumentError(f"deflate level {v}: use 0 (stored) to 9")
+    return v
 Name = Union[str, bytes]
 
 
@@ -39,6 +60,15 @@ class TapeBuilder:
             compare contents.
         exclude: names of files or directories (one path component, such as ``.git``) to leave out
             of paths added from now on; see :meth:`add_exclude`.
+        format: ``"tar"`` (POSIX pax, the default) or ``"zip"`` (stored entries with data
+            descriptors, zip64 only where needed; random access, resume, volumes and locate work
+            as for TAR).
+        deflate: for ``"zip"``, 0 stores file entries (the default), 1 (fastest) to 9 (smallest)
+            deflates them. The same input and level always give the same bytes, but a deflated
+            tape is stream-only: ``total_size``, ``read_at``, ``as_file``, volumes and
+            ``play(start_offset > 0)`` raise :class:`~tartape.NotRandomAccessError`; ``play()``
+            from 0 works. ``True`` means level 6. Refused for ``"tar"`` (whose entries are never
+            compressed).
     """
 
     def __init__(
@@ -49,7 +79,13 @@ class TapeBuilder:
         md5: bool = True,
         checksums: bool = False,
         exclude: Optional[Union[Name, Any]] = None,
+        format: str = "tar",
+        deflate: int = 0,
     ) -> None:
+        fmt = _format_code(format)
+        level = _deflate_level(deflate)
+        if level and fmt != _lib.TT_FORMAT_ZIP:
+            raise InvalidArgumentError(f"deflate={level} needs format='zip' (TAR entries are never compressed)")
         self._handle: Optional[NativeHandle] = new_tape_handle()
         self._finalizer = attach_finalizer(self, self._handle)
         self._memory: Dict[int, MemorySource] = {}
@@ -61,6 +97,10 @@ class TapeBuilder:
         self._set_walk_options(bool(keep_owners), bool(strict))
         self.md5 = md5
         self.checksums = checksums
+        self._live().call(_lib.LIB.tt_tape_set_format, fmt)
+        self._format = format.lower()
+        self._live().call(_lib.LIB.tt_tape_set_deflate, level)
+        self._deflate = level
         if exclude is not None:
             for item in [exclude] if isinstance(exclude, (str, bytes)) else exclude:
                 self.add_exclude(item)
@@ -138,6 +178,16 @@ class TapeBuilder:
     def checksums(self, value: bool) -> None:
         self._live().call(_lib.LIB.tt_tape_set_checksums, int(bool(value)))
         self._checksums = bool(value)
+
+    @property
+    def format(self) -> str:
+        """The archive format: ``"tar"`` or ``"zip"``."""
+        return self._format
+
+    @property
+    def deflate(self) -> int:
+        """The deflate level of a ZIP's file entries (0: stored)."""
+        return self._deflate
 
     def add_exclude(self, name: Name) -> "TapeBuilder":
         """Leaves out every file or directory named ``name`` (one path component, such as
@@ -263,6 +313,60 @@ class TapeBuilder:
         del n_keep, t_keep
         return self
 
+    def add_member(
+        self,
+        archive: "Archive",
+        entry: Union["ArchiveEntry", Name, int],
+        name: Optional[Name] = None,
+        mode: Optional[int] = None,
+        mtime: Optional[int] = None,
+    ) -> "TapeBuilder":
+        """Adds an entry of an archive being read (:func:`tartape.open_archive`), without
+        extracting it: ZIP to TAR, TAR to ZIP, or some members of a bundle and not others.
+
+        ``entry`` is an :class:`~tartape.ArchiveEntry` of ``archive``, its name or its index.
+        ``name`` renames it (default: its name in ``archive``; an unsafe name is refused by the
+        tape with ``InvalidNameError``, so pass a safe one). ``mode`` and ``mtime`` default to the
+        entry's (a mode of 0, as some ZIP writers leave, becomes 0o644 / 0o755).
+
+        Files become read-at entries (``add_read_at``) whose callback reads the member through
+        one :class:`~tartape.Member` opened now, so an encrypted member or an unsupported method
+        raises ``UnsupportedError`` here and not in the middle of a stream. Stored members are
+        read at random like any source. Deflated ZIP members are accepted too: the reader inflates
+        them sequentially, so a stream (which reads each file once, in order) costs one
+        inflation, while a read that goes backwards (``read_at`` before the last position, a
+        resumed stream, or the CRC-32 pass of a ZIP output) inflates again from the member's
+        start. The member keeps the archive's data alive: ``archive`` may be closed before the
+        tape is streamed. Directories and symlinks are added as such; hard links, devices, FIFOs
+        and other kinds raise ``UnsupportedError`` (add a hard link's target under the link's
+        name instead).
+        """
+        from .errors import UnsupportedError
+        from .entries import EntryKind
+
+        item = archive.entry(entry)
+        new_name = item.name_bytes if name is None else encode_name(name)
+        when = item.mtime if mtime is None else mtime
+        if item.kind == EntryKind.DIR:
+            return self.add_directory(new_name, (mode if mode is not None else item.mode) or 0o755, when)
+        if item.kind == EntryKind.SYMLINK:
+            return self.add_symlink(new_name, item.link_bytes, when)
+        if item.kind != EntryKind.FILE:
+            raise UnsupportedError(
+                f"{item.name!r} is a {item.kind.name.lower().replace('_', ' ')}: only files, "
+                "directories and symlinks can be added to a tape"
+                + (f" (add its target {item.link!r} under this name instead)" if item.link else "")
+            )
+        member = archive.open(item)
+        try:
+            self.add_read_at(
+                new_name, item.size, member.read_at, (mode if mode is not None else item.mode) or 0o644, when
+            )
+        except BaseException:
+            member.close()
+            raise
+        return self
+
     # --- sealing ---------------------------------------------------------------------------
 
     def build(self) -> Tape:
@@ -275,4 +379,6 @@ class TapeBuilder:
         handle.call(_lib.LIB.tt_tape_seal)
         self._handle = None
         self._finalizer.detach()
-        return Tape._adopt(handle, self._memory, self._readers)
+        return Tape._adopt(
+            handle, self._memory, self._readers, format=self._format, deflated=bool(self._deflate)
+        )

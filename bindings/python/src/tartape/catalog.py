@@ -57,6 +57,8 @@ def record(
     exclude: Optional[Iterable[Name]] = None,
     *,
     strict: bool = False,
+    format: str = "tar",
+    deflate: int = 0,
 ) -> Tape:
     """Records ``directory`` (recursively, named by its last component in the archive) and saves
     its catalog; returns the recorded tape, with ``catalog_path`` set.
@@ -70,13 +72,17 @@ def record(
             depend on the machine; False keeps the real owners.
         exclude: names (one path component each, such as ``.git``) to leave out, at any depth.
         strict: FIFOs, sockets and devices are an ``UnsupportedError`` instead of skipped.
+        format: ``"tar"`` (default) or ``"zip"``; ``deflate`` (ZIP only, 1 to 9) compresses the
+            files and makes the tape stream-only (see :class:`~tartape.TapeBuilder`).
     """
     from .builder import TapeBuilder
 
     path = catalog_path if catalog_path is not None else default_catalog_path(directory)
     if isinstance(exclude, (str, bytes)):
         exclude = [exclude]  # one name, not its characters
-    with TapeBuilder(keep_owners=not anonymize, strict=strict, checksums=checksum) as builder:
+    with TapeBuilder(
+        keep_owners=not anonymize, strict=strict, checksums=checksum, format=format, deflate=deflate
+    ) as builder:
         for name in exclude or ():
             builder.add_exclude(name)
         builder.add_path(directory)

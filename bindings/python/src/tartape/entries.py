@@ -24,11 +24,17 @@ __all__ = [
 
 
 class EntryKind(enum.IntEnum):
-    """What kind of entry (``tt_entry_kind``)."""
+    """What kind of entry (``tt_entry_kind``). A tape holds files, directories and symlinks; an
+    archive being read (:class:`~tartape.ArchiveEntry`) may hold any kind."""
 
     FILE = _lib.TT_ENTRY_KIND_FILE
     DIR = _lib.TT_ENTRY_KIND_DIR
     SYMLINK = _lib.TT_ENTRY_KIND_SYMLINK
+    HARDLINK = _lib.TT_ENTRY_KIND_HARDLINK
+    CHAR_DEVICE = _lib.TT_ENTRY_KIND_CHAR_DEVICE
+    BLOCK_DEVICE = _lib.TT_ENTRY_KIND_BLOCK_DEVICE
+    FIFO = _lib.TT_ENTRY_KIND_FIFO
+    OTHER = _lib.TT_ENTRY_KIND_OTHER
 
 
 def decode_name(raw: bytes) -> str:

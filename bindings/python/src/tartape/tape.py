@@ -32,7 +32,13 @@ from ._convert import in_buffer, out_view, u64
 from ._handle import NativeHandle, attach_finalizer
 from ._sources import MemorySource, ReadAtSource
 from .entries import Entry, EntryKind, Location, ManifestItem, Skipped, decode_name, normalize_name
-from .errors import InvalidArgumentError, NotFoundError, StateError, TarTapeError
+from .errors import (
+    InvalidArgumentError,
+    NotFoundError,
+    NotRandomAccessError,
+    StateError,
+    TarTapeError,
+)
 from .events import Data, Event, FileEnd, FileStart, TapeCompleted
 
 if TYPE_CHECKING:
@@ -67,6 +73,8 @@ class Tape:
     _starts: Optional[List[int]]
     _skipped: Optional[List[Skipped]]
     _fingerprint: Optional[str]
+    _format: Optional[str]
+    _stream_only: Optional[bool]
     catalog_path: Optional[str]
 
     def __init__(self) -> None:
@@ -79,6 +87,8 @@ class Tape:
         memory: Mapping[int, MemorySource] = {},
         readers: Sequence[ReadAtSource] = (),
         catalog_path: Optional[str] = None,
+        format: Optional[str] = None,
+        deflated: Optional[bool] = None,
     ) -> "Tape":
         """Wraps a sealed native tape (internal: builders and catalog openers call it).
         ``memory`` maps entry indexes to the sources that feed their NEED_DATA events."""
@@ -95,6 +105,8 @@ class Tape:
         self._starts = None
         self._skipped = None
         self._fingerprint = None
+        self._format = format
+        self._stream_only = deflated
         self.catalog_path = catalog_path
         return self
 
@@ -156,7 +168,9 @@ class Tape:
     def __repr__(self) -> str:
         if self.closed:
             return "<Tape closed>"
-        return f"<Tape {self.file_count} entries, {self.total_size} bytes>"
+        if self.stream_only:
+            return f"<Tape {self.format} {self.file_count} entries, stream-only>"
+        return f"<Tape {self.format} {self.file_count} entries, {self.total_size} bytes>"
 
     # --- layout ------------------------------------------------------------------------------
 
@@ -167,6 +181,41 @@ class Tape:
         if self._total_size is None:
             self._total_size = self._u64_query(_lib.LIB.tt_tape_total_size)
         return self._total_size
+
+    @property
+    def stream_only(self) -> bool:
+        """True for a ZIP with deflated entries: its sizes are known only once compressed, so it
+        streams from offset 0 only (``total_size``, ``read_at``, ``as_file``, volumes and resume
+        offsets raise :class:`~tartape.NotRandomAccessError`)."""
+        self._check_open()
+        if self._stream_only is None:
+            try:
+                self.total_size
+                self._stream_only = False
+            except NotRandomAccessError:
+                self._stream_only = True
+        return self._stream_only
+
+    @property
+    def format(self) -> str:
+        """The archive format, ``"tar"`` or ``"zip"``.
+
+        Known from the builder; for a tape opened from a catalog (the C API has no getter for it)
+        it is read off the layout: a TAR header is always whole 512-byte blocks, a ZIP local
+        header is 30 bytes plus the name and extras; an empty ZIP is 22 bytes, an empty TAR 1024.
+        """
+        self._check_open()
+        if self._format is None:
+            if self.stream_only:
+                self._format = "zip"
+            else:
+                entries = self.entries
+                if entries:
+                    zip_like = any((e.data_offset - e.header_offset) % _lib.BLOCK for e in entries)
+                else:
+                    zip_like = self.total_size < _lib.TRAILER_LEN
+                self._format = "zip" if zip_like else "tar"
+        return self._format
 
     @property
     def file_count(self) -> int:
@@ -292,9 +341,11 @@ class Tape:
         ``ChangedSourceError``.
         """
         start = u64(start_offset, "start_offset")
-        total = self.total_size
-        if start > total:
-            raise InvalidArgumentError(f"start_offset {start} is past the end ({total} bytes)")
+        total: Optional[int] = None
+        if not self.stream_only or start:
+            total = self.total_size  # a stream-only tape raises NotRandomAccessError here
+            if start > total:
+                raise InvalidArgumentError(f"start_offset {start} is past the end ({total} bytes)")
         memory = self._memory
         token = object()
         with self._stream_lock:
@@ -303,8 +354,9 @@ class Tape:
         return self._event_iterator(token, memory, total)
 
     def _event_iterator(
-        self, token: object, memory: Dict[int, MemorySource], total: int
+        self, token: object, memory: Dict[int, MemorySource], total: Optional[int]
     ) -> Iterator[Event]:
+        end = 0  # where the bytes streamed so far end: a stream-only tape's size, at its end
         ev = _lib.tt_event()
         ref = ctypes.byref(ev)
         while True:
@@ -326,12 +378,16 @@ class Tape:
                     need.feed(self._handle, ev.offset, ev.size)
                 elif isinstance(out, FileEnd) and out.index in memory:
                     memory[out.index].finish()
+            if isinstance(out, Data):
+                end = out.offset + len(out.data)
+            elif isinstance(out, TapeCompleted) and total is None:
+                out = TapeCompleted(total_size=end)
             if out is not None:
                 yield out
 
     @staticmethod
     def _convert(
-        ev: "_lib.tt_event", memory: Dict[int, MemorySource], total: int
+        ev: "_lib.tt_event", memory: Dict[int, MemorySource], total: Optional[int]
     ) -> Tuple[Optional[Event], Optional[MemorySource]]:
         """A copy of a native event as a Python event, or the memory source a NEED_DATA asks."""
         kind = ev.type
@@ -372,7 +428,7 @@ class Tape:
                 None,
             )
         if kind == _lib.TT_EVENT_TYPE_TAPE_COMPLETED:
-            return TapeCompleted(total_size=total), None
+            return TapeCompleted(total_size=total if total is not None else 0), None
         return None, None  # an event type newer than these bindings: skipped
 
     def play(
