@@ -342,6 +342,13 @@ const (
 	KindFile    EntryKind = 0
 	KindDir     EntryKind = 1
 	KindSymlink EntryKind = 2
+
+	// Kinds met only in archives being read (ArchiveEntry.Kind); a tape never holds them.
+	KindHardlink    EntryKind = 3 // a hard link to the entry named by Link
+	KindCharDevice  EntryKind = 4 // a character device
+	KindBlockDevice EntryKind = 5 // a block device
+	KindFIFO        EntryKind = 6 // a named pipe
+	KindOther       EntryKind = 7 // anything else
 )
 
 // The numbers above are the C API's: these lines do not compile if they differ.
@@ -349,9 +356,14 @@ var (
 	_ [0]struct{} = [int(KindFile) - int(C.TT_ENTRY_KIND_FILE)]struct{}{}
 	_ [0]struct{} = [int(KindDir) - int(C.TT_ENTRY_KIND_DIR)]struct{}{}
 	_ [0]struct{} = [int(KindSymlink) - int(C.TT_ENTRY_KIND_SYMLINK)]struct{}{}
+	_ [0]struct{} = [int(KindHardlink) - int(C.TT_ENTRY_KIND_HARDLINK)]struct{}{}
+	_ [0]struct{} = [int(KindCharDevice) - int(C.TT_ENTRY_KIND_CHAR_DEVICE)]struct{}{}
+	_ [0]struct{} = [int(KindBlockDevice) - int(C.TT_ENTRY_KIND_BLOCK_DEVICE)]struct{}{}
+	_ [0]struct{} = [int(KindFIFO) - int(C.TT_ENTRY_KIND_FIFO)]struct{}{}
+	_ [0]struct{} = [int(KindOther) - int(C.TT_ENTRY_KIND_OTHER)]struct{}{}
 )
 
-// String is "file", "dir" or "symlink".
+// String is "file", "dir", "symlink", "hardlink", "char device", "block device", "fifo" or "other".
 func (k EntryKind) String() string {
 	switch k {
 	case KindFile:
@@ -360,6 +372,16 @@ func (k EntryKind) String() string {
 		return "dir"
 	case KindSymlink:
 		return "symlink"
+	case KindHardlink:
+		return "hardlink"
+	case KindCharDevice:
+		return "char device"
+	case KindBlockDevice:
+		return "block device"
+	case KindFIFO:
+		return "fifo"
+	case KindOther:
+		return "other"
 	}
 	return "unknown"
 }
