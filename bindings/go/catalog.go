@@ -19,7 +19,8 @@ import (
 // Record walks dir into a new tape (AddPath, named after dir's base name) and saves its catalog at
 // catalogPath ("" is dir + ".tartape", beside the directory). The catalog holds the whole layout:
 // Open gives the same archive, byte for byte, in another process, without walking dir again.
-// Options are those of New: WithChecksums, WithExclude, WithKeepOwners, WithStrict, WithMD5.
+// Options are those of New: WithFormat, WithDeflate, WithChecksums, WithExclude, WithKeepOwners,
+// WithStrict, WithMD5.
 func Record(dir, catalogPath string, opts ...Option) (*Tape, error) {
 	if catalogPath == "" {
 		catalogPath = filepath.Clean(dir) + ".tartape"

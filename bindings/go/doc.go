@@ -1,5 +1,5 @@
-// Package tartape streams deterministic TAR archives with random access, over the C library
-// libtartape (cgo).
+// Package tartape streams deterministic TAR and ZIP archives with random access, and reads TAR
+// and ZIP archives in place, over the C library libtartape (cgo).
 //
 // A Tape is described (AddPath, AddBytes, AddFromMemory, AddReaderAt, AddDirectory, AddSymlink),
 // sealed (its layout, every offset and the total size, is then fixed) and read: as a whole with
@@ -11,6 +11,11 @@
 // the same archive, byte for byte, without walking the directory again; Verify compares it with the
 // disk and Fingerprint identifies its bytes. Volumes cuts an archive in fixed-size parts, each an
 // io.Reader, io.ReaderAt and io.Seeker with a manifest of the entries it holds.
+//
+// WithFormat(FormatZip) makes a ZIP instead of a TAR, with the same random access; WithDeflate
+// deflates its files, and the tape is then stream-only. OpenArchive reads a TAR or ZIP in place: its
+// listing, and each member as an io.ReadSeeker; Tape.AddMember copies members into a new tape
+// without extracting them (ZIP to TAR, TAR to ZIP, some members kept and others dropped).
 //
 // Errors are *Error values carrying a Status and the tape's message; errors.Is(err, ErrChanged)
 // and the other Err statuses test them.
@@ -27,6 +32,5 @@
 // One file per topic, matching the C API: tape.go (the tape and adding), reader.go (ReadAt,
 // NewReader), stream.go (events), memory.go (AddFromMemory feeding), readerat.go (AddReaderAt and
 // its C callback), catalog.go (Record, Open, Verify, Fingerprint, Bind), volume.go (Volumes,
-// manifests, Locate), errors.go. ZIP output (zip.go) and the archive reader (archive.go) will join
-// them as the C API grows.
+// manifests, Locate), archive.go (OpenArchive, Member, AddMember), errors.go.
 package tartape

@@ -333,3 +333,74 @@ func ExampleRecord() {
 	// site/index.html 15 bytes
 	// site/css/style.css: parts 0 to 2
 }
+
+// Open a ZIP (here one made by a tape, written to a file), list it and read a member in place.
+func ExampleOpenArchive() {
+	tape, _ := tartape.New(tartape.WithFormat(tartape.FormatZip), tartape.WithDeflate(6))
+	defer tape.Close()
+	tape.AddDirectory("docs")
+	tape.AddBytes("docs/readme.txt", []byte(strings.Repeat("hello, archive\n", 100)))
+	tape.AddSymlink("docs/latest", "readme.txt")
+	dir, _ := os.MkdirTemp("", "tartape-example")
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "docs.zip")
+	f, _ := os.Create(path)
+	tape.WriteTo(f)
+	f.Close()
+
+	a, err := tartape.OpenArchive(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer a.Close()
+	for _, e := range a.Entries() {
+		fmt.Printf("%-16s %-7s %v %5d method %d\n", e.Name, e.Kind, e.Mode, e.Size, e.Method)
+	}
+	e, _ := a.Find("docs/readme.txt")
+	m, err := a.Open(e.Index)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer m.Close()
+	m.Seek(-15, io.SeekEnd)
+	last, _ := io.ReadAll(m)
+	fmt.Printf("last line: %q\n", last)
+	// Output:
+	// docs/            dir     drwxr-xr-x     0 method 0
+	// docs/readme.txt  file    -rw-r--r--  1500 method 8
+	// docs/latest      symlink Lrwxrwxrwx    10 method 0
+	// last line: "hello, archive\n"
+}
+
+// Rebuild a bundle without extracting it: keep the text files of a ZIP, as a TAR.
+func ExampleTape_AddMember() {
+	src, _ := tartape.New(tartape.WithFormat(tartape.FormatZip))
+	defer src.Close()
+	src.AddBytes("a.txt", []byte("alpha\n"))
+	src.AddBytes("b.bin", []byte{0, 1, 2})
+	src.AddBytes("c.txt", []byte("gamma\n"))
+	var zipped bytes.Buffer
+	src.WriteTo(&zipped)
+
+	a, err := tartape.OpenArchiveBytes(zipped.Bytes())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer a.Close()
+	out, _ := tartape.New() // a TAR
+	defer out.Close()
+	for _, e := range a.Entries() {
+		if strings.HasSuffix(e.Name, ".txt") {
+			if err := out.AddMember(a, e.Index, "text/"+e.Name); err != nil {
+				log.Fatal(err)
+			}
+		}
+	}
+	var tarred bytes.Buffer
+	out.WriteTo(&tarred)
+	lines, _ := listTar(&tarred)
+	fmt.Println(strings.Join(lines, "\n"))
+	// Output:
+	// text/a.txt 6 bytes
+	// text/c.txt 6 bytes
+}

@@ -24,14 +24,23 @@ import (
 // becomes ErrCallback, with r's error as its Err (errors.Is finds both). The tape keeps r until
 // Close.
 func (t *Tape) AddReaderAt(name string, size int64, r io.ReaderAt, opts ...EntryOption) error {
+	return t.addReaderAt("AddReaderAt", name, size, r, nil, opts)
+}
+
+// addReaderAt adds a read-at entry; onFree, if not nil, runs once when the tape no longer needs r
+// (also when adding fails).
+func (t *Tape) addReaderAt(op, name string, size int64, r io.ReaderAt, onFree func() error, opts []EntryOption) error {
 	if size < 0 || r == nil {
-		return newError(ErrInvalidArgument, "AddReaderAt", "negative size or nil reader")
+		if onFree != nil {
+			onFree()
+		}
+		return newError(ErrInvalidArgument, op, "negative size or nil reader")
 	}
 	mode, mtime := entryOptions(0o644, opts)
-	h := cgo.NewHandle(&readerAtSource{r: r, errs: t.callbackErr})
+	h := cgo.NewHandle(&readerAtSource{r: r, errs: t.callbackErr, onFree: onFree})
 	liveReaderAts.Add(1)
 	called := false
-	err := t.add("AddReaderAt", func(p *C.tt_tape) C.tt_status {
+	err := t.add(op, func(p *C.tt_tape) C.tt_status {
 		called = true
 		n, nl := bytesArg(name)
 		// The handle is an integer, not a Go pointer: C may keep it (cgo pointer rules).
@@ -47,8 +56,9 @@ func (t *Tape) AddReaderAt(name string, size int64, r io.ReaderAt, opts ...Entry
 var liveReaderAts atomic.Int64
 
 type readerAtSource struct {
-	r    io.ReaderAt
-	errs *lastError
+	r      io.ReaderAt
+	errs   *lastError
+	onFree func() error // run when C frees the handle (AddMember closes its Member)
 }
 
 // lastError keeps the last error of a tape's callbacks.
@@ -93,6 +103,9 @@ func goTartapeReadAt(h C.uintptr_t, offset C.uint64_t, buf *C.uint8_t, n C.size_
 
 //export goTartapeFree
 func goTartapeFree(h C.uintptr_t) {
+	if src, ok := cgo.Handle(h).Value().(*readerAtSource); ok && src.onFree != nil {
+		src.onFree()
+	}
 	cgo.Handle(h).Delete()
 	liveReaderAts.Add(-1)
 }

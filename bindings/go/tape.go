@@ -7,6 +7,7 @@ package tartape
 import "C"
 
 import (
+	"fmt"
 	"io/fs"
 	"runtime"
 	"sync"
@@ -39,6 +40,8 @@ type Tape struct {
 	inflight atomic.Int64  // calls running under RLock
 	sealed   atomic.Bool
 
+	members []*Member // AddMember readers of deflated members, closed by Close (under mu)
+
 	// callbackErr holds the last error of this tape's Go callbacks, for the ErrCallback that
 	// follows. The callbacks reach it, never the Tape, so that a forgotten Tape can be collected.
 	callbackErr *lastError
@@ -50,7 +53,47 @@ type Option func(*config)
 type config struct {
 	md5, keepOwners, strict, checksums bool
 	exclude                            []string
+	format                             Format
+	deflate                            int
 }
+
+// Format is the archive format of a tape.
+type Format uint32
+
+// The formats. The numbers are the C API's tt_format values.
+const (
+	FormatTar Format = 0 // POSIX pax TAR (the default)
+	FormatZip Format = 1 // ZIP: stored entries (or deflated, see WithDeflate), zip64 only where needed
+)
+
+// The numbers above are the C API's: these lines do not compile if they differ.
+var (
+	_ [0]struct{} = [int(FormatTar) - int(C.TT_FORMAT_TAR)]struct{}{}
+	_ [0]struct{} = [int(FormatZip) - int(C.TT_FORMAT_ZIP)]struct{}{}
+)
+
+// String is "tar" or "zip".
+func (f Format) String() string {
+	switch f {
+	case FormatTar:
+		return "tar"
+	case FormatZip:
+		return "zip"
+	}
+	return "unknown"
+}
+
+// WithFormat chooses the archive format (default FormatTar). A stored ZIP keeps everything a TAR
+// has: random access, resumed streams, volumes, Locate, catalogs. An unknown value makes New fail
+// with ErrInvalidArgument.
+func WithFormat(f Format) Option { return func(c *config) { c.format = f } }
+
+// WithDeflate sets the deflate level of a ZIP tape's file entries: 0 stores them (the default),
+// 1 (fastest) to 9 (smallest) deflates them; the same input and level always give the same bytes.
+// Ignored for TAR. A deflated tape is stream-only: WriteTo, Stream(0), Events(0) and its io.Reader
+// work, while Size, ReadAt, NewReader, Volumes and Stream at an offset above 0 fail with
+// ErrNotRandomAccess (its size is known only once streamed).
+func WithDeflate(level int) Option { return func(c *config) { c.deflate = level } }
 
 // WithMD5 switches MD5 hashing of file contents for FileEnd events (on by default).
 func WithMD5(enabled bool) Option { return func(c *config) { c.md5 = enabled } }
@@ -80,6 +123,9 @@ func New(opts ...Option) (*Tape, error) {
 	for _, o := range opts {
 		o(&cfg)
 	}
+	if cfg.deflate < 0 || cfg.deflate > 9 {
+		return nil, newError(ErrInvalidArgument, "New", fmt.Sprintf("deflate level %d is not 0 to 9", cfg.deflate))
+	}
 	p := C.tt_tape_new()
 	if p == nil {
 		return nil, newError(ErrLimit, "New", "out of memory")
@@ -91,6 +137,12 @@ func New(opts ...Option) (*Tape, error) {
 	}
 	runtime.SetFinalizer(t, (*Tape).Close)
 	err := t.exclusive("New", func(p *C.tt_tape) C.tt_status {
+		if st := C.tt_tape_set_format(p, C.uint32_t(cfg.format)); st != C.TT_STATUS_OK {
+			return st
+		}
+		if st := C.tt_tape_set_deflate(p, C.int32_t(cfg.deflate)); st != C.TT_STATUS_OK {
+			return st
+		}
 		if st := C.tt_tape_set_md5(p, cbool(cfg.md5)); st != C.TT_STATUS_OK {
 			return st
 		}
@@ -121,6 +173,10 @@ func (t *Tape) Close() error {
 	if t.ptr != nil {
 		C.tt_tape_free(t.ptr) // calls the free callbacks of AddReaderAt entries
 		t.ptr = nil
+		for _, m := range t.members {
+			m.Close()
+		}
+		t.members = nil
 		runtime.SetFinalizer(t, nil)
 	}
 	return nil
@@ -342,6 +398,13 @@ const (
 	KindFile    EntryKind = 0
 	KindDir     EntryKind = 1
 	KindSymlink EntryKind = 2
+
+	// Kinds met only in archives being read (ArchiveEntry.Kind); a tape never holds them.
+	KindHardlink    EntryKind = 3 // a hard link to the entry named by Link
+	KindCharDevice  EntryKind = 4 // a character device
+	KindBlockDevice EntryKind = 5 // a block device
+	KindFIFO        EntryKind = 6 // a named pipe
+	KindOther       EntryKind = 7 // anything else
 )
 
 // The numbers above are the C API's: these lines do not compile if they differ.
@@ -349,9 +412,14 @@ var (
 	_ [0]struct{} = [int(KindFile) - int(C.TT_ENTRY_KIND_FILE)]struct{}{}
 	_ [0]struct{} = [int(KindDir) - int(C.TT_ENTRY_KIND_DIR)]struct{}{}
 	_ [0]struct{} = [int(KindSymlink) - int(C.TT_ENTRY_KIND_SYMLINK)]struct{}{}
+	_ [0]struct{} = [int(KindHardlink) - int(C.TT_ENTRY_KIND_HARDLINK)]struct{}{}
+	_ [0]struct{} = [int(KindCharDevice) - int(C.TT_ENTRY_KIND_CHAR_DEVICE)]struct{}{}
+	_ [0]struct{} = [int(KindBlockDevice) - int(C.TT_ENTRY_KIND_BLOCK_DEVICE)]struct{}{}
+	_ [0]struct{} = [int(KindFIFO) - int(C.TT_ENTRY_KIND_FIFO)]struct{}{}
+	_ [0]struct{} = [int(KindOther) - int(C.TT_ENTRY_KIND_OTHER)]struct{}{}
 )
 
-// String is "file", "dir" or "symlink".
+// String is "file", "dir", "symlink", "hardlink", "char device", "block device", "fifo" or "other".
 func (k EntryKind) String() string {
 	switch k {
 	case KindFile:
@@ -360,6 +428,16 @@ func (k EntryKind) String() string {
 		return "dir"
 	case KindSymlink:
 		return "symlink"
+	case KindHardlink:
+		return "hardlink"
+	case KindCharDevice:
+		return "char device"
+	case KindBlockDevice:
+		return "block device"
+	case KindFIFO:
+		return "fifo"
+	case KindOther:
+		return "other"
 	}
 	return "unknown"
 }
