@@ -12,6 +12,8 @@ fn main() {
     let target_os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
     if target_os == "linux" {
         println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,{soname}");
+        // md-5's assembly objects carry no .note.GNU-stack: keep the stack non-executable anyway.
+        println!("cargo:rustc-cdylib-link-arg=-Wl,-z,noexecstack");
     }
     println!("cargo:rustc-env=TARTAPE_SONAME={soname}");
     println!("cargo:rerun-if-changed=build.rs");

@@ -8,6 +8,6 @@ package tartape
 
 /*
 #cgo CFLAGS: -I${SRCDIR}/../../include
-#cgo LDFLAGS: ${SRCDIR}/../../target/release/libtartape.a -ldl -lpthread -lm
+#cgo LDFLAGS: -Wl,-z,noexecstack ${SRCDIR}/../../target/release/libtartape.a -ldl -lpthread -lm
 */
 import "C"
