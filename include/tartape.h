@@ -443,6 +443,18 @@ const char *tt_archive_error_message(const struct tt_archive *archive);
 // next call on it that fails or `tt_member_free`. Empty when none; "" for NULL.
 const char *tt_member_error_message(const struct tt_member *member);
 
+// Adds member `index` of `archive` to `tape` under `name[0..name_len]` (NULL: the member's own
+// name). Its bytes are read straight from the archive whenever the tape is streamed or read at
+// random, so a bundle is rebuilt or converted (ZIP to TAR and back) without extracting; the tape
+// keeps the archive's data alive, so the archive may be freed afterwards. Directories and symlinks
+// are copied as such. UNSUPPORTED for encrypted or compressed members (stream those through
+// `tt_add_from_memory` and a `tt_member`) and for special files.
+tt_status tt_add_member(struct tt_tape *tape,
+                        const struct tt_archive *archive,
+                        uint64_t index,
+                        const uint8_t *name,
+                        size_t name_len);
+
 // Records the MD5 and CRC-32 of every file when the tape is sealed (reading each file once, on two
 // threads), so FILE_END reports the MD5 even of a resumed entry, a stream notices content that
 // changed without its size or mtime changing, and deep verification can compare content.

@@ -200,6 +200,57 @@ impl TapeBuilder {
         )
     }
 
+    /// Adds member `index` of an opened archive under `name` (`None`: the member's own name), its
+    /// bytes read straight from the archive when streamed or read at random: a bundle is rebuilt or
+    /// converted (ZIP to TAR and back) without extracting. Directories and symlinks are copied as
+    /// such. Deflated ZIP members, encrypted members and special files are refused here, before any
+    /// byte goes out (deflated ones cannot be read at random offsets).
+    pub fn add_member(
+        &mut self,
+        archive: &crate::reader::Archive,
+        index: usize,
+        name: Option<&[u8]>,
+    ) -> Result<()> {
+        use crate::reader::EntryKind as K;
+        let e = archive
+            .entries()
+            .get(index)
+            .ok_or_else(|| Error::NotFound(format!("no member at index {index}")))?;
+        let name = name.unwrap_or(&e.name).to_vec();
+        let refuse = |why: &str| {
+            Err(Error::Unsupported(format!(
+                "member {}: {why}",
+                show_name(&e.name)
+            )))
+        };
+        if e.encrypted {
+            return refuse("encrypted");
+        }
+        let mtime = e.mtime;
+        match e.kind {
+            K::Dir => {
+                let mut m = MemoryEntry::file(name, 0, e.mode & 0o7777, mtime);
+                m.kind = EntryKind::Dir;
+                self.add(m, Source::Empty)
+            }
+            K::Symlink => {
+                let mut m = MemoryEntry::file(name, 0, 0o777, mtime);
+                m.kind = EntryKind::Symlink;
+                m.link = e.link.clone();
+                self.add(m, Source::Empty)
+            }
+            K::File if e.method == 0 => {
+                let source = MemberSource {
+                    archive: archive.clone(),
+                    index,
+                };
+                self.add(MemoryEntry::file(name, e.size, e.mode & 0o7777, mtime), Source::ReadAt(Arc::new(source)))
+            }
+            K::File => refuse("compressed members cannot be read at random offsets; stream them through a push-fed entry"),
+            _ => refuse("not a file, directory or symlink"),
+        }
+    }
+
     /// The entries added so far.
     pub fn entries(&self) -> &[Entry] {
         &self.entries
@@ -746,5 +797,19 @@ impl OpenFiles {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<usize, Arc<File>>> {
         self.files.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A stored member of an opened archive, read in place.
+struct MemberSource {
+    archive: crate::reader::Archive,
+    index: usize,
+}
+
+impl ReadAtSource for MemberSource {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.archive
+            .read_member_at(self.index, offset, buf)
+            .map_err(std::io::Error::other)
     }
 }

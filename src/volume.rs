@@ -85,6 +85,7 @@ pub fn range(tape: &Tape, part_size: u64, part: u64) -> Result<(u64, u64)> {
 
 /// The entries that lie in part `part`, with where each lies.
 pub fn manifest(tape: &Tape, part_size: u64, part: u64) -> Result<Vec<ManifestItem>> {
+    tape.check_random_access()?;
     let (start, end) = range(tape, part_size, part)?;
     let mut items = Vec::new();
     let mut i = match tape.layout().find(start)? {
@@ -144,6 +145,7 @@ pub struct Location {
 
 /// Finds the entry named `name` and the parts of `part_size` bytes that hold it.
 pub fn locate(tape: &Tape, name: &[u8], part_size: u64) -> Result<Location> {
+    tape.check_random_access()?;
     check_part_size(part_size)?;
     let index = tape
         .layout()

@@ -425,3 +425,33 @@ pub extern "C" fn tt_member_error_message(member: *const tt_member) -> *const c_
         member.as_ref().map_or(c"".as_ptr(), |m| m.error.as_ptr())
     })
 }
+
+/// Adds member `index` of `archive` to `tape` under `name[0..name_len]` (NULL: the member's own
+/// name). Its bytes are read straight from the archive whenever the tape is streamed or read at
+/// random, so a bundle is rebuilt or converted (ZIP to TAR and back) without extracting; the tape
+/// keeps the archive's data alive, so the archive may be freed afterwards. Directories and symlinks
+/// are copied as such. UNSUPPORTED for encrypted or compressed members (stream those through
+/// `tt_add_from_memory` and a `tt_member`) and for special files.
+#[no_mangle]
+pub extern "C" fn tt_add_member(
+    tape: *mut super::tape::tt_tape,
+    archive: *const tt_archive,
+    index: u64,
+    name: *const u8,
+    name_len: usize,
+) -> tt_status {
+    boundary(|| {
+        // SAFETY: non-NULL handles come from tt_tape_new and tt_archive_open*.
+        let (Some(t), Some(a)) = (unsafe { tape.as_ref() }, unsafe { archive.as_ref() }) else {
+            return tt_status::InvalidArgument;
+        };
+        let name = if name.is_null() {
+            None
+        } else {
+            // SAFETY: name points to name_len bytes.
+            Some(unsafe { std::slice::from_raw_parts(name, name_len) })
+        };
+        let index = usize::try_from(index).unwrap_or(usize::MAX);
+        t.build(|b| b.add_member(&a.archive, index, name))
+    })
+}
