@@ -235,6 +235,7 @@ _FUNCTIONS: List[Tuple[str, Any, List[Any]]] = [
     ("tt_archive_free", None, [tt_archive_p]),
     ("tt_archive_error_message", c_char_p, [tt_archive_p]),
     ("tt_member_error_message", c_char_p, [tt_member_p]),
+    ("tt_add_member", tt_status, [tt_tape_p, tt_archive_p, c_uint64, u8_p, c_size_t]),
     ("tt_tape_set_checksums", tt_status, [tt_tape_p, c_int32]),
     ("tt_tape_add_exclude", tt_status, [tt_tape_p, u8_p, c_size_t]),
     ("tt_tape_save_catalog", tt_status, [tt_tape_p, c_char_p]),
