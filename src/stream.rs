@@ -93,10 +93,11 @@ enum Phase {
     Failed,
 }
 
-/// The event the last step produced, without borrows.
+/// The event the last step produced, without borrows (shared with the deflate stream).
 #[derive(Debug, Clone, Copy)]
-enum Emitted {
+pub(crate) enum Emitted {
     FileStart {
+        header_offset: u64,
         resumed: bool,
     },
     Data {
@@ -114,6 +115,54 @@ enum Emitted {
     },
     Completed,
     Nothing,
+}
+
+impl Emitted {
+    /// The event, borrowing the current entry (`index`, `slot`) and the data buffer.
+    pub(crate) fn to_event<'a>(
+        self,
+        index: usize,
+        slot: Option<&'a Slot>,
+        bytes: &'a [u8],
+    ) -> Option<Event<'a>> {
+        let entry = || &slot.expect("an entry is current").entry;
+        Some(match self {
+            Emitted::FileStart {
+                header_offset,
+                resumed,
+            } => Event::FileStart {
+                index,
+                entry: entry(),
+                header_offset,
+                resumed,
+            },
+            Emitted::Data { index, offset } => Event::Data {
+                index,
+                offset,
+                bytes,
+            },
+            Emitted::NeedData {
+                content_offset,
+                remaining,
+            } => Event::NeedData {
+                index,
+                content_offset,
+                remaining,
+            },
+            Emitted::FileEnd {
+                index,
+                end_offset,
+                md5,
+            } => Event::FileEnd {
+                index,
+                entry: entry(),
+                end_offset,
+                md5,
+            },
+            Emitted::Completed => Event::Completed,
+            Emitted::Nothing => return None,
+        })
+    }
 }
 
 /// A stream over a sealed tape. Not shareable between threads while in use (`Send`, not `Sync`).
@@ -345,9 +394,12 @@ impl Stored {
                     .then(crc32fast::Hasher::new);
                     self.file = None;
                     self.phase = Phase::Body;
-                    let resumed = self.pos > slot.header_offset;
+                    let emitted = Emitted::FileStart {
+                        header_offset: slot.header_offset,
+                        resumed: self.pos > slot.header_offset,
+                    };
                     self.slot = Some(slot);
-                    Emitted::FileStart { resumed }
+                    emitted
                 }
                 Phase::Body => self.fill_body()?,
                 Phase::Fed => self.emit_fed()?,
@@ -570,42 +622,8 @@ impl Stored {
     }
 
     fn current_event(&self) -> Option<Event<'_>> {
-        Some(match self.emitted {
-            Emitted::FileStart { resumed } => {
-                let slot = self.current();
-                Event::FileStart {
-                    index: self.index,
-                    entry: &slot.entry,
-                    header_offset: slot.header_offset,
-                    resumed,
-                }
-            }
-            Emitted::Data { index, offset } => Event::Data {
-                index,
-                offset,
-                bytes: self.buf.as_slice(),
-            },
-            Emitted::NeedData {
-                content_offset,
-                remaining,
-            } => Event::NeedData {
-                index: self.index,
-                content_offset,
-                remaining,
-            },
-            Emitted::FileEnd {
-                index,
-                end_offset,
-                md5,
-            } => Event::FileEnd {
-                index,
-                entry: &self.current().entry,
-                end_offset,
-                md5,
-            },
-            Emitted::Completed => Event::Completed,
-            Emitted::Nothing => return None,
-        })
+        self.emitted
+            .to_event(self.index, self.slot.as_ref(), self.buf.as_slice())
     }
 }
 

@@ -18,7 +18,7 @@ use crate::entry::EntryKind;
 use crate::error::{show_name, Error, Result};
 use crate::layout::Slot;
 use crate::source::{pread_full, Source};
-use crate::stream::{Event, BUFFER_SIZE};
+use crate::stream::{Emitted, Event, BUFFER_SIZE};
 use crate::tape::Tape;
 use crate::zip::header as zip;
 
@@ -44,28 +44,6 @@ enum Phase {
     Completed,
     Done,
     Failed,
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Emitted {
-    FileStart {
-        header_offset: u64,
-    },
-    Data {
-        index: Option<usize>,
-        offset: u64,
-    },
-    NeedData {
-        content_offset: u64,
-        remaining: u64,
-    },
-    FileEnd {
-        index: usize,
-        end_offset: u64,
-        md5: Option<[u8; 16]>,
-    },
-    Completed,
-    Nothing,
 }
 
 /// True when entry `level`/`size` needs 64-bit sizes: decided from the size before compressing
@@ -297,6 +275,7 @@ impl DeflateStream {
         self.slot = Some(slot);
         Ok(Emitted::FileStart {
             header_offset: self.pos,
+            resumed: false,
         })
     }
 
@@ -521,39 +500,8 @@ impl DeflateStream {
     }
 
     fn current_event(&self) -> Option<Event<'_>> {
-        Some(match self.emitted {
-            Emitted::FileStart { header_offset } => Event::FileStart {
-                index: self.index,
-                entry: &self.current().entry,
-                header_offset,
-                resumed: false,
-            },
-            Emitted::Data { index, offset } => Event::Data {
-                index,
-                offset,
-                bytes: &self.buf,
-            },
-            Emitted::NeedData {
-                content_offset,
-                remaining,
-            } => Event::NeedData {
-                index: self.index,
-                content_offset,
-                remaining,
-            },
-            Emitted::FileEnd {
-                index,
-                end_offset,
-                md5,
-            } => Event::FileEnd {
-                index,
-                entry: &self.current().entry,
-                end_offset,
-                md5,
-            },
-            Emitted::Completed => Event::Completed,
-            Emitted::Nothing => return None,
-        })
+        self.emitted
+            .to_event(self.index, self.slot.as_ref(), &self.buf)
     }
 }
 
