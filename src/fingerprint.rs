@@ -22,7 +22,7 @@ pub fn compute(tape: &Tape) -> Result<String> {
     for i in 0..tape.len() {
         let slot = tape.slot(i)?;
         let e = &slot.entry;
-        tape.encode_header(&slot, &mut scratch);
+        tape.encode_header(&slot, &mut scratch)?;
         h.update(&scratch);
         if e.level > 0 {
             h.update(b"deflate");

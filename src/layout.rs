@@ -261,6 +261,18 @@ impl Layout {
                 "the trailer starts past the end of the archive",
             ));
         }
+        if format == Format::Tar && trailer_offset.checked_add(TRAILER_LEN) != Some(total_size) {
+            return Err(Error::corrupt(
+                "catalog",
+                "the archive size is not the trailer's end",
+            ));
+        }
+        if count == 0 && trailer_offset != 0 {
+            return Err(Error::corrupt(
+                "catalog",
+                "a tape with no entries has content before its trailer",
+            ));
+        }
         if table.len() < count.saturating_mul(format.index_item()) {
             return Err(Error::corrupt(
                 "catalog",
@@ -375,7 +387,16 @@ impl Layout {
                 hi = mid;
             }
         }
-        Ok(Position::Entry(lo.saturating_sub(1)))
+        // A forged index out of order would send the search to an entry that does not hold the
+        // offset; the entry found must hold it.
+        let i = lo.saturating_sub(1);
+        if self.header_offset(i)? > offset || self.end_offset(i)? <= offset {
+            return Err(Error::corrupt(
+                "catalog",
+                format!("entry {i}: the index is out of order at archive offset {offset}"),
+            ));
+        }
+        Ok(Position::Entry(i))
     }
 
     /// The record of entry `i`.
@@ -540,8 +561,11 @@ impl Layout {
         let header_offset = self.header_offset(i)?;
         let header_len = le_u32(b, 8);
         let end_offset = self.end_offset(i)?;
-        let content_end = header_offset + u64::from(header_len) + r.size;
-        if content_end + tail_len(self.format, r.size) != end_offset {
+        let end = header_offset
+            .checked_add(u64::from(header_len))
+            .and_then(|e| e.checked_add(r.size))
+            .and_then(|e| e.checked_add(tail_len(self.format, r.size)));
+        if end != Some(end_offset) {
             return Err(Error::corrupt(
                 "catalog",
                 format!("entry {i} ({}): its offsets do not add up", show_name(name)),

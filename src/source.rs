@@ -102,8 +102,15 @@ impl FileSource {
 
     /// Opens the file and checks that it still is what was recorded.
     pub fn open_checked(&self, name: &[u8]) -> Result<File> {
+        use std::os::unix::fs::OpenOptionsExt;
         let path = self.path(name);
-        let file = match File::open(&path) {
+        // Non-blocking: a path replaced by a FIFO must be refused by the check below, not hang the
+        // open until some writer appears. (The flag changes nothing for regular files.)
+        let opened = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+            .open(&path);
+        let file = match opened {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 return Err(Error::Changed {

@@ -492,7 +492,7 @@ impl Stored {
         let start = self.pos;
         self.buf.clear();
         if self.pos < data_offset {
-            self.tape.encode_header(slot, &mut self.header);
+            self.tape.encode_header(slot, &mut self.header)?;
             let from = (self.pos - slot.header_offset) as usize;
             self.buf.extend(&self.header[from..]);
             self.pos = data_offset;

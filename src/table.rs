@@ -180,7 +180,8 @@ impl Table {
         }
         let from = chunk * CHUNK;
         let to = (from + CHUNK).min(self.len);
-        let ok = crc32fast::hash(&self.raw()[from..to]) == self.crcs[chunk];
+        // Fuzzing builds skip checksums so that mutations reach the record decoder.
+        let ok = cfg!(fuzzing) || crc32fast::hash(&self.raw()[from..to]) == self.crcs[chunk];
         self.state[chunk].store(if ok { GOOD } else { BAD }, Ordering::Release);
         if ok {
             Ok(())

@@ -471,7 +471,7 @@ impl Tape {
     }
 
     /// Writes the header of `slot` (a TAR header, or a ZIP local header) to `out`.
-    pub(crate) fn encode_header(&self, slot: &Slot, out: &mut Vec<u8>) {
+    pub(crate) fn encode_header(&self, slot: &Slot, out: &mut Vec<u8>) -> Result<()> {
         match self.format() {
             Format::Tar => header::encode(&slot.entry, out),
             Format::Zip => zip::local(
@@ -482,6 +482,21 @@ impl Tape {
                 out,
             ),
         }
+        // Headers are a function of the entry: a length other than the recorded one means the
+        // catalog was forged, and every offset after it would be wrong.
+        if out.len() != slot.header_len as usize {
+            return Err(Error::corrupt(
+                "catalog",
+                format!(
+                    "entry {} ({}): its header takes {} bytes, the catalog says {}",
+                    slot.index,
+                    show_name(&slot.entry.name),
+                    out.len(),
+                    slot.header_len
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Writes the bytes after the content of `slot` to `out`: TAR padding or a ZIP data descriptor
@@ -504,6 +519,16 @@ impl Tape {
                 };
                 let size = slot.entry.size;
                 zip::descriptor(crc, size, size, zip::stored_zip64(size), out);
+                if out.len() as u64 != slot.end_offset() - slot.content_end() {
+                    return Err(Error::corrupt(
+                        "catalog",
+                        format!(
+                            "entry {} ({}): its data descriptor does not fit its offsets",
+                            slot.index,
+                            show_name(&slot.entry.name)
+                        ),
+                    ));
+                }
             }
         }
         Ok(())
@@ -518,18 +543,29 @@ impl Tape {
         let layout = &self.layout;
         let cd_start = layout.trailer_offset();
         let count = layout.len();
+        let forged = |what: String| Error::corrupt("catalog", format!("central directory: {what}"));
         let cd_end = match count {
             0 => cd_start,
             n => {
                 let last = self.layout.slot(n - 1)?;
-                layout.central_offset(n - 1)?
-                    + zip::central_len(
-                        &last.entry,
-                        last.header_offset,
-                        zip::stored_zip64(last.entry.size),
-                    )
+                let len = zip::central_len(
+                    &last.entry,
+                    last.header_offset,
+                    zip::stored_zip64(last.entry.size),
+                );
+                layout
+                    .central_offset(n - 1)?
+                    .checked_add(len)
+                    .ok_or_else(|| forged("the last record ends past 2^64".into()))?
             }
         };
+        let end_len = zip::end_len(count, cd_start, cd_end.saturating_sub(cd_start));
+        if cd_end < cd_start || cd_end.checked_add(end_len) != Some(self.total_size()) {
+            return Err(forged(format!(
+                "it spans {cd_start}..{cd_end}, which does not end the archive of {} bytes",
+                self.total_size()
+            )));
+        }
         let mut buf = Vec::new();
         let mut pos = pos;
         let mut done = 0;
@@ -539,7 +575,9 @@ impl Tape {
             count
         };
         while done < out.len() {
-            let start = if i < count {
+            // Each record must fill exactly the span between its offset and the next one's: the
+            // offsets come from the table, the bytes from the entry.
+            let (start, end) = if i < count {
                 let slot = self.slot(i)?;
                 buf.clear();
                 let m = zip::Member {
@@ -550,12 +588,23 @@ impl Tape {
                     compressed: slot.entry.size,
                 };
                 zip::central(&slot.entry, &m, &mut buf);
+                let next = if i + 1 < count {
+                    layout.central_offset(i + 1)?
+                } else {
+                    cd_end
+                };
                 i += 1;
-                layout.central_offset(i - 1)?
+                (layout.central_offset(i - 1)?, next)
             } else {
                 zip::end(count, cd_start, cd_end - cd_start, &mut buf);
-                cd_end
+                (cd_end, self.total_size())
             };
+            if start > pos || end <= pos || end - start != buf.len() as u64 {
+                return Err(forged(format!(
+                    "the record of entry {} does not fit its offsets",
+                    i.saturating_sub(1)
+                )));
+            }
             let from = (pos - start) as usize;
             let n = (buf.len() - from).min(out.len() - done);
             out[done..done + n].copy_from_slice(&buf[from..from + n]);
@@ -691,15 +740,18 @@ impl Tape {
         let data_offset = slot.data_offset();
         let mut filled = 0;
         if pos < data_offset {
-            self.encode_header(slot, header_buf);
+            self.encode_header(slot, header_buf)?;
             let from = (pos - slot.header_offset) as usize;
             let n = (header_buf.len() - from).min(out.len());
             out[..n].copy_from_slice(&header_buf[from..from + n]);
             filled = n;
         }
+        if filled == out.len() {
+            return Ok(len);
+        }
         let content_pos = pos + filled as u64 - data_offset;
         let size = slot.entry.size;
-        if filled < out.len() && content_pos < size {
+        if content_pos < size {
             let n = ((size - content_pos) as usize).min(out.len() - filled);
             self.read_content(slot, content_pos, &mut out[filled..filled + n])?;
             filled += n;
@@ -719,7 +771,16 @@ impl Tape {
         if entry.kind == EntryKind::Symlink {
             // A ZIP symlink's content is its target (its source only says what to verify).
             let start = content_pos as usize;
-            out.copy_from_slice(&entry.link[start..start + out.len()]);
+            let target = entry.link.get(start..start + out.len()).ok_or_else(|| {
+                Error::corrupt(
+                    "catalog",
+                    format!(
+                        "{}: a symlink's size is not its target's",
+                        show_name(&entry.name)
+                    ),
+                )
+            })?;
+            out.copy_from_slice(target);
             return Ok(());
         }
         let got = match &entry.source {

@@ -80,7 +80,10 @@ pub fn range(tape: &Tape, part_size: u64, part: u64) -> Result<(u64, u64)> {
         )));
     }
     let start = part * part_size;
-    Ok((start, (start + part_size).min(tape.total_size())))
+    Ok((
+        start,
+        start.saturating_add(part_size).min(tape.total_size()),
+    ))
 }
 
 /// The entries that lie in part `part`, with where each lies.

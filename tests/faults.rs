@@ -64,7 +64,7 @@ fn recorded(dir: &Path, root: &Path) -> Arc<Tape> {
 #[test]
 fn every_change_between_recording_and_playing_stops_the_stream_naming_the_file() {
     type Fault = (&'static str, &'static str, fn(&Path));
-    let faults: [Fault; 7] = [
+    let faults: [Fault; 8] = [
         ("grew", "src/f1", |d| {
             fs::write(d.join("f1"), vec![1u8; 6000]).unwrap()
         }),
@@ -89,6 +89,12 @@ fn every_change_between_recording_and_playing_stops_the_stream_naming_the_file()
             // Made a directory: not a regular file any more.
             fs::remove_file(d.join("f1")).unwrap();
             fs::create_dir(d.join("f1")).unwrap();
+        }),
+        ("replaced", "src/f2", |d| {
+            // Made a FIFO with no writer: refused at once, not waited on.
+            fs::remove_file(d.join("f2")).unwrap();
+            let st = Command::new("mkfifo").arg(d.join("f2")).status().unwrap();
+            assert!(st.success());
         }),
     ];
     for (what, name, fault) in faults {
