@@ -85,7 +85,7 @@ fn forge_every_byte(format: Format, dir: &Path) {
             let _ = t.fingerprint();
             for i in 0..t.len().min(100) {
                 if let Ok(name) = t.layout().name(i) {
-                    let _ = volume::locate(&t, &name.to_vec(), 1024);
+                    let _ = volume::locate(&t, name, 1024);
                 }
             }
             if let Ok(n) = volume::count(&t, 1024) {
