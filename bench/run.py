@@ -34,7 +34,7 @@ CONFIGS = {
                   small_max=8192, tree_entries=20000, tree_dirs=20, random_calls=20000, resume_reps=5),
 }
 GROUPS = ["large_inproc", "large_pipe", "large_md5", "small", "tree", "memory", "random", "resume",
-          "python", "profile"]
+          "python", "binding", "profile"]
 DATASET_VERSION = 1
 
 
@@ -324,6 +324,21 @@ class Harness:
             "py_small": ([str(PY_TARTAPE), str(BENCH / "py" / "tartape_py.py"), "small"], False),
             "ours_small": ([str(BIN / "tt_stream"), "--md5", "small"], False),
         }, self.data, reps=max(3, self.reps // 2))
+
+    def g_binding(self) -> None:
+        """Our Python binding's play() (and as_file().readinto) against the C loop, same library."""
+        large = self.dataset("large")
+        self.warm(large)
+        py = ["env", f"PYTHONPATH={ROOT / 'bindings' / 'python' / 'src'}",
+              f"TARTAPE_LIBRARY={REL / 'libtartape.so'}", sys.executable,
+              str(BENCH / "py" / "binding_play.py"), "large"]
+        runs = self.alternate("binding", {
+            "c_loop": ([str(BIN / "tt_stream"), "large"], False),
+            "py_play": (py, False),
+            "py_readinto": (py + ["--readinto"], False),
+        }, large.parent)
+        sizes = {r["json"]["bytes"] for rs in runs.values() for r in rs}
+        self.check_equal("binding", "every contender streamed the same number of bytes", len(sizes), 1)
 
     def g_profile(self) -> None:
         """Where the time goes: perf (sampling), perf stat and strace -c on our programs."""

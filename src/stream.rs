@@ -217,6 +217,18 @@ impl Stream {
         }
     }
 
+    /// Like [`Stream::next_event`], but the content of a `Data` event is read straight into `out`
+    /// when it can be (file, buffer and read-at content past the entry's header), so that a
+    /// consumer that must own the bytes (a Python `bytes`, a socket's ring buffer) does not copy
+    /// them again: while more content follows, the event fills `out` exactly. Other `Data` events
+    /// point into the stream's own buffer as usual. `out` must hold at least 64 KiB to be used.
+    pub fn next_event_into<'a>(&'a mut self, out: &'a mut [u8]) -> Result<Option<Event<'a>>> {
+        match &mut self.inner {
+            Inner::Stored(s) => s.next_event_lent(out),
+            Inner::Deflate(d) => d.next_event(),
+        }
+    }
+
     /// Hands the next chunk of a push-fed entry's content to the stream (after `NeedData`). A chunk
     /// longer than what is still owed is refused before any of it goes out, and stops the stream.
     pub fn feed(&mut self, chunk: &[u8]) -> Result<()> {
@@ -293,7 +305,25 @@ impl Stored {
     }
 
     fn next_event(&mut self) -> Result<Option<Event<'_>>> {
+        self.buf.forget_lent();
         if let Err(e) = self.step() {
+            if e.is_fatal() {
+                self.fail();
+            }
+            return Err(e);
+        }
+        Ok(self.current_event())
+    }
+
+    fn next_event_lent<'a>(&'a mut self, out: &'a mut [u8]) -> Result<Option<Event<'a>>> {
+        self.buf.forget_lent();
+        self.buf.lend(out);
+        let stepped = self.step();
+        // Nothing more goes into `out`; the event may still point into it (as `out` is borrowed
+        // for as long as the event lives).
+        self.buf.lent_cap = 0;
+        if let Err(e) = stepped {
+            self.buf.forget_lent();
             if e.is_fatal() {
                 self.fail();
             }
@@ -491,6 +521,9 @@ impl Stored {
         let end = slot.end_offset();
         let start = self.pos;
         self.buf.clear();
+        if self.pos >= data_offset && !matches!(entry.source, Source::Push) {
+            self.buf.use_lent();
+        }
         if self.pos < data_offset {
             self.tape.encode_header(slot, &mut self.header)?;
             let from = (self.pos - slot.header_offset) as usize;
@@ -512,10 +545,18 @@ impl Stored {
                     offset: start,
                 });
             }
-            let room = BUFFER_SIZE
+            let room = self
+                .buf
+                .capacity()
                 .saturating_sub(self.buf.len())
                 .max(header::BLOCK);
-            let n = ((content_end - self.pos) as usize).min(room);
+            let left = content_end - self.pos;
+            let n = match self.buf.lent_room() {
+                // A lent buffer is filled whole while more content follows (so a caller can hand
+                // it on as it is), and keeps room for the tail with the entry's last bytes.
+                Some(cap) if left > cap as u64 => cap,
+                _ => (left as usize).min(room),
+            };
             let have = self.buf.len();
             self.buf.grow(n);
             let content_pos = self.pos - data_offset;
@@ -629,15 +670,70 @@ impl Stored {
 
 /// The bytes of the next `Data` event. The vector only grows, so reading into it never zeroes
 /// memory again (zeroing a 1 MiB buffer before each read cost a fifth of the copy).
+///
+/// During [`Stream::next_event_into`] the caller's buffer is lent: a chunk of pure content may be
+/// read into it instead (room is left for the padding or data descriptor that may follow).
 #[derive(Default)]
 struct OutBuf {
     data: Vec<u8>,
     len: usize,
+    /// The lent buffer, valid only while `lent_cap` is non-zero (within one call).
+    lent: *mut u8,
+    lent_cap: usize,
+    /// The current bytes are in the lent buffer.
+    in_lent: bool,
 }
 
+// SAFETY: the lent pointer is only dereferenced within the call that lent it, on its thread.
+unsafe impl Send for OutBuf {}
+unsafe impl Sync for OutBuf {}
+
+/// Room kept in a lent buffer for the bytes after an entry's content: TAR padding (under 512
+/// bytes) or a ZIP data descriptor (24 bytes at most).
+const LENT_TAIL: usize = header::BLOCK;
+/// Lent buffers smaller than this are not used.
+const LENT_MIN: usize = 64 << 10;
+
 impl OutBuf {
+    fn lend(&mut self, out: &mut [u8]) {
+        if out.len() >= LENT_MIN {
+            self.lent = out.as_mut_ptr();
+            self.lent_cap = out.len();
+        }
+    }
+
+    /// Drops bytes left in a buffer lent by an earlier call (the caller may have freed it).
+    fn forget_lent(&mut self) {
+        if self.in_lent {
+            self.in_lent = false;
+            self.len = 0;
+        }
+        self.lent = std::ptr::null_mut();
+        self.lent_cap = 0;
+    }
+
+    /// Puts the next bytes in the lent buffer, if one is lent. Call right after `clear`.
+    fn use_lent(&mut self) {
+        self.in_lent = self.lent_cap > 0;
+    }
+
+    /// The lent buffer's size, when the current bytes go there.
+    fn lent_room(&self) -> Option<usize> {
+        self.in_lent.then_some(self.lent_cap)
+    }
+
+    /// How many bytes a chunk may take: the lent buffer less room for a tail, or our own.
+    fn capacity(&self) -> usize {
+        if self.in_lent {
+            self.lent_cap - LENT_TAIL
+        } else {
+            BUFFER_SIZE
+        }
+    }
+
     fn clear(&mut self) {
         self.len = 0;
+        self.in_lent = false;
     }
 
     fn len(&self) -> usize {
@@ -649,7 +745,13 @@ impl OutBuf {
     }
 
     fn as_slice(&self) -> &[u8] {
-        &self.data[..self.len]
+        if self.in_lent {
+            // SAFETY: in_lent is set only within the call that lent `lent_cap` bytes at `lent`,
+            // and len never passes lent_cap (see grow).
+            unsafe { std::slice::from_raw_parts(self.lent, self.len) }
+        } else {
+            &self.data[..self.len]
+        }
     }
 
     fn extend(&mut self, bytes: &[u8]) {
@@ -659,16 +761,26 @@ impl OutBuf {
     /// Makes the buffer `n` bytes longer and returns the new bytes (whatever they held before).
     fn grow(&mut self, n: usize) -> &mut [u8] {
         let end = self.len + n;
+        let from = self.len;
+        if self.in_lent {
+            assert!(end <= self.lent_cap, "a chunk larger than the lent buffer");
+            self.len = end;
+            return self.tail_mut(from);
+        }
         if self.data.len() < end {
             self.data.resize(end, 0);
         }
-        let from = self.len;
         self.len = end;
         &mut self.data[from..end]
     }
 
     /// The bytes from `from` to the end.
     fn tail_mut(&mut self, from: usize) -> &mut [u8] {
+        if self.in_lent {
+            // SAFETY: as in as_slice; `from <= len <= lent_cap`, checked by the slice below.
+            let all = unsafe { std::slice::from_raw_parts_mut(self.lent, self.len) };
+            return &mut all[from..];
+        }
         &mut self.data[from..self.len]
     }
 }

@@ -844,6 +844,40 @@ pub extern "C" fn tt_next_event(tape: *mut tt_tape, out: *mut tt_event) -> tt_st
         let Some(t) = (unsafe { tape.as_ref() }) else {
             return tt_status::InvalidArgument;
         };
+        next_event(t, out, None)
+    })
+}
+
+/// Like `tt_next_event`, but a DATA event's content is read straight into `buf[0..len]` when it
+/// can be (file, buffer and read-at content after the entry's header): its `data` then points into
+/// `buf`, so a consumer that needs the bytes in its own memory does not copy them again. Other DATA
+/// events point into the tape's buffer as usual; compare `data` with `buf` to tell. While more of
+/// the entry's content follows, such an event fills `buf` exactly (`data_len == len`). `buf` must
+/// hold at least 64 KiB to be used, and stay valid until the next call on the tape.
+#[no_mangle]
+pub extern "C" fn tt_next_event_into(
+    tape: *mut tt_tape,
+    buf: *mut u8,
+    len: usize,
+    out: *mut tt_event,
+) -> tt_status {
+    boundary(|| {
+        // SAFETY: a non-NULL tape comes from tt_tape_new.
+        let Some(t) = (unsafe { tape.as_ref() }) else {
+            return tt_status::InvalidArgument;
+        };
+        // SAFETY: buf points to len writable bytes or is (NULL, 0).
+        let Some(lent) = (unsafe { output(buf, len) }) else {
+            return t
+                .error
+                .set_message(tt_status::InvalidArgument, "buf is NULL with a length");
+        };
+        next_event(t, out, Some(lent))
+    })
+}
+
+fn next_event(t: &tt_tape, out: *mut tt_event, lent: Option<&mut [u8]>) -> tt_status {
+    {
         if out.is_null() {
             return t
                 .error
@@ -861,7 +895,11 @@ pub extern "C" fn tt_next_event(tape: *mut tt_tape, out: *mut tt_event) -> tt_st
         let tape_ref = stream.tape().clone();
         // Names point into the tape's table, which lives as long as the tape handle.
         let name_of = |i: usize| -> &[u8] { tape_ref.layout().name(i).unwrap_or(&[]) };
-        let event = match stream.next_event() {
+        let next = match lent {
+            Some(buf) => stream.next_event_into(buf),
+            None => stream.next_event(),
+        };
+        let event = match next {
             Ok(Some(e)) => e,
             Ok(None) => return tt_status::Eof,
             Err(e) => return t.error.set(&e),
@@ -927,7 +965,7 @@ pub extern "C" fn tt_next_event(tape: *mut tt_tape, out: *mut tt_event) -> tt_st
         // SAFETY: out is non-NULL by the check above.
         unsafe { out.write(ev) };
         tt_status::Ok
-    })
+    }
 }
 
 /// Feeds the next chunk `data[0..len]` of the memory entry that asked for it with NEED_DATA. The

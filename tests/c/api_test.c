@@ -33,13 +33,18 @@ static void write_file(const char *path, const char *content, size_t len) {
 
 /* Streams the whole tape into a new buffer; returns its length, or 0 on error (a failed check
  * unless `may_fail`). */
+/* When set, streams lend this buffer to tt_next_event_into. */
+static uint8_t *lend_buf;
+static size_t lend_len;
+
 static size_t stream_all_or_fail(tt_tape *tape, uint8_t **out, int may_fail) {
     size_t cap = 1 << 16, len = 0;
     tt_event ev;
     tt_status st;
     uint8_t *buf = malloc(cap);
     OK(tt_tape_start_at(tape, 0), tape);
-    while ((st = tt_next_event(tape, &ev)) == TT_STATUS_OK) {
+    while ((st = lend_buf ? tt_next_event_into(tape, lend_buf, lend_len, &ev) : tt_next_event(tape, &ev)) ==
+           TT_STATUS_OK) {
         if (ev.type == TT_EVENT_TYPE_DATA) {
             while (len + ev.data_len > cap) buf = realloc(buf, cap *= 2);
             memcpy(buf + len, ev.data, ev.data_len);
@@ -113,6 +118,20 @@ static void test_build_stream_and_threads(const char *dir) {
 
     len = stream_all(tape, &all);
     CHECK(len == total, "streamed %zu of %llu", len, (unsigned long long)total);
+    {
+        /* The same bytes when content is read into a lent buffer, of any size. */
+        size_t sizes[] = {0, 100, (64 << 10) + 512, (1 << 20) + 512}, k;
+        for (k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+            uint8_t *again = NULL;
+            lend_len = sizes[k];
+            lend_buf = malloc(lend_len + 1);
+            CHECK(stream_all(tape, &again) == total && memcmp(again, all, total) == 0, "lent %zu: same bytes",
+                  lend_len);
+            free(again);
+            free(lend_buf);
+            lend_buf = NULL;
+        }
+    }
 
     /* The pushed entry cannot be read at random; the rest can, from 8 threads at once. */
     OK(tt_tape_entry(tape, count - 3, &info), tape);
@@ -275,6 +294,9 @@ static void test_null_arguments(void) {
     CHECK(tt_add_symlink(tape, (const uint8_t *)"l", 1, NULL, 2, 0) == TT_STATUS_INVALID_ARGUMENT, "NULL target");
     CHECK(tt_next_event(tape, NULL) == TT_STATUS_INVALID_ARGUMENT, "NULL event");
     CHECK(tt_next_event(NULL, &ev) == TT_STATUS_INVALID_ARGUMENT, "NULL tape event");
+    CHECK(tt_next_event_into(tape, NULL, 10, &ev) == TT_STATUS_INVALID_ARGUMENT, "NULL lent buffer");
+    CHECK(tt_next_event_into(tape, NULL, 0, NULL) == TT_STATUS_INVALID_ARGUMENT, "NULL event into");
+    CHECK(tt_next_event_into(NULL, NULL, 0, &ev) == TT_STATUS_INVALID_ARGUMENT, "NULL tape event into");
     CHECK(tt_read_at(tape, 0, NULL, 0, NULL) == TT_STATUS_INVALID_ARGUMENT, "NULL nread");
     CHECK(tt_read_at(NULL, 0, NULL, 0, &got) == TT_STATUS_INVALID_ARGUMENT, "NULL tape read");
     CHECK(tt_tape_total_size(tape, NULL) == TT_STATUS_INVALID_ARGUMENT, "NULL out");

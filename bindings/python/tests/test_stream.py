@@ -147,3 +147,29 @@ def test_an_empty_tape_is_just_the_trailer() -> None:
         assert t.total_size == 1024 and t.entries == [] and t.file_count == 0
         assert full(t) == bytes(1024)
         assert [type(e) for e in t.events()] == [Data, TapeCompleted]
+
+
+def test_chunks_read_into_lent_bytes_stay_intact(tmp_path: Path) -> None:
+    # Large contents are read straight into fresh bytes objects (tt_next_event_into): every chunk
+    # kept from play() and events() must still hold its bytes after the stream has moved on.
+    root = tmp_path / "big"
+    root.mkdir()
+    blobs = {f"big/f{i}": content(10 + i, size) for i, size in enumerate([3_000_001, 524_288, 700_000])}
+    for name, data in blobs.items():
+        (tmp_path / name).write_bytes(data)
+    b = tartape.TapeBuilder()
+    b.add_path(root)
+    tape = b.build()
+    whole = tape.read_at(0, tape.total_size)
+    chunks = list(tape.play())
+    assert all(type(c) is bytes for c in chunks)
+    assert b"".join(chunks) == whole
+    assert any(len(c) == 512 << 10 for c in chunks)  # full lent chunks, handed out as they are
+    data = [ev for ev in tape.events() if isinstance(ev, Data)]
+    assert b"".join(ev.data for ev in data) == whole
+    assert all(whole[ev.offset : ev.offset + len(ev.data)] == ev.data for ev in data)
+    resumed = b"".join(tape.play(start_offset=777_777))
+    assert resumed == whole[777_777:]
+    # Hashing the chunks (a cached hash) and keeping them across the stream changes nothing.
+    seen = {c: i for i, c in enumerate(tape.play(chunk_size=100_000))}
+    assert len(seen) > 10

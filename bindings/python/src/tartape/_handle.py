@@ -34,19 +34,25 @@ class _SharedLock:
         self._writer = False
         self._writers_waiting = 0
 
-    @contextmanager
-    def shared(self) -> Iterator[None]:
+    def acquire_shared(self) -> None:
         with self._cond:
             while self._writer or self._writers_waiting:
                 self._cond.wait()
             self._readers += 1
+
+    def release_shared(self) -> None:
+        with self._cond:
+            self._readers -= 1
+            if self._readers == 0 and self._writers_waiting:
+                self._cond.notify_all()
+
+    @contextmanager
+    def shared(self) -> Iterator[None]:
+        self.acquire_shared()
         try:
             yield
         finally:
-            with self._cond:
-                self._readers -= 1
-                if self._readers == 0:
-                    self._cond.notify_all()
+            self.release_shared()
 
     def acquire_exclusive(self, timeout: Optional[float] = None) -> bool:
         """Waits until no one holds the lock, then holds it alone; False after ``timeout``."""
@@ -132,11 +138,25 @@ class NativeHandle:
     def using(self) -> Iterator[int]:
         """Holds the handle open (shared) and yields the pointer: borrowed data it returns, such
         as an event's bytes or an entry's name, must be copied inside this block."""
-        with self._lock.shared():
-            ptr = self._ptr
-            if ptr is None:
-                raise self._closed_error()
+        ptr = self.acquire()
+        try:
             yield ptr
+        finally:
+            self.release()
+
+    def acquire(self) -> int:
+        """``using()`` without a context manager, for hot loops: holds the handle open and returns
+        the pointer; :meth:`release` must follow (in a ``finally``)."""
+        self._lock.acquire_shared()
+        ptr = self._ptr
+        if ptr is None:
+            self._lock.release_shared()
+            raise self._closed_error()
+        return ptr
+
+    def release(self) -> None:
+        """Lets go of a handle held by :meth:`acquire`."""
+        self._lock.release_shared()
 
     def message(self, ptr: int) -> str:
         """The handle's current error message; call it inside ``using()`` (thread-safe copy)."""

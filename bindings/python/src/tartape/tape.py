@@ -340,7 +340,9 @@ class Tape:
         them. A source that changed since the tape was built stops the stream with
         ``ChangedSourceError``.
         """
-        start = u64(start_offset, "start_offset")
+        return self._stream(u64(start_offset, "start_offset"), raw=False)
+
+    def _stream(self, start: int, raw: bool) -> Iterator[Any]:
         total: Optional[int] = None
         if not self.stream_only or start:
             total = self.total_size  # a stream-only tape raises NotRandomAccessError here
@@ -351,35 +353,71 @@ class Tape:
         with self._stream_lock:
             self._stream_owner = token
             self._call(_lib.LIB.tt_tape_start_at, start)
-        return self._event_iterator(token, memory, total)
+        return self._event_iterator(token, memory, total, raw)
 
     def _event_iterator(
-        self, token: object, memory: Dict[int, MemorySource], total: Optional[int]
-    ) -> Iterator[Event]:
+        self, token: object, memory: Dict[int, MemorySource], total: Optional[int], raw: bool
+    ) -> Iterator[Any]:
+        """The events; with ``raw``, the bytes of DATA events instead of :class:`Data` events."""
         end = 0  # where the bytes streamed so far end: a stream-only tape's size, at its end
         ev = _lib.tt_event()
         ref = ctypes.byref(ev)
+        # The event's data pointer, read as an address without making a pointer object each time.
+        ev_data_at = ctypes.c_void_p.from_buffer(ev, _lib.tt_event.data.offset)
+        # Content is read straight into a fresh bytes object lent to the library; a chunk that fills
+        # it is handed out as it is (no copy), and a new one is lent for the next call.
+        lend = _lib.new_bytes
+        chunk: bytes = b""
+        chunk_at = 0
         while True:
             with self._stream_lock:
                 if self._stream_owner is not token:
                     raise StateError("another stream of this tape was started: this one is over")
                 out: Optional[Event] = None
+                fast: Optional[bytes] = None
                 need: Optional[MemorySource] = None
-                with self._handle.using() as ptr:
-                    status = _lib.LIB.tt_next_event(ptr, ref)
+                handle = self._handle
+                ptr = handle.acquire()
+                try:
+                    if lend is not None:
+                        if not chunk:
+                            chunk = lend(_lib.LEND_SIZE)
+                            chunk_at = ctypes.cast(ctypes.c_char_p(chunk), ctypes.c_void_p).value or 0
+                        status = _lib.LIB.tt_next_event_into(ptr, chunk, len(chunk), ref)
+                    else:
+                        status = _lib.LIB.tt_next_event(ptr, ref)
                     message = self._message_if_failed(ptr, status)
                     if status == _lib.TT_STATUS_OK:
-                        # The event's name and data are borrowed until the next call: copy them
-                        # while the handle is held open.
-                        out, need = self._convert(ev, memory, total)
+                        if chunk and ev_data_at.value == chunk_at and ev.type == _lib.TT_EVENT_TYPE_DATA:
+                            n = ev.data_len
+                            data = chunk if n == len(chunk) else chunk[:n]
+                            chunk = b""
+                            if raw:
+                                end = ev.offset + n
+                                fast = data
+                            else:
+                                index = None if ev.index == _lib.UINT64_MAX else ev.index
+                                out = Data(index=index, offset=ev.offset, data=data)
+                        else:
+                            # The event's name and data are borrowed until the next call: copy
+                            # them while the handle is held open.
+                            out, need = self._convert(ev, memory, total)
+                finally:
+                    handle.release()
                 if self._check(status, message) == _lib.TT_STATUS_EOF:
                     return
                 if need is not None:
                     need.feed(self._handle, ev.offset, ev.size)
                 elif isinstance(out, FileEnd) and out.index in memory:
                     memory[out.index].finish()
+            if fast is not None:
+                yield fast  # (outside the locks: the consumer may close the tape meanwhile)
+                continue
             if isinstance(out, Data):
                 end = out.offset + len(out.data)
+                if raw:
+                    yield out.data
+                    continue
             elif isinstance(out, TapeCompleted) and total is None:
                 out = TapeCompleted(total_size=end)
             if out is not None:
@@ -449,20 +487,20 @@ class Tape:
             chunk_size = u64(chunk_size, "chunk_size")
             if chunk_size == 0:
                 raise InvalidArgumentError("chunk_size must be positive")
-        events = self.events(start_offset)
-        return self._play(events, chunk_size, on_event)
+        items = self._stream(u64(start_offset, "start_offset"), raw=True)
+        return self._play(items, chunk_size, on_event)
 
     @staticmethod
     def _play(
-        events: Iterator[Event], chunk_size: Optional[int], on_event: Optional[Callable[[Event], Any]]
+        items: Iterator[Any], chunk_size: Optional[int], on_event: Optional[Callable[[Event], Any]]
     ) -> Iterator[bytes]:
+        """Bytes from a raw stream (bytes for DATA, events for the rest)."""
         pending = bytearray()
-        for ev in events:
-            if not isinstance(ev, Data):
+        for data in items:
+            if not isinstance(data, bytes):
                 if on_event is not None:
-                    on_event(ev)
+                    on_event(data)
                 continue
-            data = ev.data
             if chunk_size is None:
                 yield data
                 continue
