@@ -665,9 +665,9 @@ tt_status tt_next_event(struct tt_tape *tape, struct tt_event *out);
 // Like `tt_next_event`, but a DATA event's content is read straight into `buf[0..len]` when it
 // can be (file, buffer and read-at content after the entry's header): its `data` then points into
 // `buf`, so a consumer that needs the bytes in its own memory does not copy them again. Other DATA
-// events point into the tape's buffer as usual; compare `data` with `buf` to tell. `buf` must hold
-// at least 64 KiB + 512 bytes to be used (1 MiB + 512 gives chunks of 1 MiB) and must stay
-// valid until the next call on the tape.
+// events point into the tape's buffer as usual; compare `data` with `buf` to tell. While more of
+// the entry's content follows, such an event fills `buf` exactly (`data_len == len`). `buf` must
+// hold at least 64 KiB to be used, and stay valid until the next call on the tape.
 tt_status tt_next_event_into(struct tt_tape *tape, uint8_t *buf, size_t len, struct tt_event *out);
 
 // Feeds the next chunk `data[0..len]` of the memory entry that asked for it with NEED_DATA. The
