@@ -1,6 +1,7 @@
 #!/bin/sh
 # Runs each fuzz target for RUNS executions (default 10 million) one after the other, without
 # ASan but with debug assertions (overflow checks), seeded from ../shared/corpora and fuzz/seed.sh.
+# Inputs that once crashed a target are kept in fuzz/regressions/TARGET and seed it again.
 # Prints each target's last libFuzzer status line; logs go to fuzz/logs/. Needs cargo-fuzz.
 #   fuzz/campaign.sh [RUNS] [TARGET...]
 set -eu
@@ -16,7 +17,8 @@ mkdir -p logs artifacts
 for t in $targets; do
     mkdir -p "corpus/$t" "artifacts/$t"
     seeds=""
-    case $t in tar_reader | zip_reader) [ -d "$corpora" ] && seeds="$corpora/libarchive $corpora/cpython $corpora/tar-rs $corpora/zip2" ;; esac
+    [ -d "regressions/$t" ] && seeds="regressions/$t"
+    case $t in tar_reader | zip_reader) [ -d "$corpora" ] && seeds="$seeds $corpora/libarchive $corpora/cpython $corpora/tar-rs $corpora/zip2" ;; esac
     start=$(date +%s)
     # shellcheck disable=SC2086
     if "target/x86_64-unknown-linux-gnu/release/$t" "corpus/$t" $seeds -runs="$runs" \

@@ -22,7 +22,8 @@ pub fn round_up_block(n: u64) -> u64 {
 
 /// The padding after `size` bytes of content.
 pub fn padding(size: u64) -> u64 {
-    round_up_block(size) - size
+    // Modular, so that no size (a forged catalog's near 2^64) overflows.
+    (BLOCK as u64 - size % BLOCK as u64) % BLOCK as u64
 }
 
 /// Writes the whole header of `entry` (pax extended header if needed, then the ustar block) to

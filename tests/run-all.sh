@@ -13,6 +13,9 @@ cargo clippy --locked --all-targets -- -D warnings
 step "Rust tests (engine, C ABI, command line, interoperability)"
 cargo test --locked --release
 
+step "hostile-input tests again with overflow checks (debug build): forged catalogs, fuzzing regressions"
+cargo test --locked --test catalog_forged --test stream_into --test random_access
+
 step "C examples (-Wall -Wextra -Werror -pedantic), checked with GNU tar and Python"
 make --no-print-directory examples >/dev/null
 bash tests/c/run.sh
