@@ -622,24 +622,43 @@ impl Stored {
                 .tape
                 .read_content(slot, content_pos, self.buf.tail_mut(from));
         };
+        let name = &slot.entry.name;
+        // A file read whole by this one call is checked once, after the read (fill_body checks
+        // every file when its last byte is read), not also when opened.
+        let unchecked = self.file.is_none()
+            && content_pos == 0
+            && (self.buf.len() - from) as u64 == slot.entry.size;
         if self.file.is_none() {
-            self.file = Some(f.open_checked(&slot.entry.name)?);
+            self.file = Some(if unchecked {
+                f.open(name)?
+            } else {
+                f.open_checked(name)?
+            });
         }
         let file = self.file.as_ref().expect("opened above");
         let out = self.buf.tail_mut(from);
-        let got = pread_full(file, content_pos, out)
-            .map_err(|e| Error::io(f.path(&slot.entry.name), e))?;
-        if got < out.len() {
-            return Err(Error::Changed {
-                name: show_name(&slot.entry.name),
-                what: format!(
-                    "shrank while being read: {} bytes expected, the file ended at {}",
-                    slot.entry.size,
-                    content_pos + got as u64
-                ),
-            });
+        let read = pread_full(file, content_pos, out);
+        let got = match read {
+            Ok(got) if got == out.len() => return Ok(()),
+            Ok(got) => got,
+            Err(e) => {
+                if unchecked {
+                    f.check(name, file)?; // a replaced file is reported as replaced
+                }
+                return Err(Error::io(f.path(name), e));
+            }
+        };
+        if unchecked {
+            f.check(name, file)?;
         }
-        Ok(())
+        Err(Error::Changed {
+            name: show_name(name),
+            what: format!(
+                "shrank while being read: {} bytes expected, the file ended at {}",
+                slot.entry.size,
+                content_pos + got as u64
+            ),
+        })
     }
 
     /// Emits a fed chunk (and the padding or descriptor when it completes the entry).
