@@ -297,8 +297,27 @@ impl TapeBuilder {
                 prepare_zip(e, *self.own_level.get(&i).unwrap_or(&self.level))?;
             }
         }
+        let many = self.entries.len() >= TRIM_AFTER_ENTRIES;
         let (layout, bound) = Layout::build(self.entries, self.options.exclude, self.format);
+        if many {
+            release_freed_memory();
+        }
         Ok(Tape::from_layout(layout, bound, self.skipped))
+    }
+}
+
+/// Sealing a builder of at least this many entries hands the freed builder memory back to the
+/// system.
+const TRIM_AFTER_ENTRIES: usize = 50_000;
+
+/// The builder's entries (one allocation per name) are freed while the table is built, between
+/// the table's own allocations: glibc keeps that memory in its heap, where it would stay resident
+/// for the life of the tape (141 bytes per entry instead of 88 for 200,000 entries).
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free heap memory to the system.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 
