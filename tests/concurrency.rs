@@ -45,7 +45,7 @@ fn hammer(tape: Arc<Tape>, expected: Arc<Vec<u8>>) {
                     assert!(streamed(&tape) == *expected, "a concurrent stream differs");
                     return;
                 }
-                let mut seed = k * 0x9E37_79B9_7F4A_7C15 + 1;
+                let mut seed = k.wrapping_mul(0x9E37_79B9_7F4A_7C15) + 1;
                 let mut buf = vec![0u8; 70_000];
                 for _ in 0..150 {
                     seed ^= seed << 13;

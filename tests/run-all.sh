@@ -16,6 +16,9 @@ cargo test --locked --release
 step "hostile-input tests again with overflow checks (debug build): forged catalogs, fuzzing regressions"
 cargo test --locked --test catalog_forged --test stream_into --test random_access
 
+step "ThreadSanitizer on the engine's shared state (needs nightly + rust-src; skipped without)"
+bash tests/tsan.sh --if-available
+
 step "C examples (-Wall -Wextra -Werror -pedantic), checked with GNU tar and Python"
 make --no-print-directory examples >/dev/null
 bash tests/c/run.sh

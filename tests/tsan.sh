@@ -18,6 +18,13 @@ if ! rustup run nightly rustc --print sysroot >/dev/null 2>&1 ||
 fi
 export RUSTFLAGS="-Zsanitizer=thread" RUSTDOCFLAGS="-Zsanitizer=thread"
 export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1"
-cargo +nightly test -Zbuild-std --target x86_64-unknown-linux-gnu --target-dir target/tsan \
-  --test concurrency --test md5_pool -- --test-threads=1
+args=(-Zbuild-std --target x86_64-unknown-linux-gnu --target-dir target/tsan --test concurrency --test md5_pool)
+cargo +nightly test "${args[@]}" -- --test-threads=1
+# The sanitizer really is in the test binaries that ran.
+bins=$(cargo +nightly test "${args[@]}" --no-run --message-format=json 2>/dev/null |
+  grep -o '"executable":"[^"]*/deps/[^"]*"' | cut -d'"' -f4)
+[ "$(wc -w <<<"$bins")" -eq 2 ] || { echo "FAIL: expected two test binaries, got: $bins"; exit 1; }
+for bin in $bins; do
+  nm "$bin" | grep -E " [Tt] __tsan_func_entry$" >/dev/null || { echo "FAIL: $bin is not instrumented"; exit 1; }
+done
 echo "ThreadSanitizer: no data race"
