@@ -224,7 +224,7 @@ impl Stream {
     /// point into the stream's own buffer as usual. `out` must hold at least 64 KiB to be used.
     pub fn next_event_into<'a>(&'a mut self, out: &'a mut [u8]) -> Result<Option<Event<'a>>> {
         match &mut self.inner {
-            Inner::Stored(s) => s.next_event_lent(out),
+            Inner::Stored(s) => s.next_event_lent(Some(out)),
             Inner::Deflate(d) => d.next_event(),
         }
     }
@@ -305,23 +305,19 @@ impl Stored {
     }
 
     fn next_event(&mut self) -> Result<Option<Event<'_>>> {
-        self.buf.forget_lent();
-        if let Err(e) = self.step() {
-            if e.is_fatal() {
-                self.fail();
-            }
-            return Err(e);
-        }
-        Ok(self.current_event())
+        self.next_event_lent(None)
     }
 
-    fn next_event_lent<'a>(&'a mut self, out: &'a mut [u8]) -> Result<Option<Event<'a>>> {
+    /// The next event, content read into `out` where it can be (see [`Stream::next_event_into`]).
+    fn next_event_lent<'a>(&'a mut self, out: Option<&'a mut [u8]>) -> Result<Option<Event<'a>>> {
         self.buf.forget_lent();
-        self.buf.lend(out);
+        if let Some(out) = out {
+            self.buf.lend(out);
+        }
         let stepped = self.step();
         // Nothing more goes into `out`; the event may still point into it (as `out` is borrowed
         // for as long as the event lives).
-        self.buf.lent_cap = 0;
+        self.buf.stop_lending();
         if let Err(e) = stepped {
             self.buf.forget_lent();
             if e.is_fatal() {
@@ -728,6 +724,11 @@ impl OutBuf {
             self.len = 0;
         }
         self.lent = std::ptr::null_mut();
+        self.lent_cap = 0;
+    }
+
+    /// Ends the call that lent the buffer: nothing more is written to it.
+    fn stop_lending(&mut self) {
         self.lent_cap = 0;
     }
 

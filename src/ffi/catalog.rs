@@ -6,7 +6,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::ffi::tape::{tt_free_fn, tt_read_at_fn, tt_tape, CallbackSource};
+use crate::ffi::tape::{tape_ref, tt_free_fn, tt_read_at_fn, tt_tape, CallbackSource};
 use crate::ffi::{boundary, boundary_or, c_bytes, input, tt_status};
 use crate::source::Source;
 use crate::verify::{Problem, Report};
@@ -39,11 +39,6 @@ pub struct tt_discrepancy {
     pub expected: *const c_char,
     /// What the disk holds.
     pub found: *const c_char,
-}
-
-fn tape_ref<'a>(tape: *const tt_tape) -> Option<&'a tt_tape> {
-    // SAFETY: a non-NULL tape comes from tt_tape_new and outlives the call.
-    unsafe { tape.as_ref() }
 }
 
 fn path_arg<'a>(t: &tt_tape, path: *const c_char) -> Result<&'a Path, tt_status> {

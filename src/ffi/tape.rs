@@ -301,6 +301,12 @@ unsafe fn name_arg<'a>(name: *const u8, name_len: usize) -> Result<&'a [u8]> {
     input(name, name_len).ok_or_else(|| Error::InvalidArgument("name is NULL".into()))
 }
 
+/// The tape behind a handle, or `None` for NULL.
+pub(crate) fn tape_ref<'a>(tape: *const tt_tape) -> Option<&'a tt_tape> {
+    // SAFETY: a non-NULL tape comes from tt_tape_new and outlives the call.
+    unsafe { tape.as_ref() }
+}
+
 /// Creates an empty tape. Returns NULL only when memory is exhausted. Free it with `tt_tape_free`.
 #[no_mangle]
 pub extern "C" fn tt_tape_new() -> *mut tt_tape {
@@ -335,12 +341,9 @@ pub extern "C" fn tt_tape_free(tape: *mut tt_tape) {
 /// message. NULL tape gives a static message.
 #[no_mangle]
 pub extern "C" fn tt_tape_error_message(tape: *const tt_tape) -> *const c_char {
-    boundary_or(c"internal error".as_ptr(), || {
-        // SAFETY: a non-NULL tape comes from tt_tape_new.
-        match unsafe { tape.as_ref() } {
-            Some(t) => t.error.as_ptr(),
-            None => c"tape is NULL".as_ptr(),
-        }
+    boundary_or(c"internal error".as_ptr(), || match tape_ref(tape) {
+        Some(t) => t.error.as_ptr(),
+        None => c"tape is NULL".as_ptr(),
     })
 }
 
@@ -350,12 +353,9 @@ pub extern "C" fn tt_tape_error_message(tape: *const tt_tape) -> *const c_char {
 /// tape. Returns 0 for a NULL tape.
 #[no_mangle]
 pub extern "C" fn tt_tape_error_copy(tape: *const tt_tape, buf: *mut c_char, len: usize) -> usize {
-    boundary_or(0, || {
-        // SAFETY: a non-NULL tape comes from tt_tape_new.
-        match unsafe { tape.as_ref() } {
-            Some(t) => t.error.copy_to(buf, len),
-            None => 0,
-        }
+    boundary_or(0, || match tape_ref(tape) {
+        Some(t) => t.error.copy_to(buf, len),
+        None => 0,
     })
 }
 
@@ -364,8 +364,7 @@ pub extern "C" fn tt_tape_error_copy(tape: *const tt_tape, buf: *mut c_char, len
 #[no_mangle]
 pub extern "C" fn tt_tape_added_count(tape: *const tt_tape, out: *mut u64) -> tt_status {
     boundary(|| {
-        // SAFETY: a non-NULL tape comes from tt_tape_new.
-        let Some(t) = (unsafe { tape.as_ref() }) else {
+        let Some(t) = tape_ref(tape) else {
             return tt_status::InvalidArgument;
         };
         if out.is_null() {
@@ -394,8 +393,7 @@ pub extern "C" fn tt_tape_set_walk_options(
     strict: i32,
 ) -> tt_status {
     boundary(|| {
-        // SAFETY: a non-NULL tape comes from tt_tape_new.
-        let Some(t) = (unsafe { tape.as_ref() }) else {
+        let Some(t) = tape_ref(tape) else {
             return tt_status::InvalidArgument;
         };
         t.build(|b| {
@@ -428,8 +426,7 @@ pub enum tt_format {
 #[no_mangle]
 pub extern "C" fn tt_tape_set_format(tape: *mut tt_tape, format: u32) -> tt_status {
     boundary(|| {
-        // SAFETY: a non-NULL tape comes from tt_tape_new.
-        let Some(t) = (unsafe { tape.as_ref() }) else {
+        let Some(t) = tape_ref(tape) else {
             return tt_status::InvalidArgument;
         };
         let Some(format) = crate::layout::Format::from_code(format) else {
@@ -453,8 +450,7 @@ pub extern "C" fn tt_tape_set_format(tape: *mut tt_tape, format: u32) -> tt_stat
 #[no_mangle]
 pub extern "C" fn tt_tape_set_deflate(tape: *mut tt_tape, level: i32) -> tt_status {
     boundary(|| {
-        // SAFETY: a non-NULL tape comes from tt_tape_new.
-        let Some(t) = (unsafe { tape.as_ref() }) else {
+        let Some(t) = tape_ref(tape) else {
             return tt_status::InvalidArgument;
         };
         t.build(|b| {
@@ -471,8 +467,7 @@ pub extern "C" fn tt_tape_set_deflate(tape: *mut tt_tape, level: i32) -> tt_stat
 #[no_mangle]
 pub extern "C" fn tt_tape_set_md5(tape: *mut tt_tape, enabled: i32) -> tt_status {
     boundary(|| {
-        // SAFETY: a non-NULL tape comes from tt_tape_new.
-        let Some(t) = (unsafe { tape.as_ref() }) else {
+        let Some(t) = tape_ref(tape) else {
             return tt_status::InvalidArgument;
         };
         *t.md5.lock().unwrap_or_else(|e| e.into_inner()) = enabled != 0;
@@ -491,8 +486,7 @@ pub extern "C" fn tt_add_path(
     name_len: usize,
 ) -> tt_status {
     boundary(|| {
-        // SAFETY: a non-NULL tape comes from tt_tape_new.
-        let Some(t) = (unsafe { tape.as_ref() }) else {
+        let Some(t) = tape_ref(tape) else {
             return tt_status::InvalidArgument;
         };
         // SAFETY: the caller passes a NUL-terminated path or NULL.
@@ -523,8 +517,7 @@ pub extern "C" fn tt_add_from_memory(
     mtime: i64,
 ) -> tt_status {
     boundary(|| {
-        // SAFETY: a non-NULL tape comes from tt_tape_new.
-        let Some(t) = (unsafe { tape.as_ref() }) else {
+        let Some(t) = tape_ref(tape) else {
             return tt_status::InvalidArgument;
         };
         t.build(|b| {
@@ -547,8 +540,7 @@ pub extern "C" fn tt_add_bytes(
     mtime: i64,
 ) -> tt_status {
     boundary(|| {
-        // SAFETY: a non-NULL tape comes from tt_tape_new.
-        let Some(t) = (unsafe { tape.as_ref() }) else {
+        let Some(t) = tape_ref(tape) else {
             return tt_status::InvalidArgument;
         };
         t.build(|b| {
@@ -582,8 +574,7 @@ pub extern "C" fn tt_add_read_at(
             userdata,
             free: free_userdata,
         });
-        // SAFETY: a non-NULL tape comes from tt_tape_new.
-        let Some(t) = (unsafe { tape.as_ref() }) else {
+        let Some(t) = tape_ref(tape) else {
             return tt_status::InvalidArgument;
         };
         let Some(source) = source else {
@@ -613,8 +604,7 @@ pub extern "C" fn tt_add_directory(
     mtime: i64,
 ) -> tt_status {
     boundary(|| {
-        // SAFETY: a non-NULL tape comes from tt_tape_new.
-        let Some(t) = (unsafe { tape.as_ref() }) else {
+        let Some(t) = tape_ref(tape) else {
             return tt_status::InvalidArgument;
         };
         t.build(|b| {
@@ -638,8 +628,7 @@ pub extern "C" fn tt_add_symlink(
     mtime: i64,
 ) -> tt_status {
     boundary(|| {
-        // SAFETY: a non-NULL tape comes from tt_tape_new.
-        let Some(t) = (unsafe { tape.as_ref() }) else {
+        let Some(t) = tape_ref(tape) else {
             return tt_status::InvalidArgument;
         };
         t.build(|b| {
@@ -660,8 +649,7 @@ pub extern "C" fn tt_add_symlink(
 #[no_mangle]
 pub extern "C" fn tt_tape_seal(tape: *mut tt_tape) -> tt_status {
     boundary(|| {
-        // SAFETY: a non-NULL tape comes from tt_tape_new.
-        let Some(t) = (unsafe { tape.as_ref() }) else {
+        let Some(t) = tape_ref(tape) else {
             return tt_status::InvalidArgument;
         };
         t.error.result(t.sealed().map(|_| ()))
@@ -694,8 +682,7 @@ fn sealed_query(
     f: impl FnOnce(&Tape) -> Result<u64>,
 ) -> tt_status {
     boundary(|| {
-        // SAFETY: a non-NULL tape comes from tt_tape_new.
-        let Some(t) = (unsafe { tape.as_ref() }) else {
+        let Some(t) = tape_ref(tape) else {
             return tt_status::InvalidArgument;
         };
         if out.is_null() {
@@ -725,8 +712,7 @@ pub extern "C" fn tt_tape_skipped(
     kind: *mut *const c_char,
 ) -> tt_status {
     boundary(|| {
-        // SAFETY: a non-NULL tape comes from tt_tape_new.
-        let Some(t) = (unsafe { tape.as_ref() }) else {
+        let Some(t) = tape_ref(tape) else {
             return tt_status::InvalidArgument;
         };
         if path.is_null() || kind.is_null() {
@@ -764,8 +750,7 @@ pub extern "C" fn tt_tape_entry(
     out: *mut tt_entry_info,
 ) -> tt_status {
     boundary(|| {
-        // SAFETY: a non-NULL tape comes from tt_tape_new.
-        let Some(t) = (unsafe { tape.as_ref() }) else {
+        let Some(t) = tape_ref(tape) else {
             return tt_status::InvalidArgument;
         };
         if out.is_null() {
@@ -818,8 +803,7 @@ pub extern "C" fn tt_tape_entry(
 #[no_mangle]
 pub extern "C" fn tt_tape_start_at(tape: *mut tt_tape, offset: u64) -> tt_status {
     boundary(|| {
-        // SAFETY: a non-NULL tape comes from tt_tape_new.
-        let Some(t) = (unsafe { tape.as_ref() }) else {
+        let Some(t) = tape_ref(tape) else {
             return tt_status::InvalidArgument;
         };
         let md5 = *t.md5.lock().unwrap_or_else(|e| e.into_inner());
@@ -840,8 +824,7 @@ pub extern "C" fn tt_tape_start_at(tape: *mut tt_tape, offset: u64) -> tt_status
 #[no_mangle]
 pub extern "C" fn tt_next_event(tape: *mut tt_tape, out: *mut tt_event) -> tt_status {
     boundary(|| {
-        // SAFETY: a non-NULL tape comes from tt_tape_new.
-        let Some(t) = (unsafe { tape.as_ref() }) else {
+        let Some(t) = tape_ref(tape) else {
             return tt_status::InvalidArgument;
         };
         next_event(t, out, None)
@@ -862,8 +845,7 @@ pub extern "C" fn tt_next_event_into(
     out: *mut tt_event,
 ) -> tt_status {
     boundary(|| {
-        // SAFETY: a non-NULL tape comes from tt_tape_new.
-        let Some(t) = (unsafe { tape.as_ref() }) else {
+        let Some(t) = tape_ref(tape) else {
             return tt_status::InvalidArgument;
         };
         // SAFETY: buf points to len writable bytes or is (NULL, 0).
@@ -877,95 +859,93 @@ pub extern "C" fn tt_next_event_into(
 }
 
 fn next_event(t: &tt_tape, out: *mut tt_event, lent: Option<&mut [u8]>) -> tt_status {
-    {
-        if out.is_null() {
-            return t
-                .error
-                .set_message(tt_status::InvalidArgument, "out is NULL");
-        }
-        let mut guard = t.stream_guard();
-        if guard.is_none() {
-            let md5 = *t.md5.lock().unwrap_or_else(|e| e.into_inner());
-            match t.sealed().and_then(|s| s.stream(0, md5)) {
-                Ok(s) => *guard = Some(s),
-                Err(e) => return t.error.set(&e),
-            }
-        }
-        let stream = guard.as_mut().expect("set above");
-        let tape_ref = stream.tape().clone();
-        // Names point into the tape's table, which lives as long as the tape handle.
-        let name_of = |i: usize| -> &[u8] { tape_ref.layout().name(i).unwrap_or(&[]) };
-        let next = match lent {
-            Some(buf) => stream.next_event_into(buf),
-            None => stream.next_event(),
-        };
-        let event = match next {
-            Ok(Some(e)) => e,
-            Ok(None) => return tt_status::Eof,
-            Err(e) => return t.error.set(&e),
-        };
-        let ev = match event {
-            Event::FileStart {
-                index,
-                entry,
-                header_offset,
-                resumed,
-            } => tt_event {
-                kind: entry.kind.into(),
-                index: index as u64,
-                offset: header_offset,
-                size: entry.size,
-                name: name_of(index).as_ptr(),
-                name_len: name_of(index).len(),
-                resumed: u8::from(resumed),
-                ..tt_event::empty(tt_event_type::FileStart)
-            },
-            Event::Data {
-                index,
-                offset,
-                bytes,
-            } => tt_event {
-                index: index.map_or(u64::MAX, |i| i as u64),
-                offset,
-                data: bytes.as_ptr(),
-                data_len: bytes.len(),
-                ..tt_event::empty(tt_event_type::Data)
-            },
-            Event::NeedData {
-                index,
-                content_offset,
-                remaining,
-            } => tt_event {
-                index: index as u64,
-                offset: content_offset,
-                size: remaining,
-                ..tt_event::empty(tt_event_type::NeedData)
-            },
-            Event::FileEnd {
-                index,
-                entry,
-                end_offset,
-                md5,
-            } => {
-                let name = name_of(index);
-                tt_event {
-                    kind: entry.kind.into(),
-                    size: entry.size,
-                    index: index as u64,
-                    offset: end_offset,
-                    name: name.as_ptr(),
-                    name_len: name.len(),
-                    md5: md5.unwrap_or([0; 16]),
-                    has_md5: u8::from(md5.is_some()),
-                    ..tt_event::empty(tt_event_type::FileEnd)
-                }
-            }
-            Event::Completed => tt_event::empty(tt_event_type::TapeCompleted),
-        };
-        // SAFETY: out is non-NULL by the check above.
-        unsafe { out.write(ev) };
-        tt_status::Ok
+    if out.is_null() {
+        return t
+            .error
+            .set_message(tt_status::InvalidArgument, "out is NULL");
     }
+    let mut guard = t.stream_guard();
+    if guard.is_none() {
+        let md5 = *t.md5.lock().unwrap_or_else(|e| e.into_inner());
+        match t.sealed().and_then(|s| s.stream(0, md5)) {
+            Ok(s) => *guard = Some(s),
+            Err(e) => return t.error.set(&e),
+        }
+    }
+    let stream = guard.as_mut().expect("set above");
+    let tape_ref = stream.tape().clone();
+    // Names point into the tape's table, which lives as long as the tape handle.
+    let name_of = |i: usize| -> &[u8] { tape_ref.layout().name(i).unwrap_or(&[]) };
+    let next = match lent {
+        Some(buf) => stream.next_event_into(buf),
+        None => stream.next_event(),
+    };
+    let event = match next {
+        Ok(Some(e)) => e,
+        Ok(None) => return tt_status::Eof,
+        Err(e) => return t.error.set(&e),
+    };
+    let ev = match event {
+        Event::FileStart {
+            index,
+            entry,
+            header_offset,
+            resumed,
+        } => tt_event {
+            kind: entry.kind.into(),
+            index: index as u64,
+            offset: header_offset,
+            size: entry.size,
+            name: name_of(index).as_ptr(),
+            name_len: name_of(index).len(),
+            resumed: u8::from(resumed),
+            ..tt_event::empty(tt_event_type::FileStart)
+        },
+        Event::Data {
+            index,
+            offset,
+            bytes,
+        } => tt_event {
+            index: index.map_or(u64::MAX, |i| i as u64),
+            offset,
+            data: bytes.as_ptr(),
+            data_len: bytes.len(),
+            ..tt_event::empty(tt_event_type::Data)
+        },
+        Event::NeedData {
+            index,
+            content_offset,
+            remaining,
+        } => tt_event {
+            index: index as u64,
+            offset: content_offset,
+            size: remaining,
+            ..tt_event::empty(tt_event_type::NeedData)
+        },
+        Event::FileEnd {
+            index,
+            entry,
+            end_offset,
+            md5,
+        } => {
+            let name = name_of(index);
+            tt_event {
+                kind: entry.kind.into(),
+                size: entry.size,
+                index: index as u64,
+                offset: end_offset,
+                name: name.as_ptr(),
+                name_len: name.len(),
+                md5: md5.unwrap_or([0; 16]),
+                has_md5: u8::from(md5.is_some()),
+                ..tt_event::empty(tt_event_type::FileEnd)
+            }
+        }
+        Event::Completed => tt_event::empty(tt_event_type::TapeCompleted),
+    };
+    // SAFETY: out is non-NULL by the check above.
+    unsafe { out.write(ev) };
+    tt_status::Ok
 }
 
 /// Feeds the next chunk `data[0..len]` of the memory entry that asked for it with NEED_DATA. The
@@ -974,8 +954,7 @@ fn next_event(t: &tt_tape, out: *mut tt_event, lent: Option<&mut [u8]>) -> tt_st
 #[no_mangle]
 pub extern "C" fn tt_feed(tape: *mut tt_tape, data: *const u8, len: usize) -> tt_status {
     boundary(|| {
-        // SAFETY: a non-NULL tape comes from tt_tape_new.
-        let Some(t) = (unsafe { tape.as_ref() }) else {
+        let Some(t) = tape_ref(tape) else {
             return tt_status::InvalidArgument;
         };
         // SAFETY: data points to len bytes or is (NULL, 0).
@@ -1000,8 +979,7 @@ pub extern "C" fn tt_feed(tape: *mut tt_tape, data: *const u8, len: usize) -> tt
 #[no_mangle]
 pub extern "C" fn tt_feed_end(tape: *mut tt_tape) -> tt_status {
     boundary(|| {
-        // SAFETY: a non-NULL tape comes from tt_tape_new.
-        let Some(t) = (unsafe { tape.as_ref() }) else {
+        let Some(t) = tape_ref(tape) else {
             return tt_status::InvalidArgument;
         };
         let mut guard = t.stream_guard();
@@ -1032,8 +1010,7 @@ pub extern "C" fn tt_read_at(
     nread: *mut usize,
 ) -> tt_status {
     boundary(|| {
-        // SAFETY: a non-NULL tape comes from tt_tape_new.
-        let Some(t) = (unsafe { tape.as_ref() }) else {
+        let Some(t) = tape_ref(tape) else {
             return tt_status::InvalidArgument;
         };
         if nread.is_null() {

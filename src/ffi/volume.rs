@@ -4,7 +4,7 @@
 use std::ffi::c_char;
 use std::io::{Read, Seek, SeekFrom};
 
-use crate::ffi::tape::tt_tape;
+use crate::ffi::tape::{tape_ref, tt_tape};
 use crate::ffi::{boundary, boundary_or, input, output, tt_status, LastError};
 use crate::volume::{self, ManifestItem, Role, Volume};
 
@@ -81,11 +81,6 @@ pub struct tt_location {
     pub first_part: u64,
     /// The last part holding any of its bytes.
     pub last_part: u64,
-}
-
-fn tape_ref<'a>(tape: *const tt_tape) -> Option<&'a tt_tape> {
-    // SAFETY: a non-NULL tape comes from tt_tape_new and outlives the call.
-    unsafe { tape.as_ref() }
 }
 
 fn volume_ref<'a>(v: *const tt_volume) -> Option<&'a tt_volume> {
