@@ -1,11 +1,12 @@
 #!/bin/sh
-# Seeds fuzz/corpus/catalog_loader with catalogs of the example tree (TAR and ZIP, with and without
-# checksums, deflated) and of a tree with long, non-UTF-8 and empty names. The reader targets are
+# Seeds fuzz/corpus/catalog_loader (or the directory given) with catalogs of the example tree (TAR
+# and ZIP, with and without checksums, deflated) and of a tree with long, non-UTF-8 and empty names. The reader targets are
 # seeded straight from ../shared/corpora (see docs/RELIABILITY.md).
+#   fuzz/seed.sh [DIR]
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
-out="$here/corpus/catalog_loader"
+out=${1:-"$here/corpus/catalog_loader"}
 mkdir -p "$out"
 cargo build --release --manifest-path "$repo/Cargo.toml" --bin tartape >/dev/null
 bin="$repo/target/release/tartape"

@@ -560,6 +560,24 @@ impl Layout {
         };
         let header_offset = self.header_offset(i)?;
         let header_len = le_u32(b, 8);
+        // Every header has a fixed part: a forged length of 0 would make an entry of no bytes,
+        // which no offset can be found in.
+        let header_fits = match self.format {
+            Format::Tar => {
+                header_len >= header::BLOCK as u32 && header_len % header::BLOCK as u32 == 0
+            }
+            Format::Zip => u64::from(header_len) >= zip::LOCAL_FIXED,
+        };
+        if !header_fits {
+            return Err(Error::corrupt(
+                "catalog",
+                format!(
+                    "entry {i} ({}): a header of {header_len} bytes is impossible in a {:?} archive",
+                    show_name(name),
+                    self.format
+                ),
+            ));
+        }
         let end_offset = self.end_offset(i)?;
         let end = header_offset
             .checked_add(u64::from(header_len))

@@ -14,10 +14,13 @@ step "Rust tests (engine, C ABI, command line, interoperability)"
 cargo test --locked --release
 
 step "hostile-input tests again with overflow checks (debug build): forged catalogs, fuzzing regressions"
-cargo test --locked --test catalog_forged --test stream_into --test random_access
+cargo test --locked --test catalog_forged --test fuzz_regressions --test stream_into --test random_access
 
 step "ThreadSanitizer on the engine's shared state (needs nightly + rust-src; skipped without)"
 bash tests/tsan.sh --if-available
+
+step "a short run of every fuzz target (60 s each, two at a time; the long campaign is fuzz/campaign.sh)"
+bash tests/fuzz-short.sh 60
 
 step "C examples (-Wall -Wextra -Werror -pedantic), checked with GNU tar and Python"
 make --no-print-directory examples >/dev/null

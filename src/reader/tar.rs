@@ -445,7 +445,8 @@ fn read_sparse_10(
     let mut used = 0u64;
     let mut map = Vec::new();
     loop {
-        if used >= stored {
+        // The map is whole blocks at the start of the member's data.
+        if used + BLOCK > stored {
             return Err(bad("runs past the member's data"));
         }
         let mut block = [0u8; 512];

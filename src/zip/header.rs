@@ -23,7 +23,8 @@ const MADE_BY: u16 = 0x033F;
 const FLAG_DESCRIPTOR: u16 = 1 << 3;
 /// Bit 11: the name is UTF-8.
 const FLAG_UTF8: u16 = 1 << 11;
-const LOCAL_FIXED: u64 = 30;
+/// The fixed part of a local file header, before the name and extra field.
+pub const LOCAL_FIXED: u64 = 30;
 const CENTRAL_FIXED: u64 = 46;
 const EXTENDED_TIME_LEN: u64 = 9;
 const ZIP64_END_LEN: u64 = 56;
