@@ -196,10 +196,12 @@ class Harness:
             "ours_cli": f"{TARTAPE} create --no-md5 {name}",
             "ours_cli_md5": f"{TARTAPE} create {name}",
             "ours_c_pipe": f"{BIN / 'tt_stream'} --write {name}",
+            "ours_c_read_pipe": f"{BIN / 'tt_stream'} --read --write {name}",
         }
         self.warm(data)
         contenders = {k: (f"{v} | cat > /dev/null", True) for k, v in pipes.items()}
         contenders["ours_inproc"] = ([str(BIN / "tt_stream"), name], False)
+        contenders["ours_inproc_read"] = ([str(BIN / "tt_stream"), "--read", name], False)
         contenders.update(extra or {})
         runs = self.alternate(group, contenders, data.parent)
         sizes = self.sizes(group, pipes, data.parent)
@@ -211,6 +213,13 @@ class Harness:
                          sizes["ours_cli_md5"][0])
         self.check_equal(group, "ours_cli bytes == ours_c_pipe bytes", sizes["ours_cli"][0],
                          sizes["ours_c_pipe"][0])
+        self.check_equal(group, "ours_cli bytes == ours_c_read_pipe bytes", sizes["ours_cli"][0],
+                         sizes["ours_c_read_pipe"][0])
+        read = {r["json"]["bytes"] for r in runs["ours_inproc_read"]}
+        if len(read) != 1:
+            raise RuntimeError(f"{group}: in-process read sizes differ between runs: {read}")
+        self.check_equal(group, "ours_inproc_read bytes == ours_inproc bytes", read.pop(),
+                         sizes["ours_cli"][0])
 
     def g_large_inproc(self) -> None:
         large = self.dataset("large")

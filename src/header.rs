@@ -145,10 +145,36 @@ pub fn encode(entry: &Entry, out: &mut Vec<u8>) {
     out.extend_from_slice(&block);
 }
 
-/// The header length of `entry` in bytes (a multiple of 512).
+/// The header length of `entry` in bytes (a multiple of 512). Most entries need no pax or GNU
+/// long-name record and take one block; only the others are encoded to be measured.
 pub fn encoded_len(entry: &Entry, scratch: &mut Vec<u8>) -> u64 {
+    if fits_one_block(entry) {
+        return BLOCK as u64;
+    }
     encode(entry, scratch);
     scratch.len() as u64
+}
+
+/// True when every field of `entry` fits the ustar block, so [`encode`] writes no extra record.
+fn fits_one_block(entry: &Entry) -> bool {
+    let dir = usize::from(entry.kind == EntryKind::Dir);
+    let path_fits = if entry.name.len() + dir <= 100 {
+        true
+    } else {
+        split_ustar_path(&header_path(entry)).is_some()
+    };
+    let (uid, gid, uname, gname): (u64, u64, &[u8], &[u8]) = match &entry.owner {
+        Some(o) => (o.uid, o.gid, &o.uname, &o.gname),
+        None => (0, 0, b"", b""),
+    };
+    path_fits
+        && entry.link.len() <= 100
+        && entry.size <= MAX_OCTAL_11
+        && (0..=MAX_OCTAL_11 as i64).contains(&entry.mtime)
+        && uid <= MAX_OCTAL_7
+        && gid <= MAX_OCTAL_7
+        && uname.len() <= 32
+        && gname.len() <= 32
 }
 
 /// The path as written in headers: the name, with a trailing `/` for directories.
@@ -321,6 +347,62 @@ mod tests {
             crc32: None,
             level: 0,
         }
+    }
+
+    #[test]
+    fn encoded_len_is_the_length_encode_writes_at_every_field_limit() {
+        let names: Vec<Vec<u8>> = [99, 100, 101, 255, 256, 257]
+            .iter()
+            .flat_map(|&n| {
+                let flat = vec![b'n'; n];
+                let mut split = vec![b'p'; n.min(150)];
+                split.push(b'/');
+                split.resize(n.max(split.len()), b'f');
+                [flat, split]
+            })
+            .chain([vec![0xff; 120], b"d/\xc3\xa9".to_vec()])
+            .collect();
+        let owners = [
+            None,
+            Some((0o7777777, 0o7777777, 32, 32)),
+            Some((0o7777777 + 1, 0, 0, 0)),
+            Some((0, 0o7777777 + 1, 0, 0)),
+            Some((0, 0, 33, 0)),
+            Some((0, 0, 0, 33)),
+        ];
+        let mut out = Vec::new();
+        let mut scratch = Vec::new();
+        let mut cases = 0;
+        for name in &names {
+            for kind in [EntryKind::File, EntryKind::Dir, EntryKind::Symlink] {
+                for link in [0, 100, 101] {
+                    for (size, mtime) in [
+                        (0, 0),
+                        (MAX_OCTAL_11, MAX_OCTAL_11 as i64),
+                        (MAX_OCTAL_11 + 1, -1),
+                        (1, MAX_OCTAL_11 as i64 + 1),
+                    ] {
+                        for owner in owners {
+                            let mut e = entry(name, kind, size);
+                            e.link = vec![b'l'; link].into();
+                            e.mtime = mtime;
+                            e.owner = owner.map(|(uid, gid, u, g)| {
+                                std::sync::Arc::new(crate::entry::Owner {
+                                    uid,
+                                    gid,
+                                    uname: vec![b'u'; u].into(),
+                                    gname: vec![b'g'; g].into(),
+                                })
+                            });
+                            encode(&e, &mut out);
+                            assert_eq!(encoded_len(&e, &mut scratch), out.len() as u64, "{e:?}");
+                            cases += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert!(cases > 1000);
     }
 
     #[test]

@@ -1,10 +1,13 @@
 //! Where an entry's content comes from, and how the engine reads it.
 
+use std::ffi::CString;
 use std::fmt;
 use std::fs::File;
 use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
@@ -90,7 +93,6 @@ pub struct FileSource {
 impl FileSource {
     /// The file's path for the entry named `name`.
     pub fn path(&self, name: &[u8]) -> PathBuf {
-        use std::os::unix::ffi::OsStrExt;
         let rest = &name[(self.name_skip as usize).min(name.len())..];
         let rest = rest.strip_prefix(b"/").unwrap_or(rest);
         if rest.is_empty() {
@@ -111,8 +113,36 @@ impl FileSource {
     /// reading and before using any byte (one check then covers changes before and during the
     /// read, which saves a system call per small file).
     pub fn open(&self, name: &[u8]) -> Result<File> {
-        use std::os::unix::fs::OpenOptionsExt;
+        self.open_path(name, self.path(name))
+    }
+
+    /// [`FileSource::open`] relative to the file's directory, kept open in `dir` for the next
+    /// file of the same directory: the kernel then resolves one name instead of the whole path
+    /// (a fifth of the system time of a tree of small files). The identity check that follows
+    /// the read is the same, so a file replaced under its name is still refused; a directory
+    /// renamed meanwhile is read where it now is, as GNU tar reads it.
+    pub fn open_in(&self, name: &[u8], dir: &mut DirHandle) -> Result<File> {
         let path = self.path(name);
+        let (Some(parent), Some(file_name)) = (path.parent(), path.file_name()) else {
+            return self.open_path(name, path);
+        };
+        if dir.path.as_deref() != Some(parent) {
+            dir.fd = None;
+            dir.path = Some(parent.to_path_buf());
+            dir.fd = open_dir(parent);
+        }
+        let Some(fd) = &dir.fd else {
+            // The directory could not be opened: the full path gives the error its right words.
+            return self.open_path(name, path);
+        };
+        match open_at(fd, file_name) {
+            Ok(file) => Ok(file),
+            Err(_) => self.open_path(name, path),
+        }
+    }
+
+    fn open_path(&self, name: &[u8], path: PathBuf) -> Result<File> {
+        use std::os::unix::fs::OpenOptionsExt;
         // Non-blocking: a path replaced by a FIFO must be refused by the check below, not hang the
         // open until some writer appears. (The flag changes nothing for regular files.)
         let opened = std::fs::OpenOptions::new()
@@ -188,6 +218,36 @@ impl FileSource {
             }),
         }
     }
+}
+
+/// The directory of the file a stream opened last, for [`FileSource::open_in`].
+#[derive(Debug, Default)]
+pub struct DirHandle {
+    path: Option<PathBuf>,
+    fd: Option<OwnedFd>,
+}
+
+/// Opens a directory only to open names relative to it (`O_PATH`: no read permission needed).
+fn open_dir(path: &Path) -> Option<OwnedFd> {
+    let c = CString::new(path.as_os_str().as_bytes()).ok()?;
+    let flags = libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC;
+    // SAFETY: `c` is a NUL-terminated path; the descriptor returned is owned by the OwnedFd.
+    let fd = unsafe { libc::open(c.as_ptr(), flags) };
+    // SAFETY: a non-negative result is a fresh descriptor nobody else owns.
+    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Opens `name` in the directory `dir` for reading, with the flags of [`FileSource::open`].
+fn open_at(dir: &OwnedFd, name: &std::ffi::OsStr) -> io::Result<File> {
+    let c = CString::new(name.as_bytes()).map_err(|_| io::ErrorKind::InvalidInput)?;
+    let flags = libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC;
+    // SAFETY: `dir` is an open descriptor and `c` a NUL-terminated name.
+    let fd = unsafe { libc::openat(dir.as_raw_fd(), c.as_ptr(), flags) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: a fresh descriptor nobody else owns.
+    Ok(unsafe { File::from_raw_fd(fd) })
 }
 
 /// Where an entry's content comes from.

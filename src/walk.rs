@@ -7,7 +7,7 @@ use std::fs::{self, Metadata};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
 
 use crate::entry::{Entry, EntryKind, Owner};
 use crate::error::{Error, Result};
@@ -35,6 +35,11 @@ pub struct WalkOptions {
 }
 
 /// Walks `path` (a file, symlink or directory) and appends its entries, named from `name`.
+///
+/// Directories are listed and their children stat'ed by a few threads at once (the scan is most
+/// of the work of a tree of small files, and the rest of the stream cannot start before it);
+/// the entries are then put in the walk's one order, so the result does not depend on which
+/// thread saw what. An error is the one the serial walk would meet first.
 pub fn walk(
     path: &Path,
     name: &[u8],
@@ -42,24 +47,196 @@ pub fn walk(
     entries: &mut Vec<Entry>,
     skipped: &mut Vec<Skipped>,
 ) -> Result<()> {
-    let base = Arc::new(path.to_path_buf());
-    let name_skip = name.len() as u32;
+    let lister = Lister {
+        base: Arc::new(path.to_path_buf()),
+        name_skip: name.len() as u32,
+        options,
+        queue: Mutex::new(Queue::default()),
+        wake: Condvar::new(),
+    };
+    let root_meta = fs::symlink_metadata(path).map_err(|e| Error::io(path, e))?;
     let mut owners = OwnerCache::default();
-    // A stack of (path, name) still to visit; children are pushed in reverse so they pop in order.
-    let mut stack = vec![(path.to_path_buf(), name.to_vec())];
-    let mut children: Vec<(Vec<u8>, PathBuf)> = Vec::new();
-    while let Some((path, name)) = stack.pop() {
-        let meta = fs::symlink_metadata(&path).map_err(|e| Error::io(&path, e))?;
+    let root = lister.item(path.to_path_buf(), name.to_vec(), root_meta, &mut owners)?;
+    // Helpers only where there is a directory to list (adding single files stays thread-free).
+    let workers = match root {
+        Item::Dir(..) => worker_count(),
+        _ => 1,
+    };
+    let mut listings: Vec<Option<Result<Vec<Item>>>> = Vec::new();
+    std::thread::scope(|scope| {
+        let helpers: Vec<_> = (1..workers)
+            .map(|_| scope.spawn(|| lister.work()))
+            .collect();
+        let mut done = lister.work();
+        for h in helpers {
+            // A helper that panicked would leave listings missing; the walk reports that below.
+            done.extend(h.join().unwrap_or_default());
+        }
+        for (id, listing) in done {
+            if listings.len() <= id {
+                listings.resize_with(id + 1, || None);
+            }
+            listings[id] = Some(listing);
+        }
+    });
+    // Put the entries in order: each directory, then its listing, depth first.
+    let mut stack = vec![vec![root].into_iter()];
+    while let Some(items) = stack.last_mut() {
+        let Some(item) = items.next() else {
+            stack.pop();
+            continue;
+        };
+        match item {
+            Item::Entry(entry) => entries.push(entry),
+            Item::Dir(entry, id) => {
+                entries.push(entry);
+                let listing = listings
+                    .get_mut(id)
+                    .and_then(Option::take)
+                    .ok_or_else(|| {
+                        let why = "the directory was not listed (a walking thread failed)";
+                        Error::io(path, std::io::Error::other(why))
+                    })??;
+                stack.push(listing.into_iter());
+            }
+            Item::Special(s) if options.strict => {
+                return Err(Error::Unsupported(format!(
+                    "{}: a {} cannot be stored (strict mode)",
+                    s.path.display(),
+                    s.kind
+                )));
+            }
+            Item::Special(s) => skipped.push(s),
+        }
+    }
+    Ok(())
+}
+
+/// How many threads list directories at most.
+const MAX_WORKERS: usize = 4;
+
+/// The threads a walk uses: the cores there are (read once: it reads cgroup files), at most
+/// [`MAX_WORKERS`].
+fn worker_count() -> usize {
+    static COUNT: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *COUNT.get_or_init(|| {
+        std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_WORKERS))
+    })
+}
+
+/// Marks one job done when dropped.
+struct Finished<'a, 'b>(&'a Lister<'b>);
+
+impl Drop for Finished<'_, '_> {
+    fn drop(&mut self) {
+        let mut q = self.0.queue.lock().unwrap_or_else(|e| e.into_inner());
+        q.pending -= 1;
+        if q.pending == 0 {
+            self.0.wake.notify_all();
+        }
+    }
+}
+
+/// What the walk emits for one path, in order.
+enum Item {
+    /// A file or symlink.
+    Entry(Entry),
+    /// A directory, and the number of its listing.
+    Dir(Entry, usize),
+    /// A special file, skipped (or refused in strict mode).
+    Special(Skipped),
+}
+
+/// A directory still to list: its number, path and entry name.
+struct Job {
+    id: usize,
+    path: PathBuf,
+    name: Box<[u8]>,
+}
+
+#[derive(Default)]
+struct Queue {
+    jobs: Vec<Job>,
+    /// Directories numbered so far.
+    numbered: usize,
+    /// Jobs queued or being listed.
+    pending: usize,
+}
+
+/// Lists the directories of one walk, from any number of threads.
+struct Lister<'a> {
+    base: Arc<PathBuf>,
+    name_skip: u32,
+    options: &'a WalkOptions,
+    queue: Mutex<Queue>,
+    wake: Condvar,
+}
+
+impl Lister<'_> {
+    /// Lists directories until none is left; returns the listings this thread made, by number.
+    fn work(&self) -> Vec<(usize, Result<Vec<Item>>)> {
+        let mut done = Vec::new();
+        let mut owners = OwnerCache::default();
+        loop {
+            let job = {
+                let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+                loop {
+                    if let Some(job) = q.jobs.pop() {
+                        break job;
+                    }
+                    if q.pending == 0 {
+                        return done;
+                    }
+                    q = self.wake.wait(q).unwrap_or_else(|e| e.into_inner());
+                }
+            };
+            // Counted as done even if listing panics, so that the other threads do not wait for
+            // it forever (the walk then reports the directory as not listed).
+            let _finished = Finished(self);
+            done.push((job.id, self.list(&job, &mut owners)));
+        }
+    }
+
+    /// The children of one directory, sorted by name, each stat'ed relative to the directory's
+    /// descriptor (one name for the kernel to resolve, not the whole path).
+    fn list(&self, job: &Job, owners: &mut OwnerCache) -> Result<Vec<Item>> {
+        let mut children: Vec<(Vec<u8>, fs::DirEntry)> = Vec::new();
+        for child in fs::read_dir(&job.path).map_err(|e| Error::io(&job.path, e))? {
+            let child = child.map_err(|e| Error::io(&job.path, e))?;
+            let file_name = child.file_name().as_bytes().to_vec();
+            if !self.options.exclude.contains(&file_name) {
+                children.push((file_name, child));
+            }
+        }
+        children.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let mut items = Vec::with_capacity(children.len());
+        for (file_name, child) in children {
+            // statx relative to the directory's descriptor, without following a symlink.
+            let meta = child.metadata().map_err(|e| Error::io(child.path(), e))?;
+            let name = name::join(&job.name, &file_name)?;
+            items.push(self.item(child.path(), name, meta, owners)?);
+        }
+        Ok(items)
+    }
+
+    /// What the walk emits for `path`, stat'ed as `meta`; a directory is queued for listing.
+    fn item(
+        &self,
+        path: PathBuf,
+        name: Vec<u8>,
+        meta: Metadata,
+        owners: &mut OwnerCache,
+    ) -> Result<Item> {
         let ft = meta.file_type();
-        let owner = options.keep_owners.then(|| owners.get(&meta));
+        let owner = self.options.keep_owners.then(|| owners.get(&meta));
         // Every walked entry remembers where it came from, so verification can find it again.
         let origin = Source::File(FileSource {
-            base: base.clone(),
-            name_skip,
+            base: self.base.clone(),
+            name_skip: self.name_skip,
             identity: FileIdentity::of(&meta),
         });
         let mut entry = Entry {
-            name: name.clone().into_boxed_slice(),
+            name: name.into_boxed_slice(),
             kind: EntryKind::File,
             mode: meta.mode() & 0o7777,
             mtime: meta.mtime(),
@@ -73,41 +250,29 @@ pub fn walk(
         };
         if ft.is_file() {
             entry.size = meta.len();
-            entries.push(entry);
+            Ok(Item::Entry(entry))
         } else if ft.is_symlink() {
             let target = fs::read_link(&path).map_err(|e| Error::io(&path, e))?;
             entry.kind = EntryKind::Symlink;
             entry.mode = 0o777;
             entry.link = target.as_os_str().as_bytes().into();
-            entries.push(entry);
+            Ok(Item::Entry(entry))
         } else if ft.is_dir() {
             entry.kind = EntryKind::Dir;
-            entries.push(entry);
-            children.clear();
-            for child in fs::read_dir(&path).map_err(|e| Error::io(&path, e))? {
-                let child = child.map_err(|e| Error::io(&path, e))?;
-                let file_name = child.file_name().as_bytes().to_vec();
-                if options.exclude.contains(&file_name) {
-                    continue;
-                }
-                children.push((file_name, child.path()));
-            }
-            children.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-            for (file_name, child_path) in children.drain(..).rev() {
-                stack.push((child_path, name::join(&name, &file_name)?));
-            }
+            let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+            let id = q.numbered;
+            q.numbered += 1;
+            q.pending += 1;
+            let name = entry.name.clone();
+            q.jobs.push(Job { id, path, name });
+            drop(q);
+            self.wake.notify_one();
+            Ok(Item::Dir(entry, id))
         } else {
             let kind = special_kind(&meta);
-            if options.strict {
-                return Err(Error::Unsupported(format!(
-                    "{}: a {kind} cannot be stored (strict mode)",
-                    path.display()
-                )));
-            }
-            skipped.push(Skipped { path, kind });
+            Ok(Item::Special(Skipped { path, kind }))
         }
     }
-    Ok(())
 }
 
 /// The archive name for `path` when the caller gave none: its last component, or that of its

@@ -98,6 +98,7 @@ fn null_tape_gives_invalid_argument_or_the_documented_fallback_for_every_functio
     assert_eq!(tt_feed(t, name.as_ptr(), 1), IA);
     assert_eq!(tt_feed_end(t), IA);
     assert_eq!(tt_read_at(t, 0, buf.as_mut_ptr(), 8, &mut nread), IA);
+    assert_eq!(tt_read(t, buf.as_mut_ptr(), 8, &mut nread), IA);
     assert_eq!(n, 0, "outputs untouched");
     assert_eq!(nread, 77);
     assert_eq!(ev.index, 4242);
@@ -229,6 +230,9 @@ fn null_pointer_arguments_give_invalid_argument_and_a_message() {
         "nread",
     );
     assert_eq!(nread, 5, "nread untouched on error");
+    tape.expect(tt_read(t, null_mut(), 4, &mut nread), IA, "buf");
+    tape.expect(tt_read(t, buf.as_mut_ptr(), 4, null_mut()), IA, "out_n");
+    assert_eq!(nread, 5, "out_n untouched on error");
     // (NULL, 0) is an empty buffer.
     assert_eq!(tt_read_at(t, 0, null_mut(), 0, &mut nread), tt_status::Ok);
     assert_eq!(nread, 0);

@@ -14,7 +14,7 @@ step "Rust tests (engine, C ABI, command line, interoperability)"
 cargo test --locked --release
 
 step "hostile-input tests again with overflow checks (debug build): forged catalogs, fuzzing regressions"
-cargo test --locked --test catalog_forged --test fuzz_regressions --test stream_into --test random_access
+cargo test --locked --test catalog_forged --test fuzz_regressions --test stream_into --test stream_read --test random_access
 
 step "ThreadSanitizer on the engine's shared state (needs nightly + rust-src; skipped without)"
 bash tests/tsan.sh --if-available

@@ -2,8 +2,10 @@
  * (tt_next_event), counting the DATA bytes. --md5 turns on the MD5 of FILE_END events (on by default
  * in the library; this program turns it off unless asked); --list prints each file's MD5 to stdout.
  * --write writes the archive to stdout through one buffer of 1 MiB (--buffer BYTES to change it): what
- * a command line with a full output buffer would do. Prints one JSON line (to stderr with --list or --write).
- * Usage: tt_stream [--md5] [--list | --write [--buffer BYTES]] PATH... */
+ * a command line with a full output buffer would do. --read takes the archive with tt_read (plain bytes
+ * built in one buffer of 1 MiB, or --buffer BYTES, no events) instead, counted or, with --write, written.
+ * Prints one JSON line (to stderr with --list or --write).
+ * Usage: tt_stream [--md5] [--read] [--list | --write [--buffer BYTES]] PATH... */
 #include "common.h"
 #include <errno.h>
 #include <unistd.h>
@@ -37,7 +39,7 @@ static int out(const uint8_t *p, size_t n) {
 }
 
 int main(int argc, char **argv) {
-    int md5 = 0, list = 0, to_stdout = 0, i;
+    int md5 = 0, list = 0, to_stdout = 0, read_mode = 0, i;
     tt_tape *tape;
     tt_event ev;
     tt_status st;
@@ -47,6 +49,7 @@ int main(int argc, char **argv) {
         if (strcmp(argv[i], "--md5") == 0) md5 = 1;
         else if (strcmp(argv[i], "--list") == 0) list = 1;
         else if (strcmp(argv[i], "--write") == 0) to_stdout = 1;
+        else if (strcmp(argv[i], "--read") == 0) read_mode = 1;
         else if (strcmp(argv[i], "--buffer") == 0 && i + 1 < argc) OUT_BUF = (size_t)atol(argv[++i]);
         else { fprintf(stderr, "tt_stream: unknown option %s\n", argv[i]); return 2; }
     }
@@ -54,7 +57,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: tt_stream [--md5] [--list | --write] PATH...\n");
         return 2;
     }
-    if (to_stdout && (out_buf = malloc(OUT_BUF)) == NULL) return 1;
+    if ((to_stdout || read_mode) && (out_buf = malloc(OUT_BUF)) == NULL) return 1;
     tape = tt_tape_new();
     if (tape == NULL) return 1;
     if ((st = tt_tape_set_md5(tape, md5)) != TT_STATUS_OK) goto fail;
@@ -63,7 +66,17 @@ int main(int argc, char **argv) {
     if ((st = tt_tape_total_size(tape, &total)) != TT_STATUS_OK) goto fail;
     if ((st = tt_tape_entry_count(tape, &entries)) != TT_STATUS_OK) goto fail;
     t_scan = now_s();
-    while ((st = tt_next_event(tape, &ev)) == TT_STATUS_OK) {
+    while (read_mode) {
+        size_t n = 0;
+        if ((st = tt_read(tape, out_buf, OUT_BUF, &n)) != TT_STATUS_OK) break;
+        bytes += n;
+        if (to_stdout && write_all(out_buf, n) != 0) {
+            perror("tt_stream: write");
+            tt_tape_free(tape);
+            return 1;
+        }
+    }
+    while (!read_mode && (st = tt_next_event(tape, &ev)) == TT_STATUS_OK) {
         if (ev.type == TT_EVENT_TYPE_DATA) {
             bytes += ev.data_len;
             if (to_stdout && out(ev.data, ev.data_len) != 0) {
@@ -84,7 +97,7 @@ int main(int argc, char **argv) {
         }
     }
     if (st != TT_STATUS_EOF) goto fail;
-    if (to_stdout && write_all(out_buf, out_len) != 0) { perror("tt_stream: write"); return 1; }
+    if (to_stdout && !read_mode && write_all(out_buf, out_len) != 0) { perror("tt_stream: write"); return 1; }
     t1 = now_s();
     if (bytes != total) {
         fprintf(stderr, "tt_stream: streamed %llu bytes, the tape says %llu\n",

@@ -858,6 +858,73 @@ pub extern "C" fn tt_next_event_into(
     })
 }
 
+/// Reads the archive's next bytes into `buf[0..len]`, as many as fit, across entries, and stores
+/// how many in `*out_n`: OK while bytes come, EOF (with 0) at the end. For a consumer that wants
+/// the archive and not the events (a pipe, a socket, an upload): headers and content are built in
+/// `buf` itself, without the copy a consumer of `tt_next_event`'s data makes. Everything is
+/// checked as for the events (a source that changed is a fatal status, with hashing on the MD5s
+/// are computed); bytes read before an error are returned first and the status by the next call.
+/// An entry fed by push gives STATE: its NEED_DATA is then the next `tt_next_event`; feed it and
+/// go on reading. `tt_read` and `tt_next_event` may be mixed freely; `tt_tape_start_at` chooses
+/// where reading starts. A `len` of 0 reads nothing and returns OK.
+#[no_mangle]
+pub extern "C" fn tt_read(
+    tape: *mut tt_tape,
+    buf: *mut u8,
+    len: usize,
+    out_n: *mut usize,
+) -> tt_status {
+    boundary(|| {
+        let Some(t) = tape_ref(tape) else {
+            return tt_status::InvalidArgument;
+        };
+        if out_n.is_null() {
+            return t
+                .error
+                .set_message(tt_status::InvalidArgument, "out_n is NULL");
+        }
+        // SAFETY: buf points to len writable bytes or is (NULL, 0).
+        let Some(buf) = (unsafe { output(buf, len) }) else {
+            return t
+                .error
+                .set_message(tt_status::InvalidArgument, "buf is NULL with a length");
+        };
+        let mut guard = t.stream_guard();
+        let stream = match started(t, &mut guard) {
+            Ok(s) => s,
+            Err(status) => return status,
+        };
+        let read = stream.read(buf);
+        match read {
+            // SAFETY: out_n is non-NULL, checked above.
+            Ok(n) => unsafe {
+                *out_n = n;
+                if n == 0 && !buf.is_empty() {
+                    tt_status::Eof
+                } else {
+                    tt_status::Ok
+                }
+            },
+            Err(e) => t.error.set(&e),
+        }
+    })
+}
+
+/// The tape's stream, started at 0 (sealing the tape) if none was.
+fn started<'a>(
+    t: &tt_tape,
+    guard: &'a mut MutexGuard<'_, Option<Stream>>,
+) -> Result<&'a mut Stream, tt_status> {
+    if guard.is_none() {
+        let md5 = *t.md5.lock().unwrap_or_else(|e| e.into_inner());
+        match t.sealed().and_then(|s| s.stream(0, md5)) {
+            Ok(s) => **guard = Some(s),
+            Err(e) => return Err(t.error.set(&e)),
+        }
+    }
+    Ok(guard.as_mut().expect("set above"))
+}
+
 fn next_event(t: &tt_tape, out: *mut tt_event, lent: Option<&mut [u8]>) -> tt_status {
     if out.is_null() {
         return t
@@ -865,14 +932,10 @@ fn next_event(t: &tt_tape, out: *mut tt_event, lent: Option<&mut [u8]>) -> tt_st
             .set_message(tt_status::InvalidArgument, "out is NULL");
     }
     let mut guard = t.stream_guard();
-    if guard.is_none() {
-        let md5 = *t.md5.lock().unwrap_or_else(|e| e.into_inner());
-        match t.sealed().and_then(|s| s.stream(0, md5)) {
-            Ok(s) => *guard = Some(s),
-            Err(e) => return t.error.set(&e),
-        }
-    }
-    let stream = guard.as_mut().expect("set above");
+    let stream = match started(t, &mut guard) {
+        Ok(s) => s,
+        Err(status) => return status,
+    };
     let tape_ref = stream.tape().clone();
     // Names point into the tape's table, which lives as long as the tape handle.
     let name_of = |i: usize| -> &[u8] { tape_ref.layout().name(i).unwrap_or(&[]) };

@@ -63,6 +63,41 @@ static size_t stream_all_or_fail(tt_tape *tape, uint8_t **out, int may_fail) {
 
 static size_t stream_all(tt_tape *tape, uint8_t **out) { return stream_all_or_fail(tape, out, 0); }
 
+/* The archive through tt_read with a buffer of `size`; a pushed entry stops the read with STATE,
+ * and its NEED_DATA is the next event. */
+static size_t read_all(tt_tape *tape, size_t size, uint8_t **out) {
+    size_t cap = 1 << 16, len = 0, n = 0;
+    uint8_t *buf = malloc(cap), *chunk = malloc(size + 1);
+    tt_status st;
+    tt_event ev;
+    OK(tt_tape_start_at(tape, 0), tape);
+    for (;;) {
+        st = tt_read(tape, chunk, size, &n);
+        if (st == TT_STATUS_EOF) break;
+        if (st == TT_STATUS_STATE) {
+            static uint8_t feed[700];
+            size_t k;
+            CHECK(strstr(tt_tape_error_message(tape), "NEED_DATA") != NULL, "says why: %s",
+                  tt_tape_error_message(tape));
+            OK(tt_next_event(tape, &ev), tape);
+            CHECK(ev.type == TT_EVENT_TYPE_NEED_DATA, "NEED_DATA after a STATE read, got %d", (int)ev.type);
+            k = ev.size < sizeof feed ? (size_t)ev.size : sizeof feed;
+            memset(feed, 'p', k);
+            OK(tt_feed(tape, feed, k), tape);
+            continue;
+        }
+        CHECK(st == TT_STATUS_OK && n > 0 && n <= size, "read %zu: %s", n, tt_tape_error_message(tape));
+        if (st != TT_STATUS_OK) break;
+        while (len + n > cap) buf = realloc(buf, cap *= 2);
+        memcpy(buf + len, chunk, n);
+        len += n;
+    }
+    CHECK(tt_read(tape, chunk, size, &n) == TT_STATUS_EOF && n == 0, "EOF stays EOF");
+    free(chunk);
+    *out = buf;
+    return len;
+}
+
 struct reader_job {
     tt_tape *tape;
     const uint8_t *expected;
@@ -130,6 +165,16 @@ static void test_build_stream_and_threads(const char *dir) {
             free(again);
             free(lend_buf);
             lend_buf = NULL;
+        }
+    }
+    {
+        /* The same bytes through tt_read, whatever the buffer's size. */
+        size_t sizes[] = {1, 511, 4096, 100000, 1 << 20}, k;
+        for (k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+            uint8_t *again = NULL;
+            CHECK(read_all(tape, sizes[k], &again) == total && memcmp(again, all, total) == 0,
+                  "tt_read %zu: same bytes", sizes[k]);
+            free(again);
         }
     }
 
@@ -297,6 +342,9 @@ static void test_null_arguments(void) {
     CHECK(tt_next_event_into(tape, NULL, 10, &ev) == TT_STATUS_INVALID_ARGUMENT, "NULL lent buffer");
     CHECK(tt_next_event_into(tape, NULL, 0, NULL) == TT_STATUS_INVALID_ARGUMENT, "NULL event into");
     CHECK(tt_next_event_into(NULL, NULL, 0, &ev) == TT_STATUS_INVALID_ARGUMENT, "NULL tape event into");
+    CHECK(tt_read(tape, NULL, 10, &got) == TT_STATUS_INVALID_ARGUMENT, "NULL read buffer with length");
+    CHECK(tt_read(tape, NULL, 0, NULL) == TT_STATUS_INVALID_ARGUMENT, "NULL read count");
+    CHECK(tt_read(NULL, NULL, 0, &got) == TT_STATUS_INVALID_ARGUMENT, "NULL tape stream read");
     CHECK(tt_read_at(tape, 0, NULL, 0, NULL) == TT_STATUS_INVALID_ARGUMENT, "NULL nread");
     CHECK(tt_read_at(NULL, 0, NULL, 0, &got) == TT_STATUS_INVALID_ARGUMENT, "NULL tape read");
     CHECK(tt_tape_total_size(tape, NULL) == TT_STATUS_INVALID_ARGUMENT, "NULL out");

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use tartape::{Event, Stream, TapeBuilder};
+use tartape::{Stream, TapeBuilder};
 
 use crate::args::{format_option, parse_size, Args};
 use crate::output::Output;
@@ -72,7 +72,8 @@ pub fn end_of(tape: &tartape::Tape, offset: u64, length: Option<u64>) -> u64 {
     length.map_or(total, |n| offset.saturating_add(n).min(total))
 }
 
-/// Writes the stream's bytes up to archive offset `end`; returns how many were written.
+/// Writes the stream's bytes up to archive offset `end`; returns how many were written. The
+/// stream fills one 1 MiB buffer across entries (`Stream::read`), written as it is.
 pub fn pump(
     mut stream: Stream,
     end: u64,
@@ -81,20 +82,16 @@ pub fn pump(
 ) -> Result<u64, String> {
     let start = stream.position();
     let mut pos = start;
+    let mut buf = vec![0u8; 1 << 20];
     while pos < end {
-        match stream.next_event().map_err(|e| e.to_string())? {
-            Some(Event::Data { offset, bytes, .. }) => {
-                let take = ((end - offset) as usize).min(bytes.len());
-                output.write_all(&bytes[..take])?;
-                pos = offset + take as u64;
-                progress.update(pos - start);
-            }
-            Some(Event::NeedData { .. }) => {
-                return Err("internal: a push-fed entry in a command-line tape".into())
-            }
-            Some(_) => {}
-            None => break,
+        let want = (end - pos).min(buf.len() as u64) as usize;
+        let n = stream.read(&mut buf[..want]).map_err(|e| e.to_string())?;
+        if n == 0 {
+            break;
         }
+        output.write_all(&buf[..n])?;
+        pos += n as u64;
+        progress.update(pos - start);
     }
     Ok(pos - start)
 }

@@ -8,7 +8,8 @@ use std::os::unix::io::FromRawFd;
 use std::path::{Path, PathBuf};
 
 /// Standard output as a plain file descriptor: Rust's `Stdout` is line-buffered with a small
-/// buffer, which costs a system call per small entry; this one sits behind a 1 MiB `BufWriter`.
+/// buffer, which costs a system call per small entry; the stream is written to this one in chunks
+/// of up to 1 MiB, read straight into one buffer (`Stream::read`).
 struct RawStdout(ManuallyDrop<File>);
 
 impl RawStdout {
@@ -44,8 +45,8 @@ impl Write for RawStdout {
 
 /// Standard output, or a temporary file renamed to its final name by `commit`.
 pub struct Output {
-    stdout: Option<io::BufWriter<RawStdout>>,
-    file: Option<io::BufWriter<File>>,
+    stdout: Option<RawStdout>,
+    file: Option<File>,
     /// (temporary path, final path) while the file is not committed.
     paths: Option<(PathBuf, PathBuf)>,
 }
@@ -60,7 +61,7 @@ impl Output {
         };
         let Some(target) = target else {
             return Ok(Output {
-                stdout: Some(io::BufWriter::with_capacity(1 << 20, RawStdout::new())),
+                stdout: Some(RawStdout::new()),
                 file: None,
                 paths: None,
             });
@@ -80,7 +81,7 @@ impl Output {
         let file = File::create(&temp).map_err(|e| format!("{}: {e}", temp.display()))?;
         Ok(Output {
             stdout: None,
-            file: Some(io::BufWriter::with_capacity(1 << 20, file)),
+            file: Some(file),
             paths: Some((temp, target.to_path_buf())),
         })
     }
@@ -97,15 +98,13 @@ impl Output {
 
     /// Flushes; for a file, syncs it and renames it to its final name.
     pub fn commit(mut self) -> Result<(), String> {
-        if let Some(s) = &mut self.stdout {
-            return s.flush().map_err(|e| format!("standard output: {e}"));
+        if self.stdout.is_some() {
+            return Ok(());
         }
         let (Some(file), Some((temp, target))) = (self.file.take(), self.paths.clone()) else {
             return Ok(());
         };
-        file.into_inner()
-            .map_err(|e| e.into_error())
-            .and_then(|f| f.sync_all())
+        file.sync_all()
             .and_then(|_| fs::rename(&temp, &target))
             .map_err(|e| format!("{}: {e}", target.display()))?;
         self.paths = None;

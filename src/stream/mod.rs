@@ -16,8 +16,13 @@ use crate::hashpool::{self, HashPool};
 use crate::header;
 use crate::layout::Slot;
 use crate::layout::{Format, Position};
-use crate::source::{pread_full, Source};
+use crate::source::{pread_full, DirHandle, Source};
+
+mod outbuf;
+mod read;
+
 use crate::tape::Tape;
+use outbuf::OutBuf;
 
 /// The size of the stream's buffer: the most bytes one `Data` event carries.
 pub const BUFFER_SIZE: usize = 1 << 20;
@@ -168,6 +173,7 @@ impl Emitted {
 /// A stream over a sealed tape. Not shareable between threads while in use (`Send`, not `Sync`).
 pub struct Stream {
     inner: Inner,
+    reading: read::ReadState,
 }
 
 enum Inner {
@@ -189,15 +195,19 @@ impl Stream {
         } else {
             Inner::Stored(Box::new(Stored::new(tape, offset, md5)?))
         };
-        Ok(Stream { inner })
+        Ok(Stream {
+            inner,
+            reading: read::ReadState::default(),
+        })
     }
 
     /// The archive offset of the next byte this stream will emit.
     pub fn position(&self) -> u64 {
-        match &self.inner {
+        let produced = match &self.inner {
             Inner::Stored(s) => s.pos,
             Inner::Deflate(d) => d.position(),
-        }
+        };
+        produced - self.unread()
     }
 
     /// The tape being streamed.
@@ -211,6 +221,9 @@ impl Stream {
     /// The next event, or `None` after `Completed`. A fatal error stops the stream for good; an
     /// error in the call (wrong state) changes nothing.
     pub fn next_event(&mut self) -> Result<Option<Event<'_>>> {
+        if self.holds_spill() {
+            return Ok(self.take_spill());
+        }
         match &mut self.inner {
             Inner::Stored(s) => s.next_event(),
             Inner::Deflate(d) => d.next_event(),
@@ -223,6 +236,9 @@ impl Stream {
     /// them again: while more content follows, the event fills `out` exactly. Other `Data` events
     /// point into the stream's own buffer as usual. `out` must hold at least 64 KiB to be used.
     pub fn next_event_into<'a>(&'a mut self, out: &'a mut [u8]) -> Result<Option<Event<'a>>> {
+        if self.holds_spill() {
+            return Ok(self.take_spill());
+        }
         match &mut self.inner {
             Inner::Stored(s) => s.next_event_lent(Some(out)),
             Inner::Deflate(d) => d.next_event(),
@@ -232,6 +248,7 @@ impl Stream {
     /// Hands the next chunk of a push-fed entry's content to the stream (after `NeedData`). A chunk
     /// longer than what is still owed is refused before any of it goes out, and stops the stream.
     pub fn feed(&mut self, chunk: &[u8]) -> Result<()> {
+        self.drop_held_need();
         match &mut self.inner {
             Inner::Stored(s) => s.feed(chunk),
             Inner::Deflate(d) => d.feed(chunk),
@@ -241,6 +258,7 @@ impl Stream {
     /// Says that a push-fed entry has no more bytes. Before its declared size is reached this is an
     /// error that stops the stream.
     pub fn feed_end(&mut self) -> Result<()> {
+        self.drop_held_need();
         match &mut self.inner {
             Inner::Stored(s) => s.feed_end(),
             Inner::Deflate(d) => d.feed_end(),
@@ -268,8 +286,14 @@ struct Stored {
     buf: OutBuf,
     header: Vec<u8>,
     file: Option<File>,
+    /// The directory of the last file opened, to open the next one by its name in it.
+    dir: DirHandle,
     /// The current entry, decoded once when it starts.
     slot: Option<Slot>,
+    /// Bytes at the start of `buf` that [`Stream::read`] has not handed out yet.
+    unread: usize,
+    /// The emitted event was met by [`Stream::read`] and is still to be given (a NEED_DATA).
+    held: bool,
 }
 
 impl Stored {
@@ -300,7 +324,10 @@ impl Stored {
             buf: OutBuf::default(),
             header: Vec::new(),
             file: None,
+            dir: DirHandle::default(),
             slot: None,
+            unread: 0,
+            held: false,
         })
     }
 
@@ -310,6 +337,18 @@ impl Stored {
 
     /// The next event, content read into `out` where it can be (see [`Stream::next_event_into`]).
     fn next_event_lent<'a>(&'a mut self, out: Option<&'a mut [u8]>) -> Result<Option<Event<'a>>> {
+        if std::mem::take(&mut self.held) {
+            return Ok(self.current_event());
+        }
+        if self.unread > 0 {
+            // Stream::read kept the end of a Data event: it comes first.
+            if let Emitted::Data { index, .. } = self.emitted {
+                let offset = self.pos - self.unread as u64;
+                self.emitted = Emitted::Data { index, offset };
+            }
+            self.unread = 0;
+            return Ok(self.current_event());
+        }
         self.buf.forget_lent();
         if let Some(out) = out {
             self.buf.lend(out);
@@ -517,7 +556,9 @@ impl Stored {
         let end = slot.end_offset();
         let start = self.pos;
         self.buf.clear();
-        if self.pos >= data_offset && !matches!(entry.source, Source::Push) {
+        if !matches!(entry.source, Source::Push)
+            && self.buf.may_lend(data_offset.saturating_sub(self.pos))
+        {
             self.buf.use_lent();
         }
         if self.pos < data_offset {
@@ -547,13 +588,13 @@ impl Stored {
                 .saturating_sub(self.buf.len())
                 .max(header::BLOCK);
             let left = content_end - self.pos;
+            let have = self.buf.len();
             let n = match self.buf.lent_room() {
                 // A lent buffer is filled whole while more content follows (so a caller can hand
                 // it on as it is), and keeps room for the tail with the entry's last bytes.
-                Some(cap) if left > cap as u64 => cap,
+                Some(cap) if left > (cap - have) as u64 => cap - have,
                 _ => (left as usize).min(room),
             };
-            let have = self.buf.len();
             self.buf.grow(n);
             let content_pos = self.pos - data_offset;
             self.read_content(slot, content_pos, have)?;
@@ -625,11 +666,11 @@ impl Stored {
             && content_pos == 0
             && (self.buf.len() - from) as u64 == slot.entry.size;
         if self.file.is_none() {
-            self.file = Some(if unchecked {
-                f.open(name)?
-            } else {
-                f.open_checked(name)?
-            });
+            let file = f.open_in(name, &mut self.dir)?;
+            if !unchecked {
+                f.check(name, &file)?;
+            }
+            self.file = Some(file);
         }
         let file = self.file.as_ref().expect("opened above");
         let out = self.buf.tail_mut(from);
@@ -680,127 +721,5 @@ impl Stored {
     fn current_event(&self) -> Option<Event<'_>> {
         self.emitted
             .to_event(self.index, self.slot.as_ref(), self.buf.as_slice())
-    }
-}
-
-/// The bytes of the next `Data` event. The vector only grows, so reading into it never zeroes
-/// memory again (zeroing a 1 MiB buffer before each read cost a fifth of the copy).
-///
-/// During [`Stream::next_event_into`] the caller's buffer is lent: a chunk of pure content may be
-/// read into it instead (room is left for the padding or data descriptor that may follow).
-#[derive(Default)]
-struct OutBuf {
-    data: Vec<u8>,
-    len: usize,
-    /// The lent buffer, valid only while `lent_cap` is non-zero (within one call).
-    lent: *mut u8,
-    lent_cap: usize,
-    /// The current bytes are in the lent buffer.
-    in_lent: bool,
-}
-
-// SAFETY: the lent pointer is only dereferenced within the call that lent it, on its thread.
-unsafe impl Send for OutBuf {}
-unsafe impl Sync for OutBuf {}
-
-/// Room kept in a lent buffer for the bytes after an entry's content: TAR padding (under 512
-/// bytes) or a ZIP data descriptor (24 bytes at most).
-const LENT_TAIL: usize = header::BLOCK;
-/// Lent buffers smaller than this are not used.
-const LENT_MIN: usize = 64 << 10;
-
-impl OutBuf {
-    fn lend(&mut self, out: &mut [u8]) {
-        if out.len() >= LENT_MIN {
-            self.lent = out.as_mut_ptr();
-            self.lent_cap = out.len();
-        }
-    }
-
-    /// Drops bytes left in a buffer lent by an earlier call (the caller may have freed it).
-    fn forget_lent(&mut self) {
-        if self.in_lent {
-            self.in_lent = false;
-            self.len = 0;
-        }
-        self.lent = std::ptr::null_mut();
-        self.lent_cap = 0;
-    }
-
-    /// Ends the call that lent the buffer: nothing more is written to it.
-    fn stop_lending(&mut self) {
-        self.lent_cap = 0;
-    }
-
-    /// Puts the next bytes in the lent buffer, if one is lent. Call right after `clear`.
-    fn use_lent(&mut self) {
-        self.in_lent = self.lent_cap > 0;
-    }
-
-    /// The lent buffer's size, when the current bytes go there.
-    fn lent_room(&self) -> Option<usize> {
-        self.in_lent.then_some(self.lent_cap)
-    }
-
-    /// How many bytes a chunk may take: the lent buffer less room for a tail, or our own.
-    fn capacity(&self) -> usize {
-        if self.in_lent {
-            self.lent_cap - LENT_TAIL
-        } else {
-            BUFFER_SIZE
-        }
-    }
-
-    fn clear(&mut self) {
-        self.len = 0;
-        self.in_lent = false;
-    }
-
-    fn len(&self) -> usize {
-        self.len
-    }
-
-    fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    fn as_slice(&self) -> &[u8] {
-        if self.in_lent {
-            // SAFETY: in_lent is set only within the call that lent `lent_cap` bytes at `lent`,
-            // and len never passes lent_cap (see grow).
-            unsafe { std::slice::from_raw_parts(self.lent, self.len) }
-        } else {
-            &self.data[..self.len]
-        }
-    }
-
-    fn extend(&mut self, bytes: &[u8]) {
-        self.grow(bytes.len()).copy_from_slice(bytes);
-    }
-
-    /// Makes the buffer `n` bytes longer and returns the new bytes (whatever they held before).
-    fn grow(&mut self, n: usize) -> &mut [u8] {
-        let end = self.len + n;
-        let from = self.len;
-        if self.in_lent {
-            assert!(end <= self.lent_cap, "a chunk larger than the lent buffer");
-            self.len = end;
-            return self.tail_mut(from);
-        }
-        if self.data.len() < end {
-            self.data.resize(end, 0);
-        }
-        self.len = end;
-        &mut self.data[from..end]
-    }
-
-    /// The bytes from `from` to the end.
-    fn tail_mut(&mut self, from: usize) -> &mut [u8] {
-        if self.in_lent {
-            // SAFETY: as in as_slice; `from <= len <= lent_cap`, checked by the slice below.
-            let all = unsafe { std::slice::from_raw_parts_mut(self.lent, self.len) };
-            return &mut all[from..];
-        }
-        &mut self.data[from..self.len]
     }
 }
