@@ -6,6 +6,7 @@ package tartape
 import "C"
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"iter"
@@ -187,47 +188,87 @@ func (s *Stream) convert(ce *C.tt_event, need *[3]uint64) Event {
 	return ev
 }
 
-// Read makes the stream an io.Reader of its archive bytes (the other events are passed over).
+// Read makes the stream an io.Reader of its archive bytes (the other events are passed over). The
+// engine builds the bytes in p itself (tt_read): headers and file content are not copied on the
+// way. An entry added with AddFromMemory is fed from its reader when the stream reaches it.
 func (s *Stream) Read(p []byte) (int, error) {
-	for len(s.pending) == 0 {
+	if len(s.pending) > 0 {
+		n := copy(p, s.pending)
+		s.pending = s.pending[n:]
+		return n, nil
+	}
+	if s.err != nil {
+		return 0, s.err
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	for {
+		n, eof, err := s.read(p)
+		switch {
+		case eof:
+			return 0, io.EOF
+		case err == nil:
+			return n, nil
+		case !errors.Is(err, ErrState):
+			s.err = err
+			return 0, err
+		}
+		// STATE: the stream stands at an entry fed by push (or cannot go on): Next feeds it from
+		// its reader and gives what follows, or the error.
 		ev, err := s.Next()
 		if err != nil {
 			return 0, err
 		}
 		if ev.Type == Data {
-			s.pending = ev.Data
+			n := copy(p, ev.Data)
+			s.pending = ev.Data[n:]
+			return n, nil
 		}
 	}
-	n := copy(p, s.pending)
-	s.pending = s.pending[n:]
-	return n, nil
 }
 
-// WriteTo writes the rest of the stream's archive bytes to w (io.WriterTo).
+// read is one tt_read into p; eof at the end of the archive.
+func (s *Stream) read(p []byte) (int, bool, error) {
+	t := s.t
+	t.streamMu.Lock()
+	defer t.streamMu.Unlock()
+	if s.gen != t.streamGen {
+		return 0, false, newError(ErrState, "Stream.Read", "another stream was started on this tape")
+	}
+	var n C.size_t
+	eof := false
+	err := t.shared("Stream.Read", false, func(tp *C.tt_tape) C.tt_status {
+		// p holds no Go pointers, so C may write into it for the length of the call.
+		st := C.tt_read(tp, (*C.uint8_t)(unsafe.Pointer(&p[0])), C.size_t(len(p)), &n)
+		if st == C.TT_STATUS_EOF {
+			eof = true
+			return C.TT_STATUS_OK
+		}
+		return st
+	})
+	return int(n), eof, err
+}
+
+// WriteTo writes the rest of the stream's archive bytes to w (io.WriterTo), read by the engine
+// into one 1 MiB buffer at a time.
 func (s *Stream) WriteTo(w io.Writer) (int64, error) {
 	var total int64
-	if len(s.pending) > 0 {
-		n, err := w.Write(s.pending)
-		total += int64(n)
-		s.pending = s.pending[n:]
-		if err != nil {
-			return total, err
-		}
-	}
+	buf := make([]byte, 1<<20)
 	for {
-		ev, err := s.Next()
+		n, err := s.Read(buf)
+		if n > 0 {
+			m, werr := w.Write(buf[:n])
+			total += int64(m)
+			if werr != nil {
+				return total, werr
+			}
+		}
 		if err == io.EOF {
 			return total, nil
 		}
 		if err != nil {
 			return total, err
-		}
-		if ev.Type == Data {
-			n, err := w.Write(ev.Data)
-			total += int64(n)
-			if err != nil {
-				return total, err
-			}
 		}
 	}
 }

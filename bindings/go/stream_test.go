@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/md5"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -144,5 +145,39 @@ func TestNegativeStreamOffsetIsErrInvalidArgument(t *testing.T) {
 	size, _ := tape.Size()
 	if _, err := tape.Stream(size + 1); !errors.Is(err, ErrInvalidArgument) {
 		t.Fatalf("past the end: %v", err)
+	}
+}
+
+func TestReadBuildsTheArchiveInPAcrossEntriesAndFeedsMemoryEntries(t *testing.T) {
+	tape := newTape(t)
+	must(t, tape.AddDirectory("d"))
+	for i := 0; i < 50; i++ {
+		must(t, tape.AddBytes(fmt.Sprintf("d/f%02d", i), pattern(i*97)))
+	}
+	must(t, tape.AddFromMemory("d/pushed", 300_000, bytes.NewReader(pattern(300_000))))
+	must(t, tape.AddBytes("d/z", pattern(5000)))
+	var events []byte
+	for ev, err := range tape.Events(0) {
+		must(t, err)
+		if ev.Type == Data {
+			events = append(events, ev.Data...)
+		}
+	}
+	for _, size := range []int{1, 511, 4096, 70_000, 1 << 20} {
+		// A new stream each time: the memory entry's reader is read again from its start.
+		s := mustStream(t, tape, 0)
+		buf := make([]byte, size)
+		var got []byte
+		for {
+			n, err := s.Read(buf)
+			got = append(got, buf[:n]...)
+			if err == io.EOF {
+				break
+			}
+			must(t, err)
+		}
+		if !bytes.Equal(got, events) {
+			t.Fatalf("buffer %d: %d bytes read, %d from the events", size, len(got), len(events))
+		}
 	}
 }
