@@ -56,7 +56,12 @@ pub fn walk(
     };
     let root_meta = fs::symlink_metadata(path).map_err(|e| Error::io(path, e))?;
     let mut owners = OwnerCache::default();
-    let root = lister.item(path.to_path_buf(), name.to_vec(), root_meta, &mut owners)?;
+    let root = lister.item(
+        &|| path.to_path_buf(),
+        name.to_vec(),
+        root_meta,
+        &mut owners,
+    )?;
     // Helpers only where there is a directory to list (adding single files stays thread-free).
     let workers = match root {
         Item::Dir(..) => worker_count(),
@@ -214,15 +219,16 @@ impl Lister<'_> {
             // statx relative to the directory's descriptor, without following a symlink.
             let meta = child.metadata().map_err(|e| Error::io(child.path(), e))?;
             let name = name::join(&job.name, &file_name)?;
-            items.push(self.item(child.path(), name, meta, owners)?);
+            items.push(self.item(&|| child.path(), name, meta, owners)?);
         }
         Ok(items)
     }
 
-    /// What the walk emits for `path`, stat'ed as `meta`; a directory is queued for listing.
+    /// What the walk emits for the path `path()` (made only where needed: a regular file needs
+    /// none), stat'ed as `meta`; a directory is queued for listing.
     fn item(
         &self,
-        path: PathBuf,
+        path: &dyn Fn() -> PathBuf,
         name: Vec<u8>,
         meta: Metadata,
         owners: &mut OwnerCache,
@@ -252,6 +258,7 @@ impl Lister<'_> {
             entry.size = meta.len();
             Ok(Item::Entry(entry))
         } else if ft.is_symlink() {
+            let path = path();
             let target = fs::read_link(&path).map_err(|e| Error::io(&path, e))?;
             entry.kind = EntryKind::Symlink;
             entry.mode = 0o777;
@@ -259,18 +266,23 @@ impl Lister<'_> {
             Ok(Item::Entry(entry))
         } else if ft.is_dir() {
             entry.kind = EntryKind::Dir;
+            let job_path = path();
+            let name = entry.name.clone();
             let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
             let id = q.numbered;
             q.numbered += 1;
             q.pending += 1;
-            let name = entry.name.clone();
-            q.jobs.push(Job { id, path, name });
+            q.jobs.push(Job {
+                id,
+                path: job_path,
+                name,
+            });
             drop(q);
             self.wake.notify_one();
             Ok(Item::Dir(entry, id))
         } else {
             let kind = special_kind(&meta);
-            Ok(Item::Special(Skipped { path, kind }))
+            Ok(Item::Special(Skipped { path: path(), kind }))
         }
     }
 }
