@@ -16,8 +16,8 @@ fn scratch(tag: &str) -> PathBuf {
     dir
 }
 
-/// A tree with a large file, many small ones across directories, an empty one and a long name,
-/// plus memory entries.
+/// A tree with a large file, many small ones across directories, an empty one, a long name and
+/// symlinks (a long target too), plus a memory entry.
 fn tape(dir: &std::path::Path, format: Format, deflate: bool) -> Arc<Tape> {
     let root = dir.join("t");
     let big: Vec<u8> = (0..2_500_001u32).map(|i| (i * 7 % 253) as u8).collect();
@@ -33,6 +33,8 @@ fn tape(dir: &std::path::Path, format: Format, deflate: bool) -> Arc<Tape> {
     }
     fs::write(root.join("empty"), b"").unwrap();
     fs::write(root.join("n".repeat(200)), b"long name").unwrap();
+    std::os::unix::fs::symlink("a/big", root.join("link")).unwrap();
+    std::os::unix::fs::symlink("t".repeat(150), root.join("long-link")).unwrap();
     let mut b = TapeBuilder::new();
     b.set_format(format);
     if deflate {
