@@ -3,6 +3,7 @@
 
 use crate::error::{show_name, Error, Result};
 
+use super::outbuf::READ_LENT_MIN;
 use super::{Emitted, Inner, Stored, Stream};
 
 /// What a read left for the next call.
@@ -23,14 +24,15 @@ pub(super) struct ReadState {
 }
 
 impl Stream {
-    /// Reads the archive's next bytes into `out`, as many as fit, across entries; returns how many
-    /// (0 only at the end). Everything the events would check is checked the same way (a source
-    /// that changed stops the stream with `Changed`, MD5s when hashing is on), and headers and
-    /// content are built straight in `out`, without the copy a consumer of events makes. Bytes
-    /// read before an error are returned first and the error by the next call. An entry fed by
-    /// push stops the read with a `State` error; its `NeedData` is then the next event of
-    /// [`Stream::next_event`], and `read` goes on once it is fed. May be mixed with `next_event`
-    /// freely: an event starts with what `read` has not returned.
+    /// Reads the archive's next bytes into `out`, across entries; returns how many (0 only at the
+    /// end). A read fills `out` but for less than 4 KiB (room too small to build the next entry in
+    /// place is left for the next call). Everything the events would check is checked the same
+    /// way (a source that changed stops the stream with `Changed`, MD5s when hashing is on), and
+    /// headers and content are built straight in `out`, without the copy a consumer of events
+    /// makes. Bytes read before an error are returned first and the error by the next call. An
+    /// entry fed by push stops the read with a `State` error; its `NeedData` is then the next
+    /// event of [`Stream::next_event`], and `read` goes on once it is fed. May be mixed with
+    /// `next_event` freely: an event starts with what `read` has not returned.
     pub fn read(&mut self, out: &mut [u8]) -> Result<usize> {
         if let Some(e) = self.reading.deferred.take() {
             return Err(e);
@@ -159,6 +161,11 @@ impl Stored {
                 *filled += n;
             }
             if *filled == out.len() {
+                return Ok(());
+            }
+            if *filled > 0 && out.len() - *filled < READ_LENT_MIN {
+                // Too little room to build the next event in place: it would be built in our
+                // buffer (up to 1 MiB) and copied out. A read a few KiB short is cheaper.
                 return Ok(());
             }
             // The next event, built in `out` where it fits.
