@@ -670,15 +670,16 @@ tt_status tt_next_event(struct tt_tape *tape, struct tt_event *out);
 // hold at least 64 KiB to be used, and stay valid until the next call on the tape.
 tt_status tt_next_event_into(struct tt_tape *tape, uint8_t *buf, size_t len, struct tt_event *out);
 
-// Reads the archive's next bytes into `buf[0..len]`, as many as fit, across entries, and stores
-// how many in `*out_n`: OK while bytes come, EOF (with 0) at the end. For a consumer that wants
-// the archive and not the events (a pipe, a socket, an upload): headers and content are built in
-// `buf` itself, without the copy a consumer of `tt_next_event`'s data makes. Everything is
-// checked as for the events (a source that changed is a fatal status, with hashing on the MD5s
-// are computed); bytes read before an error are returned first and the status by the next call.
-// An entry fed by push gives STATE: its NEED_DATA is then the next `tt_next_event`; feed it and
-// go on reading. `tt_read` and `tt_next_event` may be mixed freely; `tt_tape_start_at` chooses
-// where reading starts. A `len` of 0 reads nothing and returns OK.
+// Reads the archive's next bytes into `buf[0..len]`, across entries, and stores how many in
+// `*out_n`: OK while bytes come (a read fills `buf` but for less than 4 KiB), EOF (with 0) at the
+// end; with any other status `*out_n` is untouched. For a consumer that wants the archive and not
+// the events (a pipe, a socket, an upload): headers and content are built in `buf` itself, without
+// the copy a consumer of `tt_next_event`'s data makes. Everything is checked as for the events (a
+// source that changed is a fatal status; with hashing on the MD5s are computed); bytes read before
+// an error are returned first and the status by the next call. An entry fed by push gives STATE:
+// its NEED_DATA is then the next `tt_next_event`; feed it and go on reading. `tt_read` and
+// `tt_next_event` may be mixed freely; `tt_tape_start_at` chooses where reading starts. A `len` of
+// 0 reads nothing and returns OK.
 tt_status tt_read(struct tt_tape *tape, uint8_t *buf, size_t len, size_t *out_n);
 
 // Feeds the next chunk `data[0..len]` of the memory entry that asked for it with NEED_DATA. The

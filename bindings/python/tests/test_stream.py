@@ -173,3 +173,96 @@ def test_chunks_read_into_lent_bytes_stay_intact(tmp_path: Path) -> None:
     # Hashing the chunks (a cached hash) and keeping them across the stream changes nothing.
     seen = {c: i for i, c in enumerate(tape.play(chunk_size=100_000))}
     assert len(seen) > 10
+
+
+class _Trickle:
+    """A raw writer that takes at most ``step`` bytes per call (as a pipe or socket may)."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+        self.out = bytearray()
+
+    def write(self, b: memoryview) -> int:
+        taken = bytes(b[: self.step])
+        self.out += taken
+        return len(taken)
+
+
+def test_write_to_writes_the_same_bytes_as_play_from_any_offset(tape: tartape.Tape) -> None:
+    import io
+
+    whole = full(tape)
+    for size in (1 << 20, 4096, 1000, 1):
+        sink = io.BytesIO()
+        assert tape.write_to(sink, buffer_size=size) == len(whole)
+        assert sink.getvalue() == whole, size
+    e = tape.entries[-1]
+    for n in (0, 1, 511, e.header_offset, e.data_offset + 1, len(whole) - 1, len(whole)):
+        sink = io.BytesIO()
+        assert tape.write_to(sink, start_offset=n) == len(whole) - n
+        assert sink.getvalue() == whole[n:], n
+    trickle = _Trickle(777)
+    assert tape.write_to(trickle, buffer_size=5000) == len(whole) and trickle.out == whole
+    with pytest.raises(tartape.InvalidArgumentError):
+        tape.write_to(io.BytesIO(), buffer_size=0)
+    with pytest.raises(tartape.InvalidArgumentError):
+        tape.write_to(io.BytesIO(), start_offset=len(whole) + 1)
+
+
+def test_write_to_feeds_memory_entries_and_checks_their_size() -> None:
+    import io
+
+    data = content(9, 300_000)
+    with tartape.TapeBuilder() as b:
+        b.add_bytes("pre.txt", b"pre")
+        b.add_from_memory("m.bin", len(data), lambda: (data[i : i + 7777] for i in range(0, len(data), 7777)))
+        b.add_from_memory("n.bin", 3, b"abc")
+        with b.build() as t:
+            sink = io.BytesIO()
+            assert t.write_to(sink, buffer_size=64 << 10) == t.total_size
+            assert sink.getvalue() == full(t)
+    with tartape.TapeBuilder() as b:
+        b.add_from_memory("extra.bin", 100, [b"x" * 100, b"", b"more"])
+        with b.build() as t:
+            with pytest.raises(tartape.SizeMismatchError, match="more"):
+                t.write_to(io.BytesIO())
+    with tartape.TapeBuilder() as b:
+        b.add_from_memory("short.bin", 100, [b"x" * 60])
+        with b.build() as t:
+            with pytest.raises(tartape.SizeMismatchError, match="short.bin"):
+                t.write_to(io.BytesIO())
+
+
+def test_write_to_stops_at_a_changed_source_after_writing_what_came_before(tmp_path: Path) -> None:
+    import io
+
+    path = tmp_path / "growing.log"
+    path.write_bytes(b"x" * 5000)
+    with tartape.TapeBuilder() as b:
+        b.add_bytes("before.txt", b"before" * 1000)
+        b.add_path(path)
+        t = b.build()
+    with t:
+        with open(path, "ab") as f:
+            f.write(b"more")
+        sink = io.BytesIO()
+        with pytest.raises(tartape.ChangedSourceError, match="growing.log"):
+            t.write_to(sink, buffer_size=4096)
+        got = sink.getvalue()
+        assert 0 < len(got) <= t.locate("growing.log").data_offset
+        assert got == t.read_at(0, len(got))
+
+
+def test_starting_another_stream_ends_a_write_to(tape: tartape.Tape) -> None:
+    class Interrupting:
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def write(self, b: memoryview) -> int:
+            self.calls += 1
+            if self.calls == 1:
+                tape.play()  # starts the tape's stream anew
+            return len(b)
+
+    with pytest.raises(tartape.StateError, match="another stream"):
+        tape.write_to(Interrupting(), buffer_size=4096)

@@ -297,6 +297,7 @@ _FUNCTIONS: List[Tuple[str, Any, List[Any]]] = [
     ("tt_tape_start_at", tt_status, [tt_tape_p, c_uint64]),
     ("tt_next_event", tt_status, [tt_tape_p, POINTER(tt_event)]),
     ("tt_next_event_into", tt_status, [tt_tape_p, c_void_p, c_size_t, POINTER(tt_event)]),
+    ("tt_read", tt_status, [tt_tape_p, u8_p, c_size_t, POINTER(c_size_t)]),
     ("tt_feed", tt_status, [tt_tape_p, u8_p, c_size_t]),
     ("tt_feed_end", tt_status, [tt_tape_p]),
     ("tt_read_at", tt_status, [tt_tape_p, c_uint64, u8_p, c_size_t, POINTER(c_size_t)]),

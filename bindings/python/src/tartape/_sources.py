@@ -141,6 +141,10 @@ class MemorySource:
         del keep
         self._pos = offset + n
 
+    def fed_to_the_end(self) -> bool:
+        """True once the last feed reached the entry's declared size."""
+        return self._pos >= self.size
+
     def finish(self) -> None:
         """After the entry's last byte: an iterable with more non-empty chunks is too long."""
         if self._data is not None or self._read_at is not None or self._iter is None:
