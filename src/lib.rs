@@ -29,6 +29,7 @@ pub mod tape;
 pub mod verify;
 pub mod volume;
 pub mod walk;
+pub mod workqueue;
 pub mod zip;
 
 pub use entry::{Entry, EntryKind, Owner};

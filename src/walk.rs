@@ -7,12 +7,13 @@ use std::fs::{self, Metadata};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 
 use crate::entry::{Entry, EntryKind, Owner};
 use crate::error::{Error, Result};
 use crate::name;
 use crate::source::{FileIdentity, FileSource, Source};
+use crate::workqueue::WorkQueue;
 
 /// A file met in a walk that a TAR tape does not store (FIFO, socket, device).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,8 +52,7 @@ pub fn walk(
         base: Arc::new(path.to_path_buf()),
         name_skip: name.len() as u32,
         options,
-        queue: Mutex::new(Queue::default()),
-        wake: Condvar::new(),
+        queue: WorkQueue::new(),
     };
     let root_meta = fs::symlink_metadata(path).map_err(|e| Error::io(path, e))?;
     let mut owners = OwnerCache::default();
@@ -129,19 +129,6 @@ fn worker_count() -> usize {
     })
 }
 
-/// Marks one job done when dropped.
-struct Finished<'a, 'b>(&'a Lister<'b>);
-
-impl Drop for Finished<'_, '_> {
-    fn drop(&mut self) {
-        let mut q = self.0.queue.lock().unwrap_or_else(|e| e.into_inner());
-        q.pending -= 1;
-        if q.pending == 0 {
-            self.0.wake.notify_all();
-        }
-    }
-}
-
 /// What the walk emits for one path, in order.
 enum Item {
     /// A file or symlink.
@@ -152,20 +139,10 @@ enum Item {
     Special(Skipped),
 }
 
-/// A directory still to list: its number, path and entry name.
+/// A directory still to list: its path and entry name.
 struct Job {
-    id: usize,
     path: PathBuf,
     name: Box<[u8]>,
-}
-
-#[derive(Default)]
-struct Queue {
-    jobs: Vec<Job>,
-    /// Directories numbered so far.
-    numbered: usize,
-    /// Jobs queued or being listed.
-    pending: usize,
 }
 
 /// Lists the directories of one walk, from any number of threads.
@@ -173,33 +150,17 @@ struct Lister<'a> {
     base: Arc<PathBuf>,
     name_skip: u32,
     options: &'a WalkOptions,
-    queue: Mutex<Queue>,
-    wake: Condvar,
+    /// Directories to list, numbered in the order they were met.
+    queue: WorkQueue<Job>,
 }
 
 impl Lister<'_> {
     /// Lists directories until none is left; returns the listings this thread made, by number.
+    /// (A listing that panics is missing from the result: the walk reports its directory as
+    /// not listed.)
     fn work(&self) -> Vec<(usize, Result<Vec<Item>>)> {
-        let mut done = Vec::new();
         let mut owners = OwnerCache::default();
-        loop {
-            let job = {
-                let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
-                loop {
-                    if let Some(job) = q.jobs.pop() {
-                        break job;
-                    }
-                    if q.pending == 0 {
-                        return done;
-                    }
-                    q = self.wake.wait(q).unwrap_or_else(|e| e.into_inner());
-                }
-            };
-            // Counted as done even if listing panics, so that the other threads do not wait for
-            // it forever (the walk then reports the directory as not listed).
-            let _finished = Finished(self);
-            done.push((job.id, self.list(&job, &mut owners)));
-        }
+        self.queue.run(|_, job| self.list(&job, &mut owners))
     }
 
     /// The children of one directory, sorted by name, each stat'ed relative to the directory's
@@ -266,19 +227,10 @@ impl Lister<'_> {
             Ok(Item::Entry(entry))
         } else if ft.is_dir() {
             entry.kind = EntryKind::Dir;
-            let job_path = path();
-            let name = entry.name.clone();
-            let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
-            let id = q.numbered;
-            q.numbered += 1;
-            q.pending += 1;
-            q.jobs.push(Job {
-                id,
-                path: job_path,
-                name,
+            let id = self.queue.push(Job {
+                path: path(),
+                name: entry.name.clone(),
             });
-            drop(q);
-            self.wake.notify_one();
             Ok(Item::Dir(entry, id))
         } else {
             let kind = special_kind(&meta);
