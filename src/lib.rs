@@ -14,6 +14,7 @@ pub use error::{Error, Result};
 
 /// The library version, as in Cargo.toml.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+pub mod aheadpool;
 pub mod catalog;
 pub mod checksum;
 pub mod entry;

@@ -1,12 +1,15 @@
-//! The walk's work queue under loom, which runs a test once for every interleaving of its threads
-//! that matters (bounded by preemptions) and fails on a lost job, a job run twice, a deadlock or a
-//! thread left waiting. Built only with `--cfg loom`:
+//! The engine's thread coordination under loom, which runs a test once for every interleaving of
+//! its threads that matters (bounded by preemptions) and fails on a deadlock or a thread left
+//! waiting: the walk's work queue (no job lost or run twice) and the pool computing MD5s ahead of a
+//! stream (every result delivered, in a window, and the workers stopped). Built only with
+//! `--cfg loom`:
 //!
 //!     RUSTFLAGS="--cfg loom" cargo test --test loom --target-dir target/loom
 #![cfg(loom)]
 
 use loom::sync::Arc;
 use loom::thread;
+use tartape::aheadpool::AheadPool;
 use tartape::workqueue::WorkQueue;
 
 /// Job 0 queues 1 and 2, job 1 queues 3: jobs are queued while others run and threads wait.
@@ -63,4 +66,51 @@ fn two_threads_every_interleaving() {
 #[test]
 fn three_threads_every_interleaving_up_to_two_preemptions() {
     check(3, 2);
+}
+
+/// Items 0..5; the odd ones have no result. The consumer goes through them in order with a window
+/// of 2 and waits for the even ones; `stop_after` drops the pool early (workers still busy).
+fn ahead(workers: usize, stop_after: usize) {
+    let mut model = loom::model::Builder::new();
+    model.preemption_bound = Some(2);
+    model.check(move || {
+        use loom::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+        let computed: Arc<Vec<AtomicUsize>> =
+            Arc::new((0..5).map(|_| AtomicUsize::new(0)).collect());
+        let counts = computed.clone();
+        let job = move |i: usize, _: &mut Vec<u8>| {
+            counts[i].fetch_add(1, Relaxed);
+            (i % 2 == 0).then_some(i * 10)
+        };
+        let pool = AheadPool::new("t", workers, 2, 0, 5, Box::new(job));
+        for i in 0..stop_after {
+            pool.advance(i);
+            if i % 2 == 0 {
+                assert_eq!(pool.wait(i), Some(i * 10), "item {i}");
+            }
+        }
+        drop(pool); // joins the workers: a worker left waiting is a deadlock
+        let counts: Vec<usize> = computed.iter().map(|c| c.load(Relaxed)).collect();
+        // Each item computed at most once, none past the window (advance(i) allows up to i + 1).
+        assert!(counts.iter().all(|&c| c <= 1), "{counts:?}");
+        assert!(
+            counts.iter().skip(stop_after + 1).all(|&c| c == 0),
+            "{counts:?}"
+        );
+    });
+}
+
+#[test]
+fn ahead_pool_delivers_every_result_with_one_worker() {
+    ahead(1, 5);
+}
+
+#[test]
+fn ahead_pool_delivers_every_result_with_two_workers() {
+    ahead(2, 5);
+}
+
+#[test]
+fn ahead_pool_stops_its_workers_when_dropped_early() {
+    ahead(2, 1);
 }
