@@ -335,7 +335,7 @@ class Harness:
         }, self.data, reps=max(3, self.reps // 2))
 
     def g_binding(self) -> None:
-        """Our Python binding's play() (and as_file().readinto) against the C loop, same library."""
+        """Our Python binding's play() (and as_file().readinto, write_to) against the C loop, same library."""
         large = self.dataset("large")
         self.warm(large)
         py = ["env", f"PYTHONPATH={ROOT / 'bindings' / 'python' / 'src'}",
@@ -345,6 +345,7 @@ class Harness:
             "c_loop": ([str(BIN / "tt_stream"), "large"], False),
             "py_play": (py, False),
             "py_readinto": (py + ["--readinto"], False),
+            "py_write_to": (py + ["--write-to"], False),
         }, large.parent)
         sizes = {r["json"]["bytes"] for rs in runs.values() for r in rs}
         self.check_equal("binding", "every contender streamed the same number of bytes", len(sizes), 1)
