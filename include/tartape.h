@@ -262,36 +262,6 @@ typedef struct tt_discrepancy {
   const char *found;
 } tt_discrepancy;
 
-// One entry of a sealed tape's layout, filled by `tt_tape_entry`. `name` and `link` live as long
-// as the tape and are not NUL-terminated.
-typedef struct tt_entry_info {
-  // File, directory or symlink.
-  tt_entry_kind kind;
-  // Permission bits.
-  uint32_t mode;
-  // Modification time, seconds since the epoch.
-  int64_t mtime;
-  // Content size.
-  uint64_t size;
-  // Where the header starts.
-  uint64_t header_offset;
-  // Where the content starts.
-  uint64_t data_offset;
-  // Where the entry (with padding) ends.
-  uint64_t end_offset;
-  // The archive name.
-  const uint8_t *name;
-  // Length of `name`.
-  size_t name_len;
-  // The symlink target (empty for other kinds).
-  const uint8_t *link;
-  // Length of `link`.
-  size_t link_len;
-  // 1 when the entry's bytes can be read with `tt_read_at` (0 for memory entries fed by
-  // `tt_feed`).
-  uint8_t random_access;
-} tt_entry_info;
-
 // One event of a stream, filled by `tt_next_event`.
 //
 // `name` and `data` are borrowed: `name` lives as long as the tape, `data` until the next call of
@@ -324,6 +294,36 @@ typedef struct tt_event {
   // FILE_START: 1 when the stream started inside this entry.
   uint8_t resumed;
 } tt_event;
+
+// One entry of a sealed tape's layout, filled by `tt_tape_entry`. `name` and `link` live as long
+// as the tape and are not NUL-terminated.
+typedef struct tt_entry_info {
+  // File, directory or symlink.
+  tt_entry_kind kind;
+  // Permission bits.
+  uint32_t mode;
+  // Modification time, seconds since the epoch.
+  int64_t mtime;
+  // Content size.
+  uint64_t size;
+  // Where the header starts.
+  uint64_t header_offset;
+  // Where the content starts.
+  uint64_t data_offset;
+  // Where the entry (with padding) ends.
+  uint64_t end_offset;
+  // The archive name.
+  const uint8_t *name;
+  // Length of `name`.
+  size_t name_len;
+  // The symlink target (empty for other kinds).
+  const uint8_t *link;
+  // Length of `link`.
+  size_t link_len;
+  // 1 when the entry's bytes can be read with `tt_read_at` (0 for memory entries fed by
+  // `tt_feed`).
+  uint8_t random_access;
+} tt_entry_info;
 
 // One entry of a part's manifest. Ranges are byte offsets within the part, end exclusive. `name`
 // (not NUL-terminated) lives as long as the volume.
@@ -526,6 +526,45 @@ int32_t tt_status_is_fatal(int32_t status);
 // release it comes from. Static string: never free it. Thread-safe.
 const char *tt_version(void);
 
+// (Re)starts the tape's stream at archive byte `offset` (0 for the whole archive; at most the
+// total size), sealing the tape. The first DATA event then begins exactly at `offset`, and no
+// content before it is read. Without this call, the first `tt_next_event` starts at 0.
+tt_status tt_tape_start_at(struct tt_tape *tape, uint64_t offset);
+
+// Pulls the next event into `*out`: OK with an event, EOF after TAPE_COMPLETED (then `*out` is
+// untouched). A fatal status (30 and up) stops the stream: the message names the entry and what
+// went wrong; `tt_tape_start_at` starts a new stream.
+tt_status tt_next_event(struct tt_tape *tape, struct tt_event *out);
+
+// Like `tt_next_event`, but a DATA event's content is read straight into `buf[0..len]` when it
+// can be (file, buffer and read-at content after the entry's header): its `data` then points into
+// `buf`, so a consumer that needs the bytes in its own memory does not copy them again. Other DATA
+// events point into the tape's buffer as usual; compare `data` with `buf` to tell. While more of
+// the entry's content follows, such an event fills `buf` exactly (`data_len == len`). `buf` must
+// hold at least 64 KiB to be used, and stay valid until the next call on the tape.
+tt_status tt_next_event_into(struct tt_tape *tape, uint8_t *buf, size_t len, struct tt_event *out);
+
+// Reads the archive's next bytes into `buf[0..len]`, across entries, and stores how many in
+// `*out_n`: OK while bytes come (a read fills `buf` but for less than 4 KiB), EOF (with 0) at the
+// end; with any other status `*out_n` is untouched. For a consumer that wants the archive and not
+// the events (a pipe, a socket, an upload): headers and content are built in `buf` itself, without
+// the copy a consumer of `tt_next_event`'s data makes. Everything is checked as for the events (a
+// source that changed is a fatal status; with hashing on the MD5s are computed); bytes read before
+// an error are returned first and the status by the next call. An entry fed by push gives STATE:
+// its NEED_DATA is then the next `tt_next_event`; feed it and go on reading. `tt_read` and
+// `tt_next_event` may be mixed freely; `tt_tape_start_at` chooses where reading starts. A `len` of
+// 0 reads nothing and returns OK.
+tt_status tt_read(struct tt_tape *tape, uint8_t *buf, size_t len, size_t *out_n);
+
+// Feeds the next chunk `data[0..len]` of the memory entry that asked for it with NEED_DATA. The
+// bytes are copied. A chunk longer than the bytes still owed is refused (SIZE_MISMATCH) before any
+// of it goes out, and stops the stream. STATE when no entry is waiting for data.
+tt_status tt_feed(struct tt_tape *tape, const uint8_t *data, size_t len);
+
+// Says the memory entry that asked for data has no more. Since it had not reached its declared
+// size, this is SIZE_MISMATCH and the stream stops: an archive is never padded silently.
+tt_status tt_feed_end(struct tt_tape *tape);
+
 // Creates an empty tape. Returns NULL only when memory is exhausted. Free it with `tt_tape_free`.
 struct tt_tape *tt_tape_new(void);
 
@@ -651,45 +690,6 @@ tt_status tt_tape_skipped(const struct tt_tape *tape,
 // Writes the layout of the entry at `index` to `*out` (sealing the tape). NOT_FOUND past the last.
 // Thread-safe on a sealed tape.
 tt_status tt_tape_entry(const struct tt_tape *tape, uint64_t index, struct tt_entry_info *out);
-
-// (Re)starts the tape's stream at archive byte `offset` (0 for the whole archive; at most the
-// total size), sealing the tape. The first DATA event then begins exactly at `offset`, and no
-// content before it is read. Without this call, the first `tt_next_event` starts at 0.
-tt_status tt_tape_start_at(struct tt_tape *tape, uint64_t offset);
-
-// Pulls the next event into `*out`: OK with an event, EOF after TAPE_COMPLETED (then `*out` is
-// untouched). A fatal status (30 and up) stops the stream: the message names the entry and what
-// went wrong; `tt_tape_start_at` starts a new stream.
-tt_status tt_next_event(struct tt_tape *tape, struct tt_event *out);
-
-// Like `tt_next_event`, but a DATA event's content is read straight into `buf[0..len]` when it
-// can be (file, buffer and read-at content after the entry's header): its `data` then points into
-// `buf`, so a consumer that needs the bytes in its own memory does not copy them again. Other DATA
-// events point into the tape's buffer as usual; compare `data` with `buf` to tell. While more of
-// the entry's content follows, such an event fills `buf` exactly (`data_len == len`). `buf` must
-// hold at least 64 KiB to be used, and stay valid until the next call on the tape.
-tt_status tt_next_event_into(struct tt_tape *tape, uint8_t *buf, size_t len, struct tt_event *out);
-
-// Reads the archive's next bytes into `buf[0..len]`, across entries, and stores how many in
-// `*out_n`: OK while bytes come (a read fills `buf` but for less than 4 KiB), EOF (with 0) at the
-// end; with any other status `*out_n` is untouched. For a consumer that wants the archive and not
-// the events (a pipe, a socket, an upload): headers and content are built in `buf` itself, without
-// the copy a consumer of `tt_next_event`'s data makes. Everything is checked as for the events (a
-// source that changed is a fatal status; with hashing on the MD5s are computed); bytes read before
-// an error are returned first and the status by the next call. An entry fed by push gives STATE:
-// its NEED_DATA is then the next `tt_next_event`; feed it and go on reading. `tt_read` and
-// `tt_next_event` may be mixed freely; `tt_tape_start_at` chooses where reading starts. A `len` of
-// 0 reads nothing and returns OK.
-tt_status tt_read(struct tt_tape *tape, uint8_t *buf, size_t len, size_t *out_n);
-
-// Feeds the next chunk `data[0..len]` of the memory entry that asked for it with NEED_DATA. The
-// bytes are copied. A chunk longer than the bytes still owed is refused (SIZE_MISMATCH) before any
-// of it goes out, and stops the stream. STATE when no entry is waiting for data.
-tt_status tt_feed(struct tt_tape *tape, const uint8_t *data, size_t len);
-
-// Says the memory entry that asked for data has no more. Since it had not reached its declared
-// size, this is SIZE_MISMATCH and the stream stops: an archive is never padded silently.
-tt_status tt_feed_end(struct tt_tape *tape);
 
 // Fills `buf[0..len]` with the archive bytes at `offset` and writes how many it filled to
 // `*nread`: `len` unless the archive ends first, 0 at or past the end. Reads only the sources that

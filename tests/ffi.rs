@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::*;
 use tartape::ffi::status::{tt_status_is_fatal, tt_status_name, tt_version};
+use tartape::ffi::stream::*;
 use tartape::ffi::tape::*;
 use tartape::ffi::tt_status;
 

@@ -19,7 +19,7 @@ cargo test --locked --test catalog_forged --test fuzz_regressions --test stream_
 step "ThreadSanitizer on the engine's shared state (needs nightly + rust-src; skipped without)"
 bash tests/tsan.sh --if-available
 
-step "loom: every interleaving of the walk's work queue (a lost job, a job run twice, a deadlock)"
+step "loom: every interleaving of the walk's work queue and the MD5 pool (lost or repeated work, a deadlock)"
 RUSTFLAGS="--cfg loom" cargo test --locked --test loom --target-dir target/loom
 
 step "a short run of every fuzz target (60 s each, two at a time; the long campaign is fuzz/campaign.sh)"

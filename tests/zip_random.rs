@@ -206,6 +206,7 @@ fn deflate_is_deterministic_and_refuses_random_access() {
 #[test]
 fn c_abi_sets_the_format_and_deflate_level() {
     use tartape::ffi::status::tt_status;
+    use tartape::ffi::stream::*;
     use tartape::ffi::tape::*;
     let t = tt_tape_new();
     assert_eq!(tt_tape_set_format(t, 7), tt_status::InvalidArgument);

@@ -12,6 +12,7 @@
 pub mod archive;
 pub mod catalog;
 pub mod status;
+pub mod stream;
 pub mod tape;
 pub mod volume;
 
