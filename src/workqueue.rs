@@ -120,7 +120,7 @@ mod tests {
     }
 
     #[test]
-    fn every_job_runs_once_across_threads_and_numbers_follow_queueing() {
+    fn every_job_runs_once_across_threads_numbered_without_gaps() {
         let q = WorkQueue::new();
         assert_eq!(q.push(0u32), 0);
         let mut all: Vec<(usize, u32)> = std::thread::scope(|scope| {

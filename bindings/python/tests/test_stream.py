@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -221,6 +222,10 @@ def test_write_to_feeds_memory_entries_and_checks_their_size() -> None:
             sink = io.BytesIO()
             assert t.write_to(sink, buffer_size=64 << 10) == t.total_size
             assert sink.getvalue() == full(t)
+    # Python's tarfile reads what write_to wrote.
+    with tarfile.open(fileobj=io.BytesIO(sink.getvalue())) as tf:
+        assert tf.getnames() == ["pre.txt", "m.bin", "n.bin"]
+        assert tf.extractfile("m.bin").read() == data and tf.extractfile("n.bin").read() == b"abc"
     with tartape.TapeBuilder() as b:
         b.add_from_memory("extra.bin", 100, [b"x" * 100, b"", b"more"])
         with b.build() as t:

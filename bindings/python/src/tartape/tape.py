@@ -342,6 +342,11 @@ class Tape:
         """
         return self._stream(u64(start_offset, "start_offset"), raw=False)
 
+    def _check_owner(self, token: object) -> None:
+        """Under ``_stream_lock``: raises ``StateError`` when another stream replaced ``token``'s."""
+        if self._stream_owner is not token:
+            raise StateError("another stream of this tape was started: this one is over")
+
     def _stream(self, start: int, raw: bool) -> Iterator[Any]:
         token, total = self._start(start)
         return self._event_iterator(token, self._memory, total, raw)
@@ -376,8 +381,7 @@ class Tape:
         chunk_at = 0
         while True:
             with self._stream_lock:
-                if self._stream_owner is not token:
-                    raise StateError("another stream of this tape was started: this one is over")
+                self._check_owner(token)
                 out: Optional[Event] = None
                 fast: Optional[bytes] = None
                 need: Optional[MemorySource] = None
@@ -551,9 +555,7 @@ class Tape:
         try:
             while True:
                 with self._stream_lock:
-                    if self._stream_owner is not token:
-                        raise StateError("another stream of this tape was started: this one is over")
-                    extra: Optional[Event] = None
+                    self._check_owner(token)
                     need: Optional[MemorySource] = None
                     handle = self._handle
                     ptr = handle.acquire()
@@ -565,8 +567,8 @@ class Tape:
                             # The read stands at an entry fed by push: its NEED_DATA is the next
                             # event (anything else means the STATE was the read's real answer).
                             if _lib.LIB.tt_next_event(ptr, ctypes.byref(ev)) == _lib.TT_STATUS_OK:
-                                extra, need = self._convert(ev, memory, total)
-                                if need is not None or isinstance(extra, Data):
+                                need = self._convert(ev, memory, total)[1]
+                                if need is not None:
                                     status = _lib.TT_STATUS_OK
                     finally:
                         handle.release()
@@ -576,9 +578,7 @@ class Tape:
                         need.feed(self._handle, ev.offset, ev.size)
                         if need.fed_to_the_end():
                             need.finish()
-                if isinstance(extra, Data):
-                    written += _write_all(out, memoryview(extra.data))
-                elif got.value:
+                if got.value:
                     written += _write_all(out, view[: got.value])
         finally:
             del arr
