@@ -11,7 +11,7 @@ REL := target/release
 CFLAGS_STRICT := -std=c99 -Wall -Wextra -Werror -pedantic -O2
 EXAMPLES := stream_dir from_memory resume read_range multipart
 
-.PHONY: all release examples install demo test clean
+.PHONY: all release examples install demo test quick clean
 
 all: release examples
 
@@ -33,6 +33,8 @@ install: release
 	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libtartape.so
 	install -m 644 $(REL)/libtartape.a $(DESTDIR)$(PREFIX)/lib/libtartape.a
 	install -m 755 $(REL)/tartape $(DESTDIR)$(PREFIX)/bin/tartape
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1
+	$(REL)/tartape man $(DESTDIR)$(PREFIX)/share/man/man1
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' tartape.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/tartape.pc
 
 # The main job on the example shipped in the repository: archive examples/site, check it with tar.
@@ -45,6 +47,12 @@ demo: release
 test:
 	bash tests/deps.sh
 	bash tests/run-all.sh
+
+# The inner loop: format, lints and the Rust tests of both crates (engine and command line).
+quick:
+	cargo fmt --all -- --check
+	cargo clippy --locked --all-targets -- -D warnings
+	cargo test --locked --release
 
 clean:
 	$(CARGO) clean

@@ -32,6 +32,9 @@ enum tt_archive_flag
   TT_ARCHIVE_FLAG_ENCRYPTED = 2,
   // A sparse TAR member (its content is expanded when read).
   TT_ARCHIVE_FLAG_SPARSE = 4,
+  // A ZIP member whose local header names it differently from its central directory record:
+  // tools that read the local headers would extract it under another name.
+  TT_ARCHIVE_FLAG_NAME_MISMATCH = 8,
 };
 #ifndef __cplusplus
 typedef uint32_t tt_archive_flag;

@@ -55,15 +55,6 @@ pub fn join(parent: &[u8], child: &[u8]) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// True when a name read from an archive would be unsafe to extract: absolute, with a `..`
-/// component, with a NUL byte, or empty.
-pub fn is_unsafe(name: &[u8]) -> bool {
-    name.is_empty()
-        || name[0] == b'/'
-        || name.contains(&0)
-        || name.split(|&b| b == b'/').any(|c| c == b"..")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,13 +81,5 @@ mod tests {
                 "{bad:?}"
             );
         }
-    }
-
-    #[test]
-    fn is_unsafe_flags_zip_slip_names() {
-        assert!(is_unsafe(b"../evil"));
-        assert!(is_unsafe(b"/abs"));
-        assert!(is_unsafe(b"a/../../b"));
-        assert!(!is_unsafe(b"a/..b/c"));
     }
 }

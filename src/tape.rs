@@ -386,6 +386,12 @@ impl Tape {
         crate::catalog::open(path)
     }
 
+    /// A catalog held in memory (fetched from object storage, shipped to a worker), checked as
+    /// [`Tape::open`] checks a file.
+    pub fn open_bytes(bytes: Vec<u8>) -> Result<Tape> {
+        crate::catalog::from_bytes(bytes)
+    }
+
     /// Saves the tape to a catalog file, atomically.
     pub fn save(&self, path: &Path) -> Result<()> {
         crate::catalog::save(self, path)
@@ -667,6 +673,16 @@ impl Tape {
     /// Checks the tape against the disk; see [`crate::verify::verify`].
     pub fn verify(&self, deep: bool) -> Result<crate::verify::Report> {
         crate::verify::verify(self, deep)
+    }
+
+    /// [`Tape::verify`] with a callback after each file entry, given the recorded sizes of the
+    /// file entries checked so far (for a progress display of a deep check).
+    pub fn verify_with_progress(
+        &self,
+        deep: bool,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<crate::verify::Report> {
+        crate::verify::verify_with_progress(self, deep, progress)
     }
 
     /// Supplies again the bytes of a memory entry whose source the table could not keep (after a

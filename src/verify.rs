@@ -94,7 +94,18 @@ impl Report {
 /// Checks every entry of `tape` that came from disk: existence, kind, size, mtime, identity and
 /// link target; each recorded directory for files not recorded; with `deep`, the content's MD5.
 pub fn verify(tape: &Tape, deep: bool) -> Result<Report> {
+    verify_with_progress(tape, deep, &mut |_| {})
+}
+
+/// [`verify`], calling `progress` after each file entry with the recorded sizes of the file
+/// entries checked so far (a deep check reads that much content).
+pub fn verify_with_progress(
+    tape: &Tape,
+    deep: bool,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Report> {
     let mut report = Report::default();
+    let mut done = 0u64;
     let mut buf = if deep { vec![0u8; 1 << 20] } else { Vec::new() };
     for i in 0..tape.len() {
         let slot = tape.slot(i)?;
@@ -169,6 +180,7 @@ pub fn verify(tape: &Tape, deep: bool) -> Result<Report> {
                         format!("{}.{:09}", now.mtime_sec, now.mtime_nsec),
                     );
                 }
+                done += e.size;
                 if deep {
                     match e.md5 {
                         None => report.without_checksum += 1,
@@ -191,6 +203,7 @@ pub fn verify(tape: &Tape, deep: bool) -> Result<Report> {
                         }
                     }
                 }
+                progress(done);
             }
             EntryKind::Symlink => match fs::read_link(&path) {
                 Ok(target) if target.as_os_str().as_bytes() != &*e.link => add(

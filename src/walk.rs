@@ -7,6 +7,7 @@ use std::fs::{self, Metadata};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::entry::{Entry, EntryKind, Owner};
@@ -33,6 +34,33 @@ pub struct WalkOptions {
     pub strict: bool,
     /// Names (single components) to leave out wherever they appear, e.g. `.git`.
     pub exclude: Vec<Vec<u8>>,
+    /// Counters the walk advances as it finds entries, for a progress display in another thread.
+    pub progress: Option<Arc<ScanProgress>>,
+}
+
+/// What a walk has found so far: entries and bytes of file content. Updated with relaxed atomic
+/// additions as the walk's threads go; read them from any thread.
+#[derive(Debug, Default)]
+pub struct ScanProgress {
+    entries: AtomicU64,
+    bytes: AtomicU64,
+}
+
+impl ScanProgress {
+    /// Entries found so far.
+    pub fn entries(&self) -> u64 {
+        self.entries.load(Ordering::Relaxed)
+    }
+
+    /// Bytes of file content found so far.
+    pub fn bytes(&self) -> u64 {
+        self.bytes.load(Ordering::Relaxed)
+    }
+
+    fn add(&self, size: u64) {
+        self.entries.fetch_add(1, Ordering::Relaxed);
+        self.bytes.fetch_add(size, Ordering::Relaxed);
+    }
 }
 
 /// Walks `path` (a file, symlink or directory) and appends its entries, named from `name`.
@@ -215,6 +243,9 @@ impl Lister<'_> {
             crc32: None,
             level: 0,
         };
+        if let Some(p) = &self.options.progress {
+            p.add(if ft.is_file() { meta.len() } else { 0 });
+        }
         if ft.is_file() {
             entry.size = meta.len();
             Ok(Item::Entry(entry))

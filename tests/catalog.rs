@@ -64,8 +64,11 @@ fn stream_all(tape: &Arc<Tape>, offset: u64) -> Result<Vec<u8>, Error> {
     Ok(out)
 }
 
+#[path = "support/bin.rs"]
+mod bin;
+
 fn tartape() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_tartape"))
+    Command::new(bin::tartape_bin())
 }
 
 #[test]

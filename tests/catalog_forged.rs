@@ -6,7 +6,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use tartape::{catalog, volume, Error, Event, Format, Tape, TapeBuilder};
+use tartape::{volume, Error, Event, Format, Tape, TapeBuilder};
 
 fn tree(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("tartape-forged-{tag}-{}", std::process::id()));
@@ -104,7 +104,7 @@ fn fuzzing_regressions_are_refused_cleanly() {
         let path = f.unwrap().path();
         let mut bytes = fs::read(&path).unwrap();
         reseal(&mut bytes);
-        if let Ok(t) = catalog::from_bytes(bytes) {
+        if let Ok(t) = Tape::open_bytes(bytes) {
             exercise(t, &path.display().to_string());
         }
         n += 1;
@@ -129,7 +129,7 @@ fn forge_every_byte(format: Format, dir: &Path) {
             let mut forged = good.clone();
             forged[pos] ^= flip;
             reseal(&mut forged);
-            let Ok(t) = catalog::from_bytes(forged) else {
+            let Ok(t) = Tape::open_bytes(forged) else {
                 refused += 1;
                 continue;
             };

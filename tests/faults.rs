@@ -2,6 +2,9 @@
 //! space. Each is detected with a clear error, nothing already written is lost, no partial file is
 //! left under its final name, and no stream claims completion after an error.
 
+#[path = "support/bin.rs"]
+mod bin;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -214,10 +217,10 @@ fn a_file_changed_while_its_bytes_stream_is_caught_before_completion() {
 fn an_output_that_fails_gives_an_error_and_no_partial_file() {
     let root = scratch("output");
     let dir = tree(&root);
-    let bin = env!("CARGO_BIN_EXE_tartape");
+    let bin = bin::tartape_bin();
     // Standard output that fails: /dev/full.
     let full = fs::File::options().write(true).open("/dev/full").unwrap();
-    let out = Command::new(bin)
+    let out = Command::new(&bin)
         .arg("create")
         .arg(&dir)
         .stdout(full)
@@ -230,7 +233,7 @@ fn an_output_that_fails_gives_an_error_and_no_partial_file() {
 
     // A file whose directory does not exist.
     let target = root.join("missing/out.tar");
-    let out = Command::new(bin)
+    let out = Command::new(&bin)
         .arg("create")
         .arg("-o")
         .arg(&target)
@@ -254,7 +257,7 @@ fn an_output_that_fails_gives_an_error_and_no_partial_file() {
         return;
     }
     let target = mnt.join("out.tar");
-    let out = Command::new(bin)
+    let out = Command::new(&bin)
         .arg("create")
         .arg("-o")
         .arg(&target)

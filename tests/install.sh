@@ -26,6 +26,7 @@ check "soname link points to the versioned library" \
 check "development link points to the soname" test "$(readlink "$prefix/lib/libtartape.so")" = "$soname"
 check "static library installed" test -f "$prefix/lib/libtartape.a"
 check "command installed" test -x "$prefix/bin/tartape"
+check "man pages installed" test -f "$prefix/share/man/man1/tartape.1" -a -f "$prefix/share/man/man1/tartape-extract.1"
 check "installed library's SONAME is $soname" \
   bash -c "readelf -d '$prefix/lib/libtartape.so.$version' | grep -q 'Library soname: \[$soname\]'"
 

@@ -4,8 +4,8 @@
 use std::process::Command;
 use std::sync::Arc;
 
-use tartape::layout::Format;
 use tartape::reader::Archive;
+use tartape::Format;
 use tartape::{EntryKind, Error, Event, MemoryEntry, Source, TapeBuilder};
 
 fn stream(b: TapeBuilder) -> Vec<u8> {

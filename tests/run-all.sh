@@ -14,13 +14,13 @@ step "Rust tests (engine, C ABI, command line, interoperability)"
 cargo test --locked --release
 
 step "hostile-input tests again with overflow checks (debug build): forged catalogs, fuzzing regressions"
-cargo test --locked --test catalog_forged --test fuzz_regressions --test stream_into --test stream_read --test random_access
+cargo test --locked -p tartape --test catalog_forged --test fuzz_regressions --test stream_into --test stream_read --test random_access
 
 step "ThreadSanitizer on the engine's shared state (needs nightly + rust-src; skipped without)"
 bash tests/tsan.sh --if-available
 
 step "loom: every interleaving of the walk's work queue and the MD5 pool (lost or repeated work, a deadlock)"
-RUSTFLAGS="--cfg loom" cargo test --locked --test loom --target-dir target/loom
+RUSTFLAGS="--cfg loom" cargo test --locked -p tartape --test loom --target-dir target/loom
 
 step "a short run of every fuzz target (60 s each, two at a time; the long campaign is fuzz/campaign.sh)"
 bash tests/fuzz-short.sh 60

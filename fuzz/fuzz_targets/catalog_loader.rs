@@ -6,10 +6,10 @@
 use std::sync::Arc;
 
 use libfuzzer_sys::fuzz_target;
-use tartape::{catalog, volume};
+use tartape::{volume, Tape};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(tape) = catalog::from_bytes(data.to_vec()) else {
+    let Ok(tape) = Tape::open_bytes(data.to_vec()) else {
         return;
     };
     let tape = Arc::new(tape);

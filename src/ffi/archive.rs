@@ -42,6 +42,9 @@ pub enum tt_archive_flag {
     Encrypted = 2,
     /// A sparse TAR member (its content is expanded when read).
     Sparse = 4,
+    /// A ZIP member whose local header names it differently from its central directory record:
+    /// tools that read the local headers would extract it under another name.
+    NameMismatch = 8,
 }
 
 /// One entry of an archive's listing, filled by `tt_archive_entry`. `name` and `link` point into
@@ -111,7 +114,8 @@ fn c_entry(e: &ArchiveEntry) -> tt_archive_entry_info {
         data_offset: e.data_offset,
         flags: (u32::from(e.unsafe_name) * tt_archive_flag::UnsafeName as u32)
             | (u32::from(e.encrypted) * tt_archive_flag::Encrypted as u32)
-            | (u32::from(e.sparse) * tt_archive_flag::Sparse as u32),
+            | (u32::from(e.sparse) * tt_archive_flag::Sparse as u32)
+            | (u32::from(e.name_mismatch) * tt_archive_flag::NameMismatch as u32),
     }
 }
 

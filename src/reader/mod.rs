@@ -5,6 +5,7 @@
 //! [`Archive::entries`], [`Archive::find`], [`Archive::open_member`] (a streaming [`Member`] that is
 //! `Read + Seek`) and [`Archive::read_member_at`] (random access without a cursor). An `Archive` is
 //! `Send + Sync` and cheap to clone: members can be read from several threads at once.
+//! [`TarStream`] reads a TAR archive once, front to back, from a pipe or any other reader.
 //!
 //! Malformed input never panics, hangs or allocates without bound: it gives [`Error::Corrupt`]
 //! naming what is wrong and where, or [`Error::Limit`] when a [`Limits`] bound is reached.
@@ -12,6 +13,7 @@
 mod cp437;
 mod member;
 mod pax;
+mod sequential;
 mod store;
 mod tar;
 mod zip;
@@ -20,6 +22,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 pub use member::Member;
+pub use sequential::TarStream;
 
 use crate::{Error, Result};
 use store::Store;
@@ -134,6 +137,9 @@ pub struct ArchiveEntry {
     pub unsafe_name: bool,
     /// The entry is a sparse file (old GNU 'S' or pax GNU.sparse); see `sparse_map`.
     pub sparse: bool,
+    /// ZIP only: the local header names the member differently from the central directory (a
+    /// reader that trusts local headers would extract it under the other name).
+    pub name_mismatch: bool,
     /// The data regions of a sparse entry (empty otherwise).
     pub sparse_map: Vec<SparseRegion>,
     /// Owner's user id (TAR; 0 for ZIP).

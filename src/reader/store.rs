@@ -1,9 +1,10 @@
 //! Where an archive's bytes live: a file read with `pread`, or memory.
 
 use std::fs::File;
+use std::io::Read;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::{Error, Result};
 
@@ -14,6 +15,62 @@ pub(crate) enum Store {
     File(File, PathBuf, u64),
     /// Bytes in memory.
     Memory(Arc<[u8]>),
+    /// A stream read once, front to back (a pipe, standard input): its length is not known until
+    /// its end, and a read behind the cursor is refused.
+    Forward(Mutex<Forward>),
+}
+
+/// The state of a [`Store::Forward`].
+pub(crate) struct Forward {
+    reader: Box<dyn Read + Send>,
+    /// Bytes consumed so far: the offset of the next byte the reader gives.
+    pos: u64,
+}
+
+impl Forward {
+    pub(crate) fn new(reader: Box<dyn Read + Send>) -> Forward {
+        Forward { reader, pos: 0 }
+    }
+
+    /// Reads at `offset` (not behind the cursor; bytes before it are read and dropped) as far as
+    /// the stream goes.
+    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        let io = |e| Error::io(Path::new("standard input"), e);
+        if offset < self.pos {
+            return Err(Error::Unsupported(format!(
+                "the archive is read front to back from a stream: offset {offset} is behind \
+                 offset {}, which needs a seekable file",
+                self.pos
+            )));
+        }
+        if offset > self.pos {
+            let want = offset - self.pos;
+            let skipped = std::io::copy(&mut (&mut self.reader).take(want), &mut std::io::sink())
+                .map_err(io)?;
+            self.pos += skipped;
+            if skipped < want {
+                // Content the headers promised is missing: the stream was cut short.
+                return Err(Error::corrupt(
+                    "tar archive",
+                    format!(
+                        "truncated: the stream ends at offset {}, inside data that runs to {offset}",
+                        self.pos
+                    ),
+                ));
+            }
+        }
+        let mut done = 0;
+        while done < buf.len() {
+            match self.reader.read(&mut buf[done..]) {
+                Ok(0) => break,
+                Ok(n) => done += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(io(e)),
+            }
+        }
+        self.pos += done as u64;
+        Ok(done)
+    }
 }
 
 impl Store {
@@ -34,6 +91,8 @@ impl Store {
         match self {
             Store::File(_, _, len) => *len,
             Store::Memory(bytes) => bytes.len() as u64,
+            // Unknown until the end: reads past it give 0 bytes, as for a file.
+            Store::Forward(_) => u64::MAX,
         }
     }
 
@@ -60,6 +119,10 @@ impl Store {
                 buf[..n].copy_from_slice(&bytes[start..start + n]);
                 Ok(n)
             }
+            Store::Forward(f) => f
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .read_at(offset, buf),
         }
     }
 

@@ -100,48 +100,79 @@ struct Pending {
 
 /// Lists a TAR archive.
 pub(crate) fn list(store: &Store, limits: &Limits) -> Result<Vec<ArchiveEntry>> {
-    let len = store.len();
     let mut entries = Vec::new();
     let mut budget = Budget::new(limits);
-    let mut globals = pax::Records::new();
-    let mut pending = Pending::default();
-    let mut pos = 0u64;
-    loop {
-        if pos >= len {
-            if pending.start.is_some() {
+    let mut walker = Walker::default();
+    while let Some(entry) = walker.next(store, limits)? {
+        budget.add(&entry)?;
+        entries.push(entry);
+    }
+    Ok(entries)
+}
+
+/// Walks a TAR archive's headers front to back, one member at a time: the listing of a file and
+/// the sequential reading of a stream are the same walk. Every read is at or after the previous
+/// one, so a stream read once (`Store::Forward`) serves it.
+#[derive(Default)]
+pub(crate) struct Walker {
+    pos: u64,
+    globals: pax::Records,
+    pending: Pending,
+    ended: bool,
+}
+
+impl Walker {
+    /// The next member, or `None` at the end of the archive (a zero block or the end of the
+    /// data at a block boundary).
+    pub(crate) fn next(&mut self, store: &Store, limits: &Limits) -> Result<Option<ArchiveEntry>> {
+        if self.ended {
+            return Ok(None);
+        }
+        loop {
+            let pos = self.pos;
+            let mut h = [0u8; 512];
+            let got = store.read_at(pos, &mut h)?;
+            if got == 0 {
+                if let Some(start) = self.pending.start {
+                    return Err(corrupt(format!(
+                        "extension header at offset {start} is not followed by a member"
+                    )));
+                }
+                self.ended = true;
+                return Ok(None);
+            }
+            if pos == 0 && (h.starts_with(b"PK\x03\x04") || h.starts_with(b"PK\x05\x06")) {
+                return Err(Error::Unsupported(
+                    "this is a ZIP archive, whose directory is at its end: it needs a seekable \
+                     file, not a stream"
+                        .into(),
+                ));
+            }
+            if got < h.len() {
                 return Err(corrupt(format!(
-                    "extension header at offset {} is not followed by a member",
-                    pending.start.unwrap_or(0)
+                    "truncated header at offset {pos}: {got} bytes left"
                 )));
             }
-            break;
-        }
-        if len - pos < BLOCK {
-            return Err(corrupt(format!(
-                "truncated header at offset {pos}: {} bytes left",
-                len - pos
-            )));
-        }
-        let mut h = [0u8; 512];
-        store.read_exact_at(pos, &mut h, WHAT)?;
-        if h.iter().all(|b| *b == 0) {
-            if let Some(start) = pending.start {
-                return Err(corrupt(format!(
-                    "extension header at offset {start} is followed by the end of the archive"
-                )));
+            if h.iter().all(|b| *b == 0) {
+                if let Some(start) = self.pending.start {
+                    return Err(corrupt(format!(
+                        "extension header at offset {start} is followed by the end of the archive"
+                    )));
+                }
+                self.ended = true;
+                return Ok(None);
             }
-            break;
-        }
-        if !checksum_ok(&h) {
-            return Err(corrupt(format!("bad header checksum at offset {pos}")));
-        }
-        let typeflag = h[156];
-        let header_size = parse_numeric(&h[124..136])
-            .and_then(|s| u64::try_from(s).ok())
-            .ok_or_else(|| corrupt(format!("invalid size field in the header at offset {pos}")))?;
-        let data_offset = pos + BLOCK;
-        match typeflag {
-            b'L' | b'K' | b'x' | b'X' | b'g' => {
+            if !checksum_ok(&h) {
+                return Err(corrupt(format!("bad header checksum at offset {pos}")));
+            }
+            let typeflag = h[156];
+            let header_size = parse_numeric(&h[124..136])
+                .and_then(|s| u64::try_from(s).ok())
+                .ok_or_else(|| {
+                    corrupt(format!("invalid size field in the header at offset {pos}"))
+                })?;
+            let data_offset = pos + BLOCK;
+            if let b'L' | b'K' | b'x' | b'X' | b'g' = typeflag {
                 let max = if matches!(typeflag, b'L' | b'K') {
                     limits.max_long_name
                 } else {
@@ -154,27 +185,25 @@ pub(crate) fn list(store: &Store, limits: &Limits) -> Result<Vec<ArchiveEntry>> 
                     )));
                 }
                 let data = store.read_vec(data_offset, header_size, WHAT)?;
+                let pending = &mut self.pending;
                 match typeflag {
                     b'L' => pending.long_name = Some(nts(&data).to_vec()),
                     b'K' => pending.long_link = Some(nts(&data).to_vec()),
-                    b'g' => globals.extend(pax::parse(&data, pos)?),
+                    b'g' => self.globals.extend(pax::parse(&data, pos)?),
                     _ => pending.pax.extend(pax::parse(&data, pos)?),
                 }
                 if typeflag != b'g' {
-                    pending.start.get_or_insert(pos);
+                    self.pending.start.get_or_insert(pos);
                 }
-                pos = data_offset + round_up(header_size).unwrap_or(u64::MAX - BLOCK);
+                self.pos = data_offset + round_up(header_size).unwrap_or(u64::MAX - BLOCK);
                 continue;
             }
-            _ => {}
+            let p = std::mem::take(&mut self.pending);
+            let (entry, next) = member(store, limits, &h, pos, header_size, &p, &self.globals)?;
+            self.pos = next;
+            return Ok(Some(entry));
         }
-        let p = std::mem::take(&mut pending);
-        let (entry, next) = member(store, limits, &h, pos, header_size, &p, &globals)?;
-        budget.add(&entry)?;
-        entries.push(entry);
-        pos = next;
     }
-    Ok(entries)
 }
 
 /// A pax value: the entry's own record wins over a global one; an empty value means unset.
@@ -380,6 +409,7 @@ fn member(
         crc32: 0,
         encrypted: false,
         sparse,
+        name_mismatch: false,
         sparse_map,
         uid,
         gid,

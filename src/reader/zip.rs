@@ -292,7 +292,17 @@ fn central_entry(
             "bad signature for the local header of {show:?} at offset {header_offset}"
         )));
     }
-    let data_offset = header_offset + 30 + u64::from(u16_at(&lh, 26)) + u64::from(u16_at(&lh, 28));
+    let local_name_len = u16_at(&lh, 26);
+    // The local header's name, compared with the central one: a difference is how archives
+    // smuggle a second name past tools that check only one of the two.
+    let name_mismatch = if usize::from(local_name_len) == name_raw.len() {
+        let mut local_name = vec![0u8; name_raw.len()];
+        store.read_exact_at(header_offset + 30, &mut local_name, WHAT)?;
+        local_name != name_raw
+    } else {
+        true
+    };
+    let data_offset = header_offset + 30 + u64::from(local_name_len) + u64::from(u16_at(&lh, 28));
     if data_offset
         .checked_add(compressed_size)
         .map_or(true, |end| end > store.len())
@@ -318,6 +328,7 @@ fn central_entry(
         crc32,
         encrypted: flags & 1 != 0,
         sparse: false,
+        name_mismatch,
         sparse_map: Vec::new(),
         uid: 0,
         gid: 0,

@@ -178,10 +178,9 @@ pub fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The `tartape` binary of this build.
-pub fn tartape_bin() -> &'static Path {
-    Path::new(env!("CARGO_BIN_EXE_tartape"))
-}
+#[path = "../support/bin.rs"]
+mod bin;
+pub use bin::tartape_bin;
 
 /// One entry as a reader sees it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]

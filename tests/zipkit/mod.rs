@@ -190,6 +190,7 @@ pub fn run(cmd: &mut std::process::Command) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-pub fn tartape_bin() -> &'static str {
-    env!("CARGO_BIN_EXE_tartape")
-}
+#[path = "../support/bin.rs"]
+mod bin;
+#[allow(unused_imports)]
+pub use bin::tartape_bin;

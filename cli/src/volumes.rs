@@ -3,42 +3,26 @@
 
 use std::fs;
 use std::io::Read;
-use std::path::PathBuf;
 use std::sync::Arc;
 
-use tartape::checksum::hex;
 use tartape::volume::{self, Volume};
 use tartape::Tape;
 
-use crate::args::{parse_size, Args};
+use crate::cli::{LocateArgs, VolumesArgs};
+use crate::create::bytes_of;
 use crate::json;
 use crate::output::Output;
-
-const VOLUMES_USAGE: &str = "usage: tartape volumes CATALOG --size SIZE [--out-dir DIR] [--md5]";
-const LOCATE_USAGE: &str = "usage: tartape locate CATALOG NAME [--size SIZE] [--json]";
+use crate::progress::Progress;
+use crate::Failure;
 
 /// Runs `tartape volumes`.
-pub fn volumes(argv: &[String]) -> Result<i32, String> {
-    let mut args = Args::new(argv);
-    let (mut catalog, mut size, mut out_dir, mut md5) = (None, None, PathBuf::from("."), false);
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--size" => size = Some(parse_size(&args.value(&a)?)?),
-            "--out-dir" => out_dir = PathBuf::from(args.value(&a)?),
-            "--md5" => md5 = true,
-            "-h" | "--help" => {
-                println!("{VOLUMES_USAGE}");
-                return Ok(0);
-            }
-            s if s.starts_with('-') => return Err(format!("unknown option {s}\n{VOLUMES_USAGE}")),
-            _ => catalog = Some(PathBuf::from(a)),
-        }
-    }
-    let catalog = catalog.ok_or_else(|| format!("no CATALOG given\n{VOLUMES_USAGE}"))?;
-    let size = size.ok_or_else(|| format!("--size is required\n{VOLUMES_USAGE}"))?;
-    let tape = Arc::new(Tape::open(&catalog).map_err(|e| e.to_string())?);
+pub fn volumes(args: VolumesArgs) -> Result<u8, Failure> {
+    let (size, out_dir, md5) = (args.size, &args.out_dir, args.md5);
+    let tape = Arc::new(Tape::open(&args.catalog).map_err(|e| e.to_string())?);
     let n = volume::count(&tape, size).map_err(|e| e.to_string())?;
-    fs::create_dir_all(&out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
+    fs::create_dir_all(out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
+    let progress = Progress::bytes(Some(tape.total_size()), args.quiet);
+    let mut done = 0u64;
     let width = n.to_string().len().max(4);
     let mut parts_json = Vec::new();
     let mut buf = vec![0u8; 1 << 20];
@@ -56,6 +40,8 @@ pub fn volumes(argv: &[String]) -> Result<i32, String> {
                 md5::Digest::update(h, &buf[..got]);
             }
             out.write_all(&buf[..got])?;
+            done += got as u64;
+            progress.set(done);
         }
         out.commit()?;
         let items = volume::manifest(&tape, size, part).map_err(|e| e.to_string())?;
@@ -77,7 +63,7 @@ pub fn volumes(argv: &[String]) -> Result<i32, String> {
             })
             .collect();
         let digest = hasher
-            .map(|h| format!(", \"md5\": \"{}\"", hex(&md5::Digest::finalize(h))))
+            .map(|h| format!(", \"md5\": \"{}\"", json::hex(&md5::Digest::finalize(h))))
             .unwrap_or_default();
         parts_json.push(format!(
             "{{\"part\": {part}, \"file\": {}, \"start\": {}, \"length\": {}{digest}, \"entries\": [{}]}}",
@@ -96,41 +82,26 @@ pub fn volumes(argv: &[String]) -> Result<i32, String> {
     let mut out = Output::open(Some(&out_dir.join("manifest.json")))?;
     out.write_all(manifest.as_bytes())?;
     out.commit()?;
+    progress.finish();
+    drop(progress);
     println!("{n} parts of {size} bytes in {}", out_dir.display());
     Ok(0)
 }
 
 /// Runs `tartape locate`.
-pub fn locate(argv: &[String]) -> Result<i32, String> {
-    let mut args = Args::new(argv);
-    let (mut positional, mut size, mut as_json) = (Vec::new(), None, false);
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--size" => size = Some(parse_size(&args.value(&a)?)?),
-            "--json" => as_json = true,
-            "-h" | "--help" => {
-                println!("{LOCATE_USAGE}");
-                return Ok(0);
-            }
-            s if s.starts_with('-') && positional.len() < 2 => {
-                return Err(format!("unknown option {s}\n{LOCATE_USAGE}"))
-            }
-            _ => positional.push(a),
-        }
-    }
-    let [catalog, name] = positional.as_slice() else {
-        return Err(format!("CATALOG and NAME are required\n{LOCATE_USAGE}"));
-    };
-    let tape = Tape::open(std::path::Path::new(catalog)).map_err(|e| e.to_string())?;
+pub fn locate(args: LocateArgs) -> Result<u8, Failure> {
+    let (size, as_json) = (args.size, args.json);
+    let name = bytes_of(&args.name);
+    let tape = Tape::open(&args.catalog).map_err(|e| e.to_string())?;
     let part_size = size.unwrap_or(tape.total_size().div_ceil(512).max(1) * 512);
-    let loc = volume::locate(&tape, name.as_bytes(), part_size).map_err(|e| e.to_string())?;
+    let loc = volume::locate(&tape, name, part_size).map_err(|e| e.to_string())?;
     if as_json {
         println!(
             "{{\"index\": {}, \"header_offset\": {}, \"data_offset\": {}, \"end_offset\": {}, \"size\": {}, \"part_size\": {part_size}, \"first_part\": {}, \"last_part\": {}}}",
             loc.index, loc.header_offset, loc.data_offset, loc.end_offset, loc.size, loc.first_part, loc.last_part
         );
     } else {
-        println!("entry {} {name}", loc.index);
+        println!("entry {} {}", loc.index, name.escape_ascii());
         println!(
             "header at {}, content at {} ({} bytes), ends at {}",
             loc.header_offset, loc.data_offset, loc.size, loc.end_offset

@@ -1,35 +1,32 @@
 //! `tartape verify`: every discrepancy between a catalog and the disk.
 
-use std::path::PathBuf;
-
 use tartape::Tape;
 
-use crate::args::Args;
+use crate::cli::VerifyArgs;
 use crate::json;
-
-const USAGE: &str = "usage: tartape verify CATALOG [--deep] [--json]";
+use crate::progress::Progress;
+use crate::Failure;
 
 /// Runs `tartape verify`: exit 0 when clean, 1 when something differs.
-pub fn run(argv: &[String]) -> Result<i32, String> {
-    let mut args = Args::new(argv);
-    let (mut catalog, mut deep, mut as_json) = (None, false, false);
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--deep" => deep = true,
-            "--json" => as_json = true,
-            "-h" | "--help" => {
-                println!("{USAGE}");
-                return Ok(0);
-            }
-            s if s.starts_with('-') => return Err(format!("unknown option {s}\n{USAGE}")),
-            _ => catalog = Some(PathBuf::from(a)),
-        }
-    }
-    let catalog = catalog.ok_or_else(|| format!("no CATALOG given\n{USAGE}"))?;
-    let tape = Tape::open(&catalog).map_err(|e| e.to_string())?;
+pub fn run(args: VerifyArgs) -> Result<u8, Failure> {
+    let tape = Tape::open(&args.catalog).map_err(|e| e.to_string())?;
     tape.check_catalog().map_err(|e| e.to_string())?;
-    let report = tape.verify(deep).map_err(|e| e.to_string())?;
-    if as_json {
+    // A deep verification reads every file: its progress is in bytes of content.
+    let progress = if args.deep {
+        let total = (0..tape.len())
+            .filter_map(|i| tape.slot(i).ok())
+            .map(|s| s.entry.size)
+            .sum::<u64>();
+        Progress::bytes(Some(total), args.quiet)
+    } else {
+        Progress::bytes(None, true)
+    };
+    let report = tape
+        .verify_with_progress(args.deep, &mut |bytes| progress.set(bytes))
+        .map_err(|e| e.to_string())?;
+    progress.finish();
+    drop(progress);
+    if args.json {
         let items: Vec<String> = report
             .discrepancies
             .iter()
@@ -55,7 +52,7 @@ pub fn run(argv: &[String]) -> Result<i32, String> {
             println!(
                 "{}\t{}\texpected {}\tfound {}",
                 d.problem.as_str(),
-                String::from_utf8_lossy(&d.name),
+                d.name.escape_ascii(),
                 d.expected,
                 d.found
             );
@@ -69,7 +66,7 @@ pub fn run(argv: &[String]) -> Result<i32, String> {
             "{verdict}: {} entries checked, {} discrepancies{}",
             report.checked,
             report.discrepancies.len(),
-            if deep && report.without_checksum > 0 {
+            if args.deep && report.without_checksum > 0 {
                 format!(
                     ", {} files without a recorded checksum (record with --md5)",
                     report.without_checksum

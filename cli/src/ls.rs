@@ -7,36 +7,36 @@
 
 use std::io::Write;
 
-use tartape::reader::{Archive, ArchiveEntry, EntryKind};
+use tartape::reader::{ArchiveEntry, EntryKind};
 
-/// Runs `tartape ls` with `args` (after the command name), writing to stdout.
-pub fn run(args: &[String]) -> Result<i32, String> {
+use crate::cli::LsArgs;
+use crate::input::{self, Input, Members};
+use crate::json;
+use crate::Failure;
+
+/// Runs `tartape ls`: the whole listing of a file, or each member of a stream as it comes.
+pub fn run(args: LsArgs) -> Result<u8, Failure> {
+    let show = input::shown(&args.archive);
     let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    run_to(args, &mut out)
-}
-
-/// Runs `tartape ls`, writing to `out`. Returns the exit code (0) or the error message.
-pub fn run_to(args: &[String], out: &mut dyn Write) -> Result<i32, String> {
-    let mut json = false;
-    let mut path = None;
-    for a in args {
-        match a.as_str() {
-            "--json" => json = true,
-            "-h" | "--help" => {
-                writeln!(out, "usage: tartape ls [--json] ARCHIVE").map_err(|e| e.to_string())?;
-                return Ok(0);
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut print = |e: &ArchiveEntry| -> Result<(), Failure> {
+        let line = if args.json {
+            json_line(e)
+        } else {
+            text_line(e)
+        };
+        writeln!(out, "{line}").map_err(|e| format!("standard output: {e}"))
+    };
+    match input::open(&args.archive)? {
+        Input::File(archive) => archive.entries().iter().try_for_each(&mut print)?,
+        stream => {
+            let mut members = Members::new(stream);
+            while let Some(e) = members.next_entry().map_err(|e| format!("{show}: {e}"))? {
+                print(&e)?;
             }
-            _ if path.is_none() => path = Some(a),
-            _ => return Err(format!("ls: unexpected argument {a:?}")),
         }
     }
-    let path = path.ok_or("usage: tartape ls [--json] ARCHIVE")?;
-    let archive = Archive::open(path).map_err(|e| format!("ls: {path}: {e}"))?;
-    for e in archive.entries() {
-        let line = if json { json_line(e) } else { text_line(e) };
-        writeln!(out, "{line}").map_err(|e| format!("ls: {e}"))?;
-    }
+    out.flush().map_err(|e| format!("standard output: {e}"))?;
     Ok(0)
 }
 
@@ -91,32 +91,6 @@ fn text_line(e: &ArchiveEntry) -> String {
     line
 }
 
-/// A JSON string literal of `bytes`: UTF-8 kept, control characters as `\u00XX`, and each byte
-/// of an invalid UTF-8 sequence as the text `\\xXX` (so the string stays valid JSON).
-pub fn json_string(bytes: &[u8]) -> String {
-    let mut s = String::from("\"");
-    for chunk in bytes.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            match c {
-                '"' => s.push_str("\\\""),
-                '\\' => s.push_str("\\\\"),
-                '\n' => s.push_str("\\n"),
-                '\t' => s.push_str("\\t"),
-                '\r' => s.push_str("\\r"),
-                c if (c as u32) < 0x20 || c == '\u{7f}' => {
-                    s.push_str(&format!("\\u{:04x}", c as u32))
-                }
-                c => s.push(c),
-            }
-        }
-        for b in chunk.invalid() {
-            s.push_str(&format!("\\\\x{b:02x}"));
-        }
-    }
-    s.push('"');
-    s
-}
-
 fn json_line(e: &ArchiveEntry) -> String {
     let kind = match e.kind {
         EntryKind::File => "file",
@@ -128,13 +102,13 @@ fn json_line(e: &ArchiveEntry) -> String {
         EntryKind::Fifo => "fifo",
         EntryKind::Other => "other",
     };
-    let mut s = format!("{{\"name\":{}", json_string(&e.name));
+    let mut s = format!("{{\"name\":{}", json::string(&e.name));
     if std::str::from_utf8(&e.name).is_err() {
         let hex: String = e.name.iter().map(|b| format!("{b:02x}")).collect();
         s.push_str(&format!(",\"name_hex\":\"{hex}\""));
     }
     s.push_str(&format!(
-        ",\"type\":\"{kind}\",\"type_char\":\"{}\",\"mode\":\"{:04o}\",\"size\":{},\"compressed_size\":{},\"method\":{},\"mtime\":{},\"mtime_utc\":\"{}\",\"link\":{},\"header_offset\":{},\"data_offset\":{},\"crc32\":{},\"encrypted\":{},\"unsafe_name\":{},\"sparse\":{}}}",
+        ",\"type\":\"{kind}\",\"type_char\":\"{}\",\"mode\":\"{:04o}\",\"size\":{},\"compressed_size\":{},\"method\":{},\"mtime\":{},\"mtime_utc\":\"{}\",\"link\":{},\"header_offset\":{},\"data_offset\":{},\"crc32\":{},\"encrypted\":{},\"unsafe_name\":{},\"sparse\":{},\"name_mismatch\":{}}}",
         type_char(e.kind),
         e.mode,
         e.size,
@@ -142,13 +116,14 @@ fn json_line(e: &ArchiveEntry) -> String {
         e.method,
         e.mtime,
         utc(e.mtime),
-        json_string(&e.link),
+        json::string(&e.link),
         e.header_offset,
         e.data_offset,
         e.crc32,
         e.encrypted,
         e.unsafe_name,
-        e.sparse
+        e.sparse,
+        e.name_mismatch
     ));
     s
 }
@@ -162,12 +137,5 @@ mod tests {
         assert_eq!(utc(0), "1970-01-01 00:00:00");
         assert_eq!(utc(1293801246), "2010-12-31 13:14:06");
         assert_eq!(utc(-1), "1969-12-31 23:59:59");
-    }
-
-    #[test]
-    fn json_strings_escape_invalid_utf8_and_controls() {
-        assert_eq!(json_string(b"a\"b"), "\"a\\\"b\"");
-        assert_eq!(json_string(b"\xff\n"), "\"\\\\xff\\n\"");
-        assert_eq!(json_string("é".as_bytes()), "\"é\"");
     }
 }

@@ -1,0 +1,342 @@
+//! The command line's definition: every subcommand and option, with the help text users read
+//! (`tartape help`, `tartape COMMAND --help`, the man pages and the shell completions are all made
+//! from these definitions).
+//!
+//! Paths, member names and excluded names are `OsString`/`PathBuf`: any byte string a Unix file
+//! name can hold works, UTF-8 or not.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Deterministic streaming TAR and ZIP archives with random access.
+///
+/// The same inputs give the same bytes anywhere, so an archive's size, every entry's offset and a
+/// fingerprint are known before any content is read. Exit status: 0 success, 1 differences found
+/// (verify), 2 trouble (bad arguments, unreadable or changed sources, corrupt archives).
+#[derive(Debug, Parser)]
+#[command(
+    name = "tartape",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+#[command(
+    after_help = "Sizes take binary suffixes: K, M, G, T (512K, 64M, 1G).\n\
+Run 'tartape COMMAND --help' for a command's options."
+)]
+pub struct Cli {
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write the archive of PATHs (or a byte range of it) to standard output or a file.
+    Create(CreateArgs),
+    /// Walk DIR once and save its tape to a catalog: fingerprint, entries, total size.
+    Record(RecordArgs),
+    /// Stream a recorded tape (or a byte range of it) without walking the tree again.
+    Play(PlayArgs),
+    /// Compare a catalog with the disk; exit 0 when clean, 1 when something differs.
+    Verify(VerifyArgs),
+    /// Cut a recorded tape into part files of a fixed size, with a manifest.json.
+    Volumes(VolumesArgs),
+    /// Print where one entry of a recorded tape lies: offsets and, with --size, its parts.
+    Locate(LocateArgs),
+    /// List a TAR or ZIP archive in place.
+    Ls(LsArgs),
+    /// Write one member's content to standard output.
+    Cat(CatArgs),
+    /// Extract a TAR or ZIP archive; nothing is ever written outside the target directory.
+    Extract(ExtractArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish or powershell).
+    Completions(CompletionsArgs),
+    /// Write the man pages (tartape.1 and one per command) into DIR.
+    #[command(hide = true)]
+    Man(ManArgs),
+}
+
+/// The archive format to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// POSIX pax interchange (ustar headers, pax records only where a value does not fit).
+    Tar,
+    /// ZIP: stored entries with data descriptors, zip64 only where needed.
+    Zip,
+}
+
+/// How the tree is walked and written (shared by create and record).
+#[derive(Debug, Args)]
+pub struct BuildOptions {
+    /// Archive format.
+    #[arg(long, value_enum, default_value_t = FormatArg::Tar)]
+    pub format: FormatArg,
+    /// Deflate ZIP entries at LEVEL (1-9; 6 when no level is given). The archive is then
+    /// stream-only: its size is known only once written, and offsets and ranges are refused.
+    #[arg(long, value_name = "LEVEL", num_args = 0..=1, require_equals = true,
+          default_missing_value = "6", value_parser = clap::value_parser!(u32).range(0..=9))]
+    pub deflate: Option<u32>,
+    /// Leave out every file or directory with this name (one path component, e.g. .git);
+    /// may be given several times.
+    #[arg(long, value_name = "NAME")]
+    pub exclude: Vec<OsString>,
+    /// Keep real uid, gid, user and group names (default: 0, 0 and empty, for determinism).
+    #[arg(long)]
+    pub keep_owners: bool,
+    /// Refuse FIFOs, sockets and devices with an error instead of skipping them with a note.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// Where and what to write (shared by create and play).
+#[derive(Debug, Args)]
+pub struct OutputOptions {
+    /// Write to FILE instead of standard output. The file appears under its name only when it
+    /// is complete (written beside it under a temporary name, synced, then renamed).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Start at archive byte N (resume an interrupted transfer).
+    #[arg(long, value_name = "N", default_value = "0", value_parser = parse_size)]
+    pub offset: u64,
+    /// Write at most N bytes (default: to the end of the archive).
+    #[arg(long, value_name = "N", value_parser = parse_size)]
+    pub length: Option<u64>,
+    /// Also write FILE: one JSON object per entry (name, type, size, header, data and end
+    /// offsets), the events of the stream as a file beside the archive.
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Option<PathBuf>,
+    /// Add each entry's MD5 to the manifest (content is then hashed while it is written; nothing
+    /// is hashed otherwise).
+    #[arg(long, requires = "manifest")]
+    pub md5: bool,
+    /// Accepted for compatibility: nothing is hashed unless --md5 asks for it.
+    #[arg(long, conflicts_with = "md5")]
+    pub no_md5: bool,
+    /// No progress line (it is shown only when standard error is a terminal).
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// `tartape create`.
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// Files and directories to archive, each under its base name.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// How the tree is walked.
+    #[command(flatten)]
+    pub build: BuildOptions,
+    /// Where the archive goes.
+    #[command(flatten)]
+    pub output: OutputOptions,
+}
+
+/// `tartape record`.
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    /// The directory (or file) to record.
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Where to save the catalog (default: DIR.tartape beside DIR).
+    #[arg(long, value_name = "FILE")]
+    pub catalog: Option<PathBuf>,
+    /// Record each file's MD5 and CRC-32 (reads every file once), for verify --deep and
+    /// manifests.
+    #[arg(long)]
+    pub md5: bool,
+    /// How the tree is walked.
+    #[command(flatten)]
+    pub build: BuildOptions,
+    /// No progress line.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// `tartape play`.
+#[derive(Debug, Args)]
+pub struct PlayArgs {
+    /// A catalog saved by `tartape record`.
+    #[arg(value_name = "CATALOG")]
+    pub catalog: PathBuf,
+    /// Where the archive goes.
+    #[command(flatten)]
+    pub output: OutputOptions,
+}
+
+/// `tartape verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// A catalog saved by `tartape record`.
+    #[arg(value_name = "CATALOG")]
+    pub catalog: PathBuf,
+    /// Also read every file and compare its MD5 with the recorded one (record --md5).
+    #[arg(long)]
+    pub deep: bool,
+    /// Print the report as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    /// No progress line.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// `tartape volumes`.
+#[derive(Debug, Args)]
+pub struct VolumesArgs {
+    /// A catalog saved by `tartape record`.
+    #[arg(value_name = "CATALOG")]
+    pub catalog: PathBuf,
+    /// The size of each part (the last may be shorter); a multiple of 512 for TAR.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub size: u64,
+    /// The directory for the parts and manifest.json (created if missing).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub out_dir: PathBuf,
+    /// Add each part's MD5 to the manifest.
+    #[arg(long)]
+    pub md5: bool,
+    /// No progress line.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// `tartape locate`.
+#[derive(Debug, Args)]
+pub struct LocateArgs {
+    /// A catalog saved by `tartape record`.
+    #[arg(value_name = "CATALOG")]
+    pub catalog: PathBuf,
+    /// The entry's archive name.
+    #[arg(value_name = "NAME")]
+    pub name: OsString,
+    /// Also print which parts of this size hold the entry.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub size: Option<u64>,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `tartape ls`.
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    /// A TAR or ZIP archive; - reads a TAR from standard input, front to back.
+    #[arg(value_name = "ARCHIVE")]
+    pub archive: PathBuf,
+    /// One JSON object per entry with every column (non-UTF-8 names also as name_hex).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `tartape cat`.
+#[derive(Debug, Args)]
+pub struct CatArgs {
+    /// A TAR or ZIP archive; - reads a TAR from standard input, front to back.
+    #[arg(value_name = "ARCHIVE")]
+    pub archive: PathBuf,
+    /// The member's name as stored (a trailing / is ignored).
+    #[arg(value_name = "MEMBER")]
+    pub member: OsString,
+}
+
+/// `tartape extract`.
+#[derive(Debug, Args)]
+pub struct ExtractArgs {
+    /// A TAR or ZIP archive; - reads a TAR from standard input, front to back.
+    #[arg(value_name = "ARCHIVE")]
+    pub archive: PathBuf,
+    /// Only these members (and, for a directory, everything under it).
+    #[arg(value_name = "MEMBER")]
+    pub members: Vec<OsString>,
+    /// Extract into DIR (created if missing).
+    #[arg(
+        short = 'C',
+        long = "directory",
+        value_name = "DIR",
+        default_value = "."
+    )]
+    pub directory: PathBuf,
+    /// Drop the first N components of every name; entries with no more are skipped.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub strip_components: usize,
+    /// Replace files, links and empty directories that already exist.
+    #[arg(long, conflicts_with = "keep_existing")]
+    pub overwrite: bool,
+    /// Leave existing files as they are and go on (default: an existing file is an error).
+    #[arg(long)]
+    pub keep_existing: bool,
+    /// Extract a ZIP member even when its local header names it differently from the central
+    /// directory (under the central directory's name).
+    #[arg(long)]
+    pub force: bool,
+    /// No progress line.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// `tartape completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// `tartape man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The directory to write the pages into.
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+}
+
+/// Parses a size such as `4096`, `512K`, `1M` or `2G` (binary multiples).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let (digits, mult) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let m: u64 = match c.to_ascii_uppercase() {
+                'K' => 1 << 10,
+                'M' => 1 << 20,
+                'G' => 1 << 30,
+                'T' => 1 << 40,
+                _ => return Err(format!("{text:?}: unknown size suffix (use K, M, G or T)")),
+            };
+            (&t[..i], m)
+        }
+        _ => (t, 1),
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(mult))
+        .ok_or_else(|| {
+            format!("{text:?} is not a size (a whole number, optionally with K, M, G or T)")
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn sizes_take_binary_suffixes() {
+        assert_eq!(parse_size("512").unwrap(), 512);
+        assert_eq!(parse_size("1K").unwrap(), 1024);
+        assert_eq!(parse_size("3m").unwrap(), 3 << 20);
+        assert_eq!(parse_size("2G").unwrap(), 2 << 30);
+        assert!(parse_size("x").is_err());
+        assert!(parse_size("1Q").is_err());
+        assert!(parse_size("99999999999T").is_err());
+    }
+
+    #[test]
+    fn the_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,192 @@
+//! `tartape create`: the archive of the given paths, or a byte range of it; shared with `play`,
+//! the writing of a tape to standard output or a file, with an optional manifest.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tartape::{Event, Format, Stream, Tape, TapeBuilder};
+
+use crate::cli::{BuildOptions, CreateArgs, FormatArg, OutputOptions};
+use crate::manifest::Manifest;
+use crate::output::Output;
+use crate::progress::Progress;
+use crate::Failure;
+
+/// Runs `tartape create`.
+pub fn run(args: CreateArgs) -> Result<u8, Failure> {
+    let mut builder = builder(&args.build)?;
+    let scan = Progress::scan(args.output.quiet);
+    add_paths(&mut builder, &args.paths, &scan)?;
+    drop(scan);
+    let tape = Arc::new(builder.seal().map_err(|e| e.to_string())?);
+    write_tape(&tape, &args.output)?;
+    Ok(0)
+}
+
+/// A builder with the walk and format options applied.
+pub fn builder(o: &BuildOptions) -> Result<TapeBuilder, Failure> {
+    let mut builder = TapeBuilder::new();
+    builder.set_format(match o.format {
+        FormatArg::Tar => Format::Tar,
+        FormatArg::Zip => Format::Zip,
+    });
+    if let Some(level) = o.deflate {
+        if o.format != FormatArg::Zip {
+            return Err("--deflate applies to --format zip".into());
+        }
+        builder.set_deflate(level).map_err(|e| e.to_string())?;
+    }
+    let walk = builder.options_mut();
+    walk.keep_owners = o.keep_owners;
+    walk.strict = o.strict;
+    walk.exclude = o.exclude.iter().map(|n| bytes_of(n).to_vec()).collect();
+    Ok(builder)
+}
+
+/// Adds each path under its base name, showing what the scan finds; reports skipped special files.
+pub fn add_paths(
+    builder: &mut TapeBuilder,
+    paths: &[PathBuf],
+    scan: &Progress,
+) -> Result<(), Failure> {
+    let counters = Arc::new(tartape::ScanProgress::default());
+    if scan.is_shown() {
+        builder.options_mut().progress = Some(counters.clone());
+    }
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let ticker = scan.handle().map(|bar| {
+        let (counters, done) = (counters.clone(), done.clone());
+        std::thread::spawn(move || {
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                bar.set_message(format!(
+                    "{} entries, {}",
+                    counters.entries(),
+                    crate::progress::human(counters.bytes())
+                ));
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+        })
+    });
+    let result = paths
+        .iter()
+        .try_for_each(|p| builder.add_path(p, None).map_err(|e| e.to_string()));
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    if let Some(t) = ticker {
+        let _ = t.join();
+    }
+    result?;
+    for s in builder.skipped() {
+        eprintln!("tartape: skipped {} {}", s.kind, s.path.display());
+    }
+    Ok(())
+}
+
+/// The bytes of an argument (any Unix file name).
+pub fn bytes_of(s: &std::ffi::OsStr) -> &[u8] {
+    std::os::unix::ffi::OsStrExt::as_bytes(s)
+}
+
+/// Where a range from `offset` of `length` bytes (or to the end) stops. A deflated ZIP's size is
+/// known only once streamed: its stream runs to the end.
+pub fn end_of(tape: &Tape, offset: u64, length: Option<u64>) -> u64 {
+    let total = tape.size().unwrap_or(u64::MAX);
+    length.map_or(total, |n| offset.saturating_add(n).min(total))
+}
+
+/// Writes the tape (from `--offset`, `--length` bytes) to the output, and the manifest if asked.
+pub fn write_tape(tape: &Arc<Tape>, o: &OutputOptions) -> Result<(), Failure> {
+    let end = end_of(tape, o.offset, o.length);
+    if end != u64::MAX && o.offset > end {
+        return Err(format!(
+            "--offset {} is past the end of the archive ({end} bytes)",
+            o.offset
+        ));
+    }
+    let stream = tape.stream(o.offset, o.md5).map_err(|e| e.to_string())?;
+    let mut output = Output::open(o.output.as_deref())?;
+    let progress = Progress::bytes((end != u64::MAX).then(|| end - o.offset), o.quiet);
+    match &o.manifest {
+        None => pump(stream, end, &mut output, &progress)?,
+        Some(path) => {
+            let mut manifest = Manifest::open(path, tape.clone(), o.md5)?;
+            pump_events(stream, end, &mut output, &mut manifest, &progress)?;
+            output.commit()?;
+            manifest.commit()?;
+            progress.finish();
+            return Ok(());
+        }
+    };
+    output.commit()?;
+    progress.finish();
+    Ok(())
+}
+
+/// Writes the stream's bytes up to archive offset `end`; returns how many were written. The
+/// stream fills one 1 MiB buffer across entries (`Stream::read`), written as it is; nothing is
+/// hashed.
+fn pump(
+    mut stream: Stream,
+    end: u64,
+    output: &mut Output,
+    progress: &Progress,
+) -> Result<u64, Failure> {
+    let start = stream.position();
+    let mut pos = start;
+    let mut buf = vec![0u8; 1 << 20];
+    while pos < end {
+        let want = (end - pos).min(buf.len() as u64) as usize;
+        let n = stream.read(&mut buf[..want]).map_err(|e| e.to_string())?;
+        if n == 0 {
+            break;
+        }
+        output.write_all(&buf[..n])?;
+        pos += n as u64;
+        progress.set(pos - start);
+    }
+    Ok(pos - start)
+}
+
+/// Writes the stream through its events, so that each entry's offsets (and MD5) reach the
+/// manifest; content is read straight into `buf`.
+fn pump_events(
+    mut stream: Stream,
+    end: u64,
+    output: &mut Output,
+    manifest: &mut Manifest,
+    progress: &Progress,
+) -> Result<u64, Failure> {
+    let start = stream.position();
+    let mut pos = start;
+    let mut buf = vec![0u8; 1 << 20];
+    while pos < end {
+        let event = stream
+            .next_event_into(&mut buf)
+            .map_err(|e| e.to_string())?;
+        match event {
+            None | Some(Event::Completed) => break,
+            Some(Event::FileStart {
+                index,
+                entry,
+                header_offset,
+                resumed,
+            }) => manifest.start(index, entry, header_offset, resumed),
+            Some(Event::Data { offset, bytes, .. }) => {
+                let n = (bytes.len() as u64).min(end - offset) as usize;
+                output.write_all(&bytes[..n])?;
+                pos = offset + n as u64;
+                progress.set(pos - start);
+            }
+            Some(Event::FileEnd {
+                index,
+                end_offset,
+                md5,
+                ..
+            }) => manifest.end(index, end_offset, md5)?,
+            Some(Event::NeedData { index, .. }) => {
+                return Err(format!("entry {index} wants data fed by a program"))
+            }
+        }
+    }
+    manifest.finish_open()?;
+    Ok(pos - start)
+}

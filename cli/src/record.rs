@@ -1,0 +1,67 @@
+//! `tartape record` and `tartape play`: save a tape to a catalog, stream it later from any byte.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tartape::Tape;
+
+use crate::cli::{PlayArgs, RecordArgs};
+use crate::create::{add_paths, builder, write_tape};
+use crate::progress::{human, Progress};
+use crate::Failure;
+
+/// The catalog path used when none is given: `DIR.tartape` beside the directory.
+pub fn default_catalog(dir: &Path) -> PathBuf {
+    use std::os::unix::ffi::{OsStrExt, OsStringExt};
+    let mut bytes = dir.as_os_str().as_bytes().to_vec();
+    while bytes.len() > 1 && bytes.ends_with(b"/") {
+        bytes.pop();
+    }
+    if bytes.is_empty() || bytes == b"." || bytes == b"/" {
+        return std::env::current_dir()
+            .map(|d| {
+                let mut d = d.into_os_string();
+                d.push(".tartape");
+                PathBuf::from(d)
+            })
+            .unwrap_or_else(|_| PathBuf::from("tape.tartape"));
+    }
+    bytes.extend_from_slice(b".tartape");
+    PathBuf::from(std::ffi::OsString::from_vec(bytes))
+}
+
+/// Runs `tartape record`.
+pub fn record(args: RecordArgs) -> Result<u8, Failure> {
+    let mut builder = builder(&args.build)?;
+    builder.set_checksums(args.md5);
+    let catalog = args
+        .catalog
+        .clone()
+        .unwrap_or_else(|| default_catalog(&args.dir));
+    let scan = Progress::scan(args.quiet);
+    add_paths(&mut builder, std::slice::from_ref(&args.dir), &scan)?;
+    if args.md5 {
+        scan.message("hashing every file (--md5)".into());
+    }
+    let tape = builder.seal().map_err(|e| e.to_string())?;
+    drop(scan);
+    tape.save(&catalog).map_err(|e| e.to_string())?;
+    println!("catalog: {}", catalog.display());
+    println!(
+        "fingerprint: {}",
+        tape.fingerprint().map_err(|e| e.to_string())?
+    );
+    println!("entries: {}", tape.len());
+    match tape.size() {
+        Ok(size) => println!("total size: {size} bytes ({})", human(size)),
+        Err(_) => println!("total size: unknown until streamed (deflated entries)"),
+    }
+    Ok(0)
+}
+
+/// Runs `tartape play`.
+pub fn play(args: PlayArgs) -> Result<u8, Failure> {
+    let tape = Arc::new(Tape::open(&args.catalog).map_err(|e| e.to_string())?);
+    write_tape(&tape, &args.output)?;
+    Ok(0)
+}

@@ -1,0 +1,125 @@
+//! `tartape ls` and `tartape cat` on archives built byte by byte (TAR and ZIP), from a file and
+//! from standard input.
+
+#[path = "../../tests/support/reader_build.rs"]
+mod build;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+fn temp_archive(name: &str, bytes: &[u8]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tartape-reader-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+fn tartape(args: &[&std::ffi::OsStr]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tartape"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Runs tartape with `stdin` piped in (a pipe, not a file: the sequential reader).
+fn tartape_piped(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tartape"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let data = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(&data);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    out
+}
+
+fn os(s: &str) -> &std::ffi::OsStr {
+    std::ffi::OsStr::new(s)
+}
+
+#[test]
+fn ls_prints_type_mode_size_time_and_name() {
+    let t = build::tar(&[(build::tar_header(b"dir/file.txt", 5, b'0'), b"hello")]);
+    let p = temp_archive("ls.tar", &t);
+    let out = tartape(&[os("ls"), p.as_os_str()]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "-0644            5 1970-01-01 00:00:00 dir/file.txt\n"
+    );
+    // The same from a pipe.
+    let piped = tartape_piped(&["ls", "-"], &t);
+    assert!(piped.status.success(), "{piped:?}");
+    assert_eq!(
+        String::from_utf8(piped.stdout).unwrap(),
+        "-0644            5 1970-01-01 00:00:00 dir/file.txt\n"
+    );
+}
+
+#[test]
+fn ls_json_escapes_non_utf8_names_and_adds_name_hex() {
+    let z = build::zip(&[build::ZipMember {
+        name: b"caf\xe9",
+        data: b"x",
+        method: 0,
+        flags: 0x800,
+        unix_mode: 0o100600,
+    }]);
+    let p = temp_archive("ls.zip", &z);
+    let out = tartape(&[os("ls"), os("--json"), p.as_os_str()]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.starts_with("{\"name\":\"caf\\\\xe9\",\"name_hex\":\"636166e9\",\"type\":\"file\""),
+        "{text}"
+    );
+    assert!(text.contains("\"mode\":\"0600\""), "{text}");
+    assert!(text.contains("\"name_mismatch\":false"), "{text}");
+    assert_eq!(text.lines().count(), 1);
+}
+
+#[test]
+fn cat_writes_a_member_and_reports_missing_ones() {
+    let z = build::zip(&[
+        build::member(b"a.txt", b"alpha", 8),
+        build::member(b"b.txt", b"beta", 0),
+    ]);
+    let p = temp_archive("cat.zip", &z);
+    let out = tartape(&[os("cat"), p.as_os_str(), os("a.txt")]);
+    assert_eq!(out.stdout, b"alpha");
+    let out = tartape(&[os("cat"), p.as_os_str(), os("b.txt")]);
+    assert_eq!(out.stdout, b"beta");
+    let out = tartape(&[os("cat"), p.as_os_str(), os("nope")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no member named \"nope\""));
+    assert_eq!(tartape(&[os("cat"), p.as_os_str()]).status.code(), Some(2));
+    assert_eq!(tartape(&[os("ls")]).status.code(), Some(2));
+}
+
+#[test]
+fn a_tar_on_a_pipe_is_read_front_to_back_and_a_zip_is_refused_with_a_reason() {
+    let t = build::tar(&[
+        (build::tar_header(b"a.txt", 5, b'0'), b"alpha"),
+        (build::tar_header(b"b.txt", 4, b'0'), b"beta"),
+    ]);
+    let out = tartape_piped(&["cat", "-", "b.txt"], &t);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(out.stdout, b"beta");
+    let z = build::zip(&[build::member(b"a.txt", b"alpha", 0)]);
+    let out = tartape_piped(&["ls", "-"], &z);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("ZIP") && err.contains("seekable"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    // A truncated TAR on a pipe is an error, never a silent short listing.
+    let out = tartape_piped(&["ls", "-"], &t[..700]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+}
