@@ -244,11 +244,45 @@ pub fn hard_link(
     .map(|_| ())
 }
 
-/// Creates the FIFO `name` in `dir`.
-pub fn fifo(dir: &OwnedFd, name: &[u8], mode: u32) -> io::Result<()> {
+/// The kinds of special file [`node`] makes.
+#[derive(Debug, Clone, Copy)]
+pub enum Node {
+    /// A named pipe.
+    Fifo,
+    /// A character device (major, minor).
+    Char(u32, u32),
+    /// A block device (major, minor).
+    Block(u32, u32),
+}
+
+/// Creates the FIFO or device `name` in `dir` with exactly `mode` (the umask does not apply) and
+/// `mtime`. Devices need the privilege to make them (root).
+pub fn node(dir: &OwnedFd, name: &[u8], kind: Node, mode: u32, mtime: i64) -> io::Result<()> {
     let c = cstr(name)?;
-    // SAFETY: valid descriptor and NUL-terminated name.
-    check(unsafe { libc::mkfifoat(dir.as_raw_fd(), c.as_ptr(), mode as libc::mode_t) }).map(|_| ())
+    let (ty, dev) = match kind {
+        Node::Fifo => (libc::S_IFIFO, 0),
+        Node::Char(ma, mi) => (libc::S_IFCHR, libc::makedev(ma, mi)),
+        Node::Block(ma, mi) => (libc::S_IFBLK, libc::makedev(ma, mi)),
+    };
+    let times = [timespec(mtime), timespec(mtime)];
+    // SAFETY: valid descriptor, NUL-terminated name, `times` outlives the call. The node was just
+    // made under a fresh temporary name, so fchmodat and utimensat reach it and nothing else.
+    unsafe {
+        check(libc::mknodat(dir.as_raw_fd(), c.as_ptr(), ty | 0o600, dev))?;
+        check(libc::fchmodat(
+            dir.as_raw_fd(),
+            c.as_ptr(),
+            mode as libc::mode_t,
+            0,
+        ))?;
+        check(libc::utimensat(
+            dir.as_raw_fd(),
+            c.as_ptr(),
+            times.as_ptr(),
+            0,
+        ))?;
+    }
+    Ok(())
 }
 
 /// Makes the directory `name` in `dir` (0700 until its own mode is set at the end, so that its

@@ -9,12 +9,13 @@
 //! setuid and setgid: owners are not restored), mtimes and symlinks are restored; directories get
 //! their mode and mtime at the end, once their content is in place.
 
-use std::io::Write;
+use std::io::{Seek, Write};
 use std::os::fd::OwnedFd;
+use std::os::unix::fs::FileExt;
 
 use tartape::reader::{ArchiveEntry, EntryKind};
 
-use crate::beneath::{self, Existing, Refusal, Root};
+use crate::beneath::{self, Existing, Node, Refusal, Root};
 use crate::cli::ExtractArgs;
 use crate::create::bytes_of;
 use crate::input::{self, Input, Members};
@@ -173,10 +174,11 @@ impl Extraction {
         if all.len() <= self.strip {
             return Ok(());
         }
-        let comps: Vec<&[u8]> = all[self.strip..].to_vec();
-        if !self.selected(&comps) {
+        // MEMBER arguments name entries as the archive does, before --strip-components.
+        if !self.selected(&all) {
             return Ok(());
         }
+        let comps: Vec<&[u8]> = all[self.strip..].to_vec();
         if e.name_mismatch && !self.force {
             return Err(
                 "the ZIP local header names this member differently from the central \
@@ -186,6 +188,9 @@ impl Extraction {
         }
         if e.encrypted {
             return Err("encrypted: not extracted".into());
+        }
+        if e.kind == EntryKind::Other && e.typeflag == b'V' {
+            return Ok(()); // a GNU volume label names the archive, not a file
         }
         let shown = comps.join(&b'/').escape_ascii().to_string();
         let parent = self.root.parent(&comps, true)?;
@@ -248,14 +253,19 @@ impl Extraction {
                 })?;
                 self.place(&parent, &temp, name, &shown, replace)
             }
-            EntryKind::Fifo => {
+            EntryKind::Fifo | EntryKind::CharDevice | EntryKind::BlockDevice => {
+                let (major, minor) = e.device;
+                let kind = match e.kind {
+                    EntryKind::CharDevice => Node::Char(major, minor),
+                    EntryKind::BlockDevice => Node::Block(major, minor),
+                    _ => Node::Fifo,
+                };
                 let temp = beneath::temp_name();
-                beneath::fifo(&parent, &temp, mode).map_err(|err| err.to_string())?;
+                beneath::node(&parent, &temp, kind, mode, e.mtime).map_err(|err| {
+                    let _ = beneath::remove(&parent, &temp, false);
+                    format!("cannot make this special file: {err}")
+                })?;
                 self.place(&parent, &temp, name, &shown, replace)
-            }
-            EntryKind::CharDevice | EntryKind::BlockDevice => {
-                eprintln!("tartape: {shown}: device not created (devices are not extracted)");
-                Ok(())
             }
         }
     }
@@ -311,14 +321,45 @@ impl Extraction {
         let temp = beneath::temp_name();
         let mut file = beneath::create_file(parent, &temp).map_err(|err| err.to_string())?;
         let result = (|| {
+            if e.sparse && members.is_seekable() {
+                // Only the data regions are read and written: the holes stay holes.
+                for r in &e.sparse_map {
+                    let mut done = 0u64;
+                    while done < r.length {
+                        let want = (r.length - done).min(self.buf.len() as u64) as usize;
+                        let n = members
+                            .read_at(r.offset + done, &mut self.buf[..want])
+                            .map_err(|err| err.to_string())?;
+                        if n == 0 {
+                            return Err(format!("sparse region at {} cut short", r.offset));
+                        }
+                        file.write_all_at(&self.buf[..n], r.offset + done)
+                            .map_err(|err| format!("writing: {err}"))?;
+                        done += n as u64;
+                        self.bytes += n as u64;
+                        progress.set(self.bytes);
+                    }
+                }
+                file.set_len(e.size)
+                    .map_err(|err| format!("writing: {err}"))?;
+                return beneath::finish_file(&file, e.mode & 0o1777, e.mtime)
+                    .map_err(|err| format!("setting mode and time: {err}"));
+            }
             let mut written = 0u64;
             loop {
                 let n = members.read(&mut self.buf).map_err(|err| err.to_string())?;
                 if n == 0 {
                     break;
                 }
-                file.write_all(&self.buf[..n])
-                    .map_err(|err| format!("writing: {err}"))?;
+                let chunk = &self.buf[..n];
+                if e.sparse && chunk.iter().all(|b| *b == 0) {
+                    // A sparse member from a stream: runs of zeros become holes.
+                    file.seek(std::io::SeekFrom::Current(n as i64))
+                        .map_err(|err| format!("writing: {err}"))?;
+                } else {
+                    file.write_all(chunk)
+                        .map_err(|err| format!("writing: {err}"))?;
+                }
                 written += n as u64;
                 self.bytes += n as u64;
                 progress.set(self.bytes);
@@ -328,6 +369,10 @@ impl Extraction {
                     "{written} bytes of content where the archive declares {}",
                     e.size
                 ));
+            }
+            if e.sparse {
+                file.set_len(e.size)
+                    .map_err(|err| format!("writing: {err}"))?;
             }
             beneath::finish_file(&file, e.mode & 0o1777, e.mtime)
                 .map_err(|err| format!("setting mode and time: {err}"))

@@ -81,6 +81,19 @@ impl Members {
         }
     }
 
+    /// True when members can be read at any offset (a file, not a stream).
+    pub fn is_seekable(&self) -> bool {
+        matches!(self.input, Input::File(_))
+    }
+
+    /// Reads the current entry's content at `offset` (files only; sparse members expanded).
+    pub fn read_at(&self, offset: u64, buf: &mut [u8]) -> tartape::Result<usize> {
+        match &self.input {
+            Input::File(archive) => archive.read_member_at(self.next - 1, offset, buf),
+            Input::Stream(_) => Err(tartape::Error::NotRandomAccess("a stream".into())),
+        }
+    }
+
     /// Reads the current entry's content (CRC-32 of ZIP members checked at the end).
     pub fn read(&mut self, buf: &mut [u8]) -> tartape::Result<usize> {
         match &mut self.input {

@@ -150,6 +150,8 @@ pub struct ArchiveEntry {
     pub uname: Vec<u8>,
     /// Owner's group name (TAR; empty for ZIP).
     pub gname: Vec<u8>,
+    /// Device numbers (major, minor) of a TAR character or block device; (0, 0) otherwise.
+    pub device: (u32, u32),
 }
 
 impl ArchiveEntry {

@@ -386,6 +386,17 @@ fn member(
     let explicit = |key: &str| pax::get(&p.pax, key).or_else(|| pax::get(globals, key));
     let uname = explicit("uname").unwrap_or(nts(&h[265..297])).to_vec();
     let gname = explicit("gname").unwrap_or(nts(&h[297..329])).to_vec();
+    let device = match kind {
+        EntryKind::CharDevice | EntryKind::BlockDevice => {
+            let number = |field: &[u8]| {
+                parse_numeric(field)
+                    .and_then(|n| u32::try_from(n).ok())
+                    .unwrap_or(0)
+            };
+            (number(&h[329..337]), number(&h[337..345]))
+        }
+        _ => (0, 0),
+    };
     let mode = parse_numeric(&h[100..108]).unwrap_or(0) as u32 & 0o7777;
 
     // The next header follows the data area (after any sparse extension blocks), padded.
@@ -415,6 +426,7 @@ fn member(
         gid,
         uname,
         gname,
+        device,
     };
     Ok((entry, next))
 }

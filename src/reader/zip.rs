@@ -334,6 +334,7 @@ fn central_entry(
         gid: 0,
         uname: Vec::new(),
         gname: Vec::new(),
+        device: (0, 0),
     };
     if kind == EntryKind::Symlink
         && !entry.encrypted
