@@ -171,10 +171,11 @@ class Report:
             self.wall_table("large_pipe", "ours_cli", ["gnu_tar", "bsdtar", "ours_cli", "ours_cli_md5", "ours_c_pipe",
                                                        "ours_c_read_pipe", "ours_inproc", "ours_inproc_read"])
             r = self.med("large_pipe", "ours_cli") / self.med("large_pipe", "gnu_tar")
-            self.target("Large, pipe: wall vs GNU tar (`create --no-md5`)", f"{r:.2f}", "<= 1.00", r <= 1.0)
+            self.target("Large, pipe: default `tartape create` wall vs GNU tar", f"{r:.2f}", "<= 1.00", r <= 1.0,
+                        "nothing is hashed unless --manifest --md5 asks")
             r2 = self.med("large_pipe", "ours_cli_md5") / self.med("large_pipe", "gnu_tar")
-            self.target("(info) Large, pipe, default `create` (MD5 on) vs GNU tar", f"{r2:.2f}", "<= 1.00", r2 <= 1.0,
-                        "the command line hashes by default; GNU tar does not")
+            self.target("(info) Large, pipe, `create --manifest F --md5` vs GNU tar", f"{r2:.2f}", "<= 1.00",
+                        r2 <= 1.0, "every byte hashed; GNU tar hashes nothing")
         if ("large_md5", "md5sum") in R:
             self.w("### Large files with MD5 (vs md5sum over the same files)")
             self.w()
@@ -187,9 +188,11 @@ class Report:
             self.wall_table("small", "ours_cli", ["gnu_tar", "bsdtar", "ours_cli", "ours_cli_md5", "ours_c_pipe",
                                                   "ours_c_read_pipe", "ours_inproc", "ours_inproc_read"])
             r = self.med("small", "ours_cli") / self.med("small", "gnu_tar")
-            self.target("Small files, pipe: wall vs GNU tar (`create --no-md5`)", f"{r:.2f}", "<= 0.80", r <= 0.8)
+            self.target("Small files, pipe: default `tartape create` wall vs GNU tar", f"{r:.2f}", "<= 1.00",
+                        r <= 1.0)
+            self.target("Small files, pipe: wall vs GNU tar (first-round target)", f"{r:.2f}", "<= 0.80", r <= 0.8)
             r2 = self.med("small", "ours_cli_md5") / self.med("small", "gnu_tar")
-            self.target("(info) Small files, pipe, default `create` (MD5 on) vs GNU tar", f"{r2:.2f}", "<= 0.80",
+            self.target("(info) Small files, pipe, `create --manifest F --md5` vs GNU tar", f"{r2:.2f}", "<= 0.80",
                         r2 <= 0.8)
         if ("tree", "ours_cli") in R:
             self.w("### Tree of entries (directories and empty files), scan plus stream to a pipe (info)")

@@ -193,8 +193,8 @@ class Harness:
         pipes = {
             "gnu_tar": f"tar cf - {name}",
             "bsdtar": f"bsdtar cf - {name}",
-            "ours_cli": f"{TARTAPE} create --no-md5 {name}",
-            "ours_cli_md5": f"{TARTAPE} create {name}",
+            "ours_cli": f"{TARTAPE} create {name}",
+            "ours_cli_md5": f"{TARTAPE} create --manifest /tmp/tartape-bench-manifest.jsonl --md5 {name}",
             "ours_c_pipe": f"{BIN / 'tt_stream'} --write {name}",
             "ours_c_read_pipe": f"{BIN / 'tt_stream'} --read --write {name}",
         }
@@ -241,7 +241,7 @@ class Harness:
 
     def g_tree(self) -> None:
         tree = self.dataset("tree")
-        pipes = {"gnu_tar": "tar cf - tree", "ours_cli": f"{TARTAPE} create --no-md5 tree",
+        pipes = {"gnu_tar": "tar cf - tree", "ours_cli": f"{TARTAPE} create tree",
                  "ours_c_pipe": f"{BIN / 'tt_stream'} --write tree"}
         self.warm(tree)
         subprocess.run(["find", "tree"], cwd=tree.parent, stdout=subprocess.DEVNULL, check=True)
