@@ -167,6 +167,25 @@ pub fn locate(tape: &Tape, name: &[u8], part_size: u64) -> Result<Location> {
 }
 
 /// One part, readable and seekable on its own (positions are relative to the part).
+///
+/// ```
+/// use std::io::Read;
+/// use std::sync::Arc;
+/// use tartape::{volume, TapeBuilder};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let mut builder = TapeBuilder::new();
+/// builder.add_bytes(b"big.bin", vec![7u8; 5000], 0o644, 0)?;
+/// let tape = Arc::new(builder.seal()?);
+/// let parts = volume::count(&tape, 2048)?;
+/// let mut whole = Vec::new();
+/// for part in 0..parts {
+///     volume::Volume::new(tape.clone(), 2048, part)?.read_to_end(&mut whole)?;
+/// }
+/// assert_eq!(whole.len() as u64, tape.total_size()); // the parts concatenate to the archive
+/// # Ok(())
+/// # }
+/// ```
 pub struct Volume {
     tape: Arc<Tape>,
     part: u64,

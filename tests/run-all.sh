@@ -10,6 +10,9 @@ step "format and lints"
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
 
+step "the engine's Rust API documentation builds without a warning (its examples run with the tests)"
+RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps -p tartape --quiet
+
 step "Rust tests (engine, C ABI, command line, interoperability)"
 cargo test --locked --release
 

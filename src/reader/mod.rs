@@ -200,6 +200,30 @@ pub(crate) struct Inner {
 
 /// An open archive: its listing and the store its members are read from. Cloning is cheap (the
 /// listing and store are shared); `Send + Sync`.
+///
+/// ```
+/// use std::io::Read;
+/// use tartape::reader::{Archive, EntryKind};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let mut b = tartape::TapeBuilder::new();
+/// # b.set_format(tartape::Format::Zip);
+/// # b.add_bytes(b"docs/readme.txt", b"read me\n".to_vec(), 0o644, 0)?;
+/// # let tape = b.seal()?;
+/// # let mut bytes = vec![0; tape.total_size() as usize];
+/// # tape.read_at(0, &mut bytes)?;
+/// let archive = Archive::from_bytes(bytes)?; // or Archive::open(path)
+/// for entry in archive.entries() {
+///     assert!(!entry.unsafe_name);
+/// }
+/// let index = archive.find(b"docs/readme.txt").expect("listed");
+/// assert_eq!(archive.entries()[index].kind, EntryKind::File);
+/// let mut text = String::new();
+/// archive.open_member(index)?.read_to_string(&mut text)?;
+/// assert_eq!(text, "read me\n");
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct Archive {
     inner: Arc<Inner>,
