@@ -75,6 +75,12 @@ pub fn add_paths(
         let _ = t.join();
     }
     result?;
+    scan.message(format!(
+        "{} entries, {}",
+        counters.entries(),
+        crate::progress::human(counters.bytes())
+    ));
+    scan.finish();
     for s in builder.skipped() {
         eprintln!("tartape: skipped {} {}", s.kind, s.path.display());
     }

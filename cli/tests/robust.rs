@@ -362,3 +362,57 @@ fn the_manifest_lists_every_entry_with_its_offsets_and_md5_only_when_asked() {
     assert_eq!(out.stdout, bytes);
     let _ = fs::remove_dir_all(&root);
 }
+
+/// Runs `tartape ARGS` under a pseudo-terminal (util-linux `script`) and returns what the terminal
+/// showed.
+fn on_a_terminal(args: &str) -> String {
+    let cmd = format!("{} {args}", env!("CARGO_BIN_EXE_tartape"));
+    let out = Command::new("script")
+        .args(["-q", "-e", "-c", &cmd, "/dev/null"])
+        .output()
+        .expect("script (util-linux) runs a command on a pseudo-terminal");
+    assert!(out.status.success(), "{cmd}: {out:?}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn progress_is_shown_on_a_terminal_only_and_never_with_quiet() {
+    let root = scratch("progress");
+    let dir = root.join("tree");
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(dir.join("big"), vec![1u8; 3 << 20]).unwrap();
+    let d = dir.display();
+    let r = root.display();
+    let commands = [
+        format!("create -o {r}/a.tar {d}"),
+        format!("record {d} --catalog {r}/c.tartape --md5"),
+        format!("play {r}/c.tartape -o {r}/b.tar"),
+        format!("verify {r}/c.tartape --deep"),
+        format!("volumes {r}/c.tartape --size 1M --out-dir {r}/v"),
+        format!("extract {r}/a.tar -C {r}/x --overwrite"),
+    ];
+    for c in &commands {
+        let shown = on_a_terminal(c);
+        let drew = if c.starts_with("record") {
+            shown.contains("scanning: 2 entries, 3.00 MiB")
+        } else {
+            shown.contains("3.00 MiB /") || shown.contains(" / 3.00 MiB")
+        };
+        assert!(drew, "{c}: progress on a terminal: {shown:?}");
+        let quiet = on_a_terminal(&format!("{c} --quiet"));
+        assert!(
+            !quiet.contains("MiB /") && !quiet.contains("scanning"),
+            "{c} --quiet: {quiet:?}"
+        );
+        // On a pipe nothing is drawn.
+        let args: Vec<&str> = c.split(' ').collect();
+        let out = tartape(&args);
+        assert!(out.status.success() || args[0] == "verify", "{c}: {out:?}");
+        assert!(
+            out.stderr.is_empty(),
+            "{c}: {:?}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let _ = fs::remove_dir_all(&root);
+}
