@@ -84,7 +84,9 @@ fn tree(root: &Path) -> Tree {
         }
     }
     let mut out = Tree::new();
-    walk(root, root, &mut out);
+    if root.is_dir() {
+        walk(root, root, &mut out);
+    }
     out
 }
 
@@ -478,81 +480,119 @@ fn content_that_fails_its_crc_or_size_leaves_no_file() {
     }
 }
 
-/// Corpora archives where we deliberately differ from GNU tar, with the reason.
-const CORPORA_DIFFERENCES: &[(&str, &str)] = &[
-    ("libarchive/test_leading_slash.tar", "absolute names are refused, GNU tar strips the /"),
-    ("libarchive/test_patterns_2.tar", "absolute names are refused, GNU tar strips the /"),
-    ("libarchive/test_patterns_3.tar", "absolute names are refused, GNU tar strips the /"),
-    ("libarchive/test_read_format_tar_empty_filename.tar", "an empty name is reported, GNU tar skips it silently"),
-    ("tar-rs/empty_filename.tar", "an empty name is reported, GNU tar skips it silently"),
+/// Corpora archives where we deliberately differ from a tool's extraction: (tool, file, reason).
+const CORPORA_DIFFERENCES: &[(&str, &str, &str)] = &[
+    ("tar", "libarchive/test_leading_slash.tar", "absolute names are refused, GNU tar strips the /"),
+    ("tar", "libarchive/test_patterns_2.tar", "absolute names are refused, GNU tar strips the /"),
+    ("tar", "libarchive/test_patterns_3.tar", "absolute names are refused, GNU tar strips the /"),
     (
+        "tar",
+        "libarchive/test_read_format_tar_empty_filename.tar",
+        "an empty name is reported, GNU tar skips it silently",
+    ),
+    ("tar", "tar-rs/empty_filename.tar", "an empty name is reported, GNU tar skips it silently"),
+    (
+        "tar",
         "libarchive/test_read_format_tar_pax_timestamps.tar",
         "a pax mtime with trailing garbage is ignored (the ustar time is used); GNU tar reads its leading number",
     ),
+    ("bsdtar", "libarchive/test_leading_slash.tar", "absolute names are refused, bsdtar strips the /"),
+    ("bsdtar", "libarchive/test_patterns_2.tar", "absolute names are refused, bsdtar strips the /"),
+    ("bsdtar", "libarchive/test_patterns_3.tar", "absolute names are refused, bsdtar strips the /"),
+    (
+        "bsdtar",
+        "libarchive/test_read_format_gtar_sparse_1_17_posix10_modified.tar",
+        "a GNU sparse 1.0 map with a stray byte is corrupt to our reader; bsdtar reads past it",
+    ),
+    (
+        "bsdtar",
+        "libarchive/test_read_format_tar_V_negative_size.tar",
+        "a header with a negative size is corrupt to our reader; bsdtar skips the volume label",
+    ),
+    (
+        "bsdtar",
+        "libarchive/test_read_format_tar_pax_timestamps.tar",
+        "a pax mtime with trailing garbage is ignored (the ustar time is used); bsdtar reads its leading number",
+    ),
 ];
 
-#[test]
-fn the_shared_corpora_extract_as_gnu_tar_extracts_them() {
+/// Extracts every corpora archive that `tool` extracts cleanly with us too, and compares the trees.
+fn corpora_against(tool: &str, args: &[&str], extensions: &[&str]) {
     let corpora = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpora");
     if !corpora.is_dir() {
         eprintln!("SKIPPED: ../shared/corpora is not here");
         return;
     }
-    let s = Scratch::new("corpora");
-    let mut compared = 0;
+    assert!(has(tool), "{tool} is needed (tests/deps.sh installs it)");
+    let s = Scratch::new(&format!("corpora-{tool}"));
     let mut files: Vec<PathBuf> = Vec::new();
-    for sub in ["cpython", "libarchive", "tar-rs"] {
+    for sub in ["cpython", "libarchive", "tar-rs", "zip2"] {
         for e in fs::read_dir(corpora.join(sub)).unwrap() {
             let p = e.unwrap().path();
-            if p.extension() == Some(OsStr::new("tar")) {
+            let ext = p.extension().and_then(OsStr::to_str).unwrap_or("");
+            if extensions.contains(&ext) {
                 files.push(p);
             }
         }
     }
     files.sort();
-    let mut differences = Vec::new();
-    let mut unexpected = Vec::new();
+    let (mut compared, mut differences, mut unexpected) = (0, Vec::new(), Vec::new());
     for (i, archive) in files.iter().enumerate() {
         let rel = archive
             .strip_prefix(&corpora)
             .unwrap()
             .display()
             .to_string();
-        let theirs = s.0.join(format!("gnu-{i}"));
+        let theirs = s.0.join(format!("theirs-{i}"));
         fs::create_dir_all(&theirs).unwrap();
-        let gnu = run(Command::new("tar")
-            .arg("-xf")
+        let status = run(Command::new(tool)
+            .args(args)
             .arg(archive)
             .arg("-C")
             .arg(&theirs));
-        if !gnu.status.success() {
+        if !status.status.success() {
             continue; // broken archives: the reader's tests cover what we say of them
         }
         let ours = s.0.join(format!("ours-{i}"));
         let out = extract_ours(archive, &ours, &[]);
-        let same = out.status.success() && tree(&ours) == tree(&theirs);
-        if !same {
-            differences.push(rel.clone());
-            if !CORPORA_DIFFERENCES.iter().any(|(f, _)| *f == rel) {
-                let err = String::from_utf8_lossy(&out.stderr);
-                let first: Vec<&str> = err.lines().take(2).collect();
-                unexpected.push(format!(
-                    "{rel}: ours differs from GNU tar's extraction ({:?}; {first:?}): {}",
-                    out.status.code(),
-                    diff(&tree(&ours), &tree(&theirs))
-                ));
-            }
-        } else {
+        if out.status.success() && tree(&ours) == tree(&theirs) {
             compared += 1;
+            continue;
+        }
+        differences.push(rel.clone());
+        if !CORPORA_DIFFERENCES
+            .iter()
+            .any(|(t, f, _)| *t == tool && *f == rel)
+        {
+            let err = String::from_utf8_lossy(&out.stderr);
+            let first: Vec<&str> = err.lines().take(2).collect();
+            unexpected.push(format!(
+                "{rel}: ours differs from {tool}'s extraction ({:?}; {first:?}): {}",
+                out.status.code(),
+                diff(&tree(&ours), &tree(&theirs))
+            ));
         }
     }
     assert!(unexpected.is_empty(), "{}", unexpected.join("\n"));
-    for (f, why) in CORPORA_DIFFERENCES {
+    for (t, f, why) in CORPORA_DIFFERENCES.iter().filter(|(t, _, _)| *t == tool) {
         assert!(
             differences.iter().any(|d| d == f),
-            "{f} no longer differs ({why}): update the list"
+            "{t} {f} no longer differs ({why}): update the list"
         );
     }
-    assert!(compared >= 10, "only {compared} corpora archives compared");
-    eprintln!("{compared} corpora archives extract as GNU tar extracts them");
+    assert!(
+        compared >= 10,
+        "only {compared} corpora archives compared with {tool}"
+    );
+    eprintln!("{compared} corpora archives extract as {tool} extracts them");
+}
+
+#[test]
+fn the_shared_corpora_extract_as_gnu_tar_extracts_them() {
+    corpora_against("tar", &["-xf"], &["tar"]);
+}
+
+#[test]
+fn the_shared_corpora_extract_as_bsdtar_extracts_them() {
+    corpora_against("bsdtar", &["-xpf"], &["tar"]);
 }
