@@ -3,10 +3,12 @@
 
 #[path = "../../tests/support/reader_build.rs"]
 mod build;
+#[allow(dead_code)]
+#[path = "../../tests/common/mod.rs"]
+mod common;
 
-use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 fn temp_archive(name: &str, bytes: &[u8]) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("tartape-reader-cli-{}", std::process::id()));
@@ -25,21 +27,10 @@ fn tartape(args: &[&std::ffi::OsStr]) -> Output {
 
 /// Runs tartape with `stdin` piped in (a pipe, not a file: the sequential reader).
 fn tartape_piped(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tartape"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    let data = stdin.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = input.write_all(&data);
-    });
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    out
+    common::run_with_input(
+        Command::new(env!("CARGO_BIN_EXE_tartape")).args(args),
+        stdin,
+    )
 }
 
 fn os(s: &str) -> &std::ffi::OsStr {
