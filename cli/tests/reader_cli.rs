@@ -3,7 +3,6 @@
 
 #[path = "../../tests/support/reader_build.rs"]
 mod build;
-#[allow(dead_code)]
 #[path = "../../tests/common/mod.rs"]
 mod common;
 
