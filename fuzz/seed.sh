@@ -20,7 +20,7 @@ ln -s a.txt "$tree/d/link"
 printf 'x' > "$tree/d/$(printf 'caf\351')"
 i=0
 for dir in "$repo/examples/site" "$tree"; do
-    for opts in "" "--md5" "--format zip" "--format zip --md5" "--deflate" "--keep-owners"; do
+    for opts in "" "--md5" "--format zip" "--format zip --md5" "--format zip --deflate" "--keep-owners"; do
         i=$((i + 1))
         # shellcheck disable=SC2086
         "$bin" record "$dir" --catalog "$out/seed-$i.catalog" $opts >/dev/null

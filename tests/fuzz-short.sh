@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 repo=$(pwd)
 secs=${1:-60}
 [ $# -gt 0 ] && shift
-targets=(${*:-tar_reader zip_reader pax_records tape_api catalog_loader})
+targets=(${*:-tar_reader tar_stream zip_reader pax_records tape_api catalog_loader})
 
 export RUSTFLAGS="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
 -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
@@ -42,7 +42,7 @@ seeds_for() {
   local t=$1 s=()
   [ -d "fuzz/regressions/$t" ] && s+=("fuzz/regressions/$t")
   case $t in
-  tar_reader | zip_reader)
+  tar_reader | tar_stream | zip_reader)
     s+=("$work/archives")
     for c in libarchive cpython tar-rs zip2; do
       [ -d "../shared/corpora/$c" ] && s+=("../shared/corpora/$c")
