@@ -416,3 +416,109 @@ fn progress_is_shown_on_a_terminal_only_and_never_with_quiet() {
     }
     let _ = fs::remove_dir_all(&root);
 }
+
+#[test]
+fn random_argument_vectors_never_end_in_a_panic_or_a_signal() {
+    let root = scratch("random-args");
+    let dir = root.join("d");
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(dir.join("f"), b"x").unwrap();
+    let archive = root.join("a.tar");
+    assert!(tartape([
+        OsStr::new("create"),
+        OsStr::new("-o"),
+        archive.as_os_str(),
+        dir.as_os_str()
+    ])
+    .status
+    .success());
+    let catalog = root.join("c.tartape");
+    assert!(tartape([
+        OsStr::new("record"),
+        dir.as_os_str(),
+        OsStr::new("--catalog"),
+        catalog.as_os_str()
+    ])
+    .status
+    .success());
+    let words: Vec<OsString> = [
+        "create",
+        "record",
+        "play",
+        "verify",
+        "volumes",
+        "locate",
+        "ls",
+        "cat",
+        "extract",
+        "-o",
+        "--offset",
+        "--length",
+        "--size",
+        "--format",
+        "zip",
+        "tar",
+        "--deflate",
+        "--deflate=3",
+        "--md5",
+        "--no-md5",
+        "--manifest",
+        "--json",
+        "--deep",
+        "-C",
+        "--strip-components",
+        "-1",
+        "0",
+        "99999999999999999999",
+        "1K",
+        "-",
+        "--",
+        "--quiet",
+        "--overwrite",
+        "--force",
+        "",
+    ]
+    .iter()
+    .map(OsString::from)
+    .chain([
+        archive.clone().into_os_string(),
+        catalog.clone().into_os_string(),
+        dir.clone().into_os_string(),
+        root.join("out").into_os_string(),
+        OsString::from_vec(b"\xff\xfe".to_vec()),
+    ])
+    .collect();
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let started = std::time::Instant::now();
+    for round in 0..300 {
+        if started.elapsed() > std::time::Duration::from_secs(60) {
+            break;
+        }
+        let mut args = Vec::new();
+        for _ in 0..(1 + round % 6) {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            args.push(words[(seed % words.len() as u64) as usize].clone());
+        }
+        // Keep the outputs inside the scratch directory whatever the words say.
+        let out = Command::new(env!("CARGO_BIN_EXE_tartape"))
+            .args(&args)
+            .current_dir(&root)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let code = out.status.code();
+        assert!(
+            matches!(code, Some(0..=2)),
+            "{args:?} ended with {:?}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            !String::from_utf8_lossy(&out.stderr).contains("panicked"),
+            "{args:?}"
+        );
+    }
+    let _ = fs::remove_dir_all(&root);
+}
