@@ -1,0 +1,821 @@
+"""TarTape 2.x and 3.0.3's entry points over our Tape: ``record``/``create``, ``open``,
+``get_tape``, ``open_catalog``, ``record_ephemeral``, ``discover``, ``exists``, and the
+:class:`CompatTape` they return (our :class:`~tartape.Tape`, with TarTape's methods added).
+
+Two generations of the pure-Python TarTape disagree, and both are served:
+
+- ``play()`` yields ``bytes`` in 3.0.3 and events in 2.x. Tapes made by ``create``,
+  ``get_tape`` and ``open(directory)`` (the 2.x entry points) yield events that are also bytes
+  (:mod:`tartape.schemas`): data events are their chunk, the others are empty, so both loops
+  write the same archive. Tapes from ``record`` and ``open(catalog_file)`` yield plain ``bytes``
+  straight from the engine (no copy).
+- ``verify()`` raises on a discrepancy in 2.x and returns a report in 3.0.3. A 2.x-made tape
+  raises :class:`~tartape.exceptions.TarIntegrityError` (the report in ``e.report``) unless
+  ``raise_exception=False`` is given; a ``record``-made tape returns the report unless
+  ``raise_exception=True``. Either way a discrepancy is never a silent pass.
+- ``iter_volumes`` yields ``(volume, manifest)`` in 2.x and volumes in 3.0.3: it yields
+  :class:`CompatVolume` objects, which unpack into ``(volume, manifest)`` too.
+
+Everything else is our Tape: the engine's stream (every file checked as it is read), its
+catalog, its volumes. What remains different is listed in bindings/python/README.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import math
+import os
+import re
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
+
+from . import catalog as _catalog
+from .entries import Entry, EntryKind, ManifestItem
+from .errors import InvalidArgumentError, SourceIOError, TarIntegrityError, UnsupportedError
+from .events import Data, FileEnd, FileStart, TapeCompleted
+from .exceptions import InvalidOffsetError, TapeNotFoundError, VolumeNotFoundError, VolumeStateError
+from .files import Volume
+from .schemas import (
+    EntryMetadata,
+    FileGPS,
+    FileSlice,
+    ManifestEntry,
+    TarFileDataEvent,
+    TarFileEndEvent,
+    TarFileStartEvent,
+    TarTapeCompletedEvent,
+    TrackGPS,
+    VerificationReport,
+    content_slices,
+)
+from .tape import Tape
+
+__all__ = [
+    "CompatTape",
+    "CompatVolume",
+    "record",
+    "create",
+    "open",
+    "open_catalog",
+    "get_tape",
+    "exists",
+    "discover",
+    "record_ephemeral",
+    "parse_size",
+    "format_size",
+    "calculate_segments",
+    "calculate_file_slices",
+]
+
+PathLike = Union[str, "os.PathLike[str]"]
+TAPE_EXTENSION = ".tartape"
+_CHECKSUM_NAMES = ("sha256", "md5", "sha1", "sha512")
+
+# --- sizes ---------------------------------------------------------------------------------
+
+_UNITS = {"B": 1}
+for _i, _u in enumerate("KMGTP", start=1):
+    _UNITS[_u] = _UNITS[_u + "B"] = _UNITS[_u + "IB"] = 1024**_i
+_SIZE = re.compile(r"^([0-9]+(?:\.[0-9]+)?)([a-zA-Z]+)?$")
+
+
+def parse_size(value: Union[int, str]) -> int:
+    """A volume size: an int, or ``"1GB"``, ``"500MB"``, ``"1.5G"``, ``"512K"`` (powers of 1024,
+    as TarTape 3). ``ValueError`` unless it is a positive multiple of 512."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise TypeError(f"Size must be an integer or string, got {type(value).__name__}.")
+    if isinstance(value, str):
+        if re.search(r"\s", value):
+            raise ValueError(f"Invalid size format {value!r}: spaces are not allowed")
+        m = _SIZE.match(value)
+        if not m:
+            raise ValueError(f"Invalid size format {value!r}: expected e.g. '100MB', '1GB' or bytes")
+        unit = (m.group(2) or "B").upper()
+        if unit not in _UNITS:
+            raise ValueError(f"Unknown size unit {m.group(2)!r} in {value!r} (B, KB, MB, GB, TB, PB)")
+        raw = float(m.group(1)) * _UNITS[unit]
+        if not math.isclose(raw, round(raw)):
+            raise ValueError(f"Size {value!r} is a fraction of a byte ({raw})")
+        size = round(raw)
+    else:
+        size = value
+    if size <= 0:
+        raise ValueError(f"Volume size must be greater than 0, got {size}.")
+    if size % 512:
+        raise ValueError(f"Volume size ({size} bytes) must be a multiple of 512 bytes.")
+    return size
+
+
+def format_size(size_bytes: int) -> str:
+    """``1073741824`` as ``"1GB"``, ``1536`` as ``"1.5KB"`` (TarTape 3's canonical spelling)."""
+    if size_bytes <= 0:
+        return f"{size_bytes}B"
+    for name, unit in (("TB", 1024**4), ("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if size_bytes >= unit:
+            if size_bytes % unit == 0:
+                return f"{size_bytes // unit}{name}"
+            ratio = round(size_bytes / unit, 2)
+            if round(ratio * unit) == size_bytes:
+                return f"{ratio:.2f}".rstrip("0").rstrip(".") + name
+    return f"{size_bytes}B"
+
+
+def calculate_segments(total_size: int, chunk_size: int) -> Iterator[Tuple[int, int]]:
+    """``(start, end)`` of each part of ``chunk_size`` bytes of a ``total_size``-byte stream."""
+    if chunk_size <= 0:
+        raise ValueError(f"chunk_size must be positive, got {chunk_size}")
+    for start in range(0, total_size, chunk_size):
+        yield start, min(start + chunk_size, total_size)
+
+
+def calculate_file_slices(start_offset: int, file_size: int, volume_size: int) -> List[FileSlice]:
+    """TarTape 3's arithmetic: the content of an entry whose *single 512-byte* header starts at
+    ``start_offset``, cut by volumes. Our entries may have a longer (pax) header: for a tape's
+    entry use ``tape.locate(name, size).fragments``, which starts at the real ``data_offset``."""
+    if file_size <= 0 or volume_size <= 0:
+        return []
+    return content_slices(start_offset + 512, file_size, volume_size)
+
+
+# --- volumes -------------------------------------------------------------------------------
+
+
+class CompatVolume(Volume):
+    """Our :class:`~tartape.Volume` with TarTape's names: ``index``, ``size``,
+    ``start_offset``/``end_offset``, ``total_volumes``, ``checksum`` (MD5, computed while the part
+    is read from start to end, None otherwise), ``compute_checksum()``, ``is_completed``. It
+    unpacks into ``(volume, manifest)``, so TarTape 2.x's ``for volume, manifest in
+    tape.iter_volumes(...)`` and 3.0.3's ``for volume in tape.iter_volumes(...)`` both work
+    (iterating it yields those two, not lines: a TAR part has none)."""
+
+    checksum_algorithm = "md5"
+
+    def _compat_init(self, count: int, tag: Optional[str]) -> None:
+        self._count = count
+        self._hasher: Any = hashlib.md5()
+        self._hash_cursor = 0
+        self._final: Optional[str] = None
+        self.layout_tag = tag
+
+    # TarTape's attribute names
+    @property
+    def index(self) -> int:
+        return self.part
+
+    @property
+    def size(self) -> int:  # type: ignore[override]
+        return self._length
+
+    @property
+    def start_offset(self) -> int:
+        return self.start
+
+    @property
+    def end_offset(self) -> int:
+        return self.start + self._length
+
+    @property
+    def total_volumes(self) -> int:
+        return self._count
+
+    total_parts = total_volumes
+
+    @property
+    def is_completed(self) -> bool:
+        return self._pos >= self._length
+
+    def __iter__(self) -> Iterator[Any]:  # type: ignore[override]
+        return iter((self, self.manifest))
+
+    def open(self) -> "CompatVolume":
+        """TarTape's ``volume.open()``: the volume is open already; closed ones cannot reopen."""
+        self._checkClosed()
+        return self
+
+    def readinto(self, buffer: Any) -> int:
+        before = self._pos
+        n = super().readinto(buffer)
+        if self._hasher is not None:
+            if before == self._hash_cursor:
+                self._hasher.update(memoryview(buffer).cast("B")[:n])
+                self._hash_cursor += n
+            else:
+                self._hasher = None  # a seek broke the linear pass: no in-flight checksum
+        return n
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        pos = super().seek(offset, whence)
+        if pos > self._length:
+            raise InvalidOffsetError(f"Seek position {pos} is out of bounds (0-{self._length})")
+        return pos
+
+    @property
+    def checksum(self) -> Optional[str]:
+        """The part's MD5 once it was read from start to end in order (None before)."""
+        if self._final is None and self._hasher is not None and self._hash_cursor == self._length:
+            self._final = self._hasher.hexdigest()
+        return self._final
+
+    md5sum = checksum
+
+    def compute_checksum(self, algorithm: Optional[str] = None) -> str:
+        """Reads the whole part now and returns its checksum (``md5`` by default; ``sha256``,
+        ``sha1`` and ``sha512`` too). Does not move the position."""
+        algo = (algorithm or "md5").lower()
+        if algo not in _CHECKSUM_NAMES:
+            raise ValueError(f"Unsupported checksum algorithm {algo!r}: one of {', '.join(_CHECKSUM_NAMES)}")
+        if algo == "md5":
+            digest = self.md5()
+        else:
+            h = hashlib.new(algo)
+            buf = bytearray(1 << 20)
+            pos = 0
+            while pos < self._length:
+                n = self.readinto_at(pos, buf)
+                if n == 0:
+                    raise VolumeStateError(f"{self.name}: short read at {pos}")
+                h.update(memoryview(buf)[:n])
+                pos += n
+            digest = h.hexdigest()
+        if algo == "md5":
+            self._final = digest
+        return digest
+
+    def _checkClosed(self, msg: Optional[str] = None) -> None:
+        if self.closed:
+            raise VolumeStateError(msg or "I/O operation on closed volume.")
+
+
+# --- the tape --------------------------------------------------------------------------------
+
+
+def _size_arg(size: Any, what: str = "size") -> int:
+    try:
+        return parse_size(size)
+    except (TypeError, ValueError) as e:
+        raise InvalidArgumentError(f"{what}: {e}") from None
+
+
+class CompatTape(Tape):
+    """Our :class:`~tartape.Tape` with TarTape 2.x and 3.0.3's methods and their defaults.
+
+    ``legacy`` is True for tapes from the 2.x entry points (``create``, ``get_tape``,
+    ``open(directory)``): their ``play()`` yields events (which are also the archive's bytes)
+    and their ``verify()`` raises on a discrepancy. ``directory`` is the recorded directory when
+    it is known (None for a catalog opened by its file alone).
+    """
+
+    legacy: bool
+    directory: Optional[Path]
+    _layouts: Dict[Optional[str], int]
+    _anonymized: Optional[bool]
+
+    @classmethod
+    def _upgrade(
+        cls, tape: Tape, legacy: bool, directory: Optional[PathLike], anonymized: Optional[bool] = True
+    ) -> "CompatTape":
+        tape.__class__ = cls  # the same object: same handle, finalizer, streams
+        self: CompatTape = tape  # type: ignore[assignment]
+        self.legacy = legacy
+        self.directory = Path(directory).resolve() if directory is not None else None
+        self._layouts = {}
+        self._anonymized = anonymized
+        return self
+
+    # --- identity -------------------------------------------------------------------------
+
+    def __fspath__(self) -> str:
+        if self.catalog_path is None:
+            raise TypeError("this tape has no catalog file")
+        return self.catalog_path
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (str, os.PathLike)) and self.catalog_path is not None:
+            return Path(self.catalog_path).resolve() == Path(os.fspath(other)).resolve()
+        return self is other
+
+    __hash__ = Tape.__hash__
+
+    @property
+    def count_files(self) -> int:
+        return self.file_count
+
+    @property
+    def data_size(self) -> int:
+        """The content bytes of every file (no headers, no padding)."""
+        return sum(e.size for e in self.entries if e.kind == EntryKind.FILE)
+
+    @property
+    def overhead_size(self) -> int:
+        """``total_size - data_size``: headers, padding and the end-of-archive blocks."""
+        return max(0, self.total_size - self.data_size)
+
+    @property
+    def is_anonymized(self) -> Optional[bool]:
+        """Known for a tape recorded in this process (None for one opened from its catalog)."""
+        return self._anonymized
+
+    # --- streaming --------------------------------------------------------------------------
+
+    def play(  # type: ignore[override]
+        self,
+        start_offset: int = 0,
+        buffer_size: Optional[int] = None,
+        on_event: Optional[Callable[[Any], Any]] = None,
+        observer: Any = None,
+        fast_verify: bool = True,
+        *,
+        chunk_size: Optional[int] = None,
+    ) -> Iterator[bytes]:
+        """The archive from ``start_offset``: plain ``bytes`` for a ``record``-made tape, events
+        that are also bytes for a 2.x-made one (see the module). ``buffer_size`` (TarTape's name)
+        or ``chunk_size`` (ours) cuts the bytes in chunks of exactly that size but the last.
+        ``on_event(event)`` and ``observer.on_file_start/on_file_end/on_tape_completed`` get
+        :mod:`tartape.schemas` events. ``fast_verify=False`` verifies every entry before the
+        first byte (raising :class:`TarIntegrityError`); in any case every file is checked by
+        the engine when its bytes are read, and a change stops the stream
+        (:class:`~tartape.ChangedSourceError`, a ``TarIntegrityError``)."""
+        if buffer_size is not None and chunk_size is not None and buffer_size != chunk_size:
+            raise InvalidArgumentError("give buffer_size or chunk_size, not both")
+        size = chunk_size if chunk_size is not None else buffer_size
+        if not isinstance(start_offset, int) or start_offset < 0:
+            raise InvalidOffsetError(f"Invalid resume offset: {start_offset!r}")
+        if start_offset and start_offset > self.total_size:
+            raise InvalidOffsetError(
+                f"Invalid resume offset: {start_offset} (the tape has {self.total_size} bytes)"
+            )
+        if not fast_verify:
+            self.verify(deep=True, raise_exception=True)
+        notify = _notifier(on_event, observer)
+        if not self.legacy:
+            wrap = None if notify is None else (lambda ev: notify(self._wrap(ev)))
+            return Tape.play(self, start_offset, size, wrap)
+        return self._legacy_play(start_offset, size, notify)
+
+    def _wrap(self, ev: Any) -> Any:
+        """One of our events as the :mod:`tartape.schemas` event (bytes, with TarTape's fields)."""
+        if isinstance(ev, FileStart):
+            return TarFileStartEvent(ev, ManifestEntry.from_entry(self._entry(ev.index), self._anonymized))
+        if isinstance(ev, FileEnd):
+            return TarFileEndEvent(ev, ManifestEntry.from_entry(self._entry(ev.index), self._anonymized))
+        if isinstance(ev, TapeCompleted):
+            return TarTapeCompletedEvent(ev)
+        if isinstance(ev, Data):
+            return TarFileDataEvent(ev.data, ev.index, ev.offset)
+        return ev
+
+    def _legacy_play(
+        self, start: int, size: Optional[int], notify: Optional[Callable[[Any], None]]
+    ) -> Iterator[bytes]:
+        for ev in self.events(start):
+            if isinstance(ev, Data):
+                data, pos = ev.data, 0
+                step = size or len(data) or 1
+                while pos < len(data):
+                    yield TarFileDataEvent(data[pos : pos + step], ev.index, ev.offset + pos)
+                    pos += step
+                continue
+            out = self._wrap(ev)
+            if notify is not None:
+                notify(out)
+            yield out
+
+    def as_file(self, buffer_size: int = 64 * 1024) -> Any:  # type: ignore[override]
+        """The archive as a seekable file (our :class:`~tartape.TapeFile`; it reads straight into
+        the caller's buffer, so ``buffer_size`` only has to be positive)."""
+        if not isinstance(buffer_size, int) or buffer_size <= 0:
+            raise InvalidArgumentError(f"buffer_size must be a positive int, got {buffer_size!r}")
+        return Tape.as_file(self)
+
+    # --- verify -----------------------------------------------------------------------------
+
+    def verify(  # type: ignore[override]
+        self, deep: bool = False, raise_exception: Optional[bool] = None
+    ) -> VerificationReport:
+        """Every entry compared with the disk (TarTape's full check; ``deep=True`` also compares
+        contents with the checksums recorded by ``checksum=True``). Returns the
+        :class:`~tartape.schemas.VerificationReport`; raises :class:`TarIntegrityError` with it
+        in ``report`` when something differs and ``raise_exception`` is True, or left out on a
+        2.x-made tape (``create``, ``get_tape``, ``open(directory)``)."""
+        report = _catalog.verify(self, deep)
+        if raise_exception is None:
+            raise_exception = self.legacy
+        if raise_exception and not report.clean:
+            raise TarIntegrityError(report.summary(), report=report)
+        return report  # type: ignore[return-value]
+
+    # --- volumes and locate ---------------------------------------------------------------
+
+    def volume(self, part: int, size: Any) -> CompatVolume:  # type: ignore[override]
+        n = _size_arg(size)
+        vol = Tape.volume(self, part, n)
+        vol.__class__ = CompatVolume
+        cv: CompatVolume = vol  # type: ignore[assignment]
+        cv._compat_init(Tape.volume_count(self, n), None)
+        return cv
+
+    def volume_count(self, size: Any) -> int:
+        return Tape.volume_count(self, _size_arg(size))
+
+    def iter_volumes(  # type: ignore[override]
+        self,
+        size: Any,
+        tag: Optional[str] = None,
+        is_default: bool = True,
+        naming_template: Optional[str] = None,
+        observer: Any = None,
+    ) -> Iterator[CompatVolume]:
+        """Every part of ``size`` bytes (an int or ``"1GB"``...) in order, as :class:`CompatVolume`
+        objects that also unpack into ``(volume, manifest)``. ``naming_template`` formats names
+        with ``{name}`` (the first entry's name), ``{fingerprint}``, ``{index}``, ``{pindex}``
+        (1-based, 3 digits or more), ``{part}`` and ``{total}``; default ``part-0000``... ``tag``
+        remembers the size for ``get_volume(tag=...)`` on this object."""
+        if observer is not None:
+            raise UnsupportedError("iter_volumes(observer=...) is not supported: use play(observer=...)")
+        n = _size_arg(size)
+        count = self.volume_count(n)
+        self._layouts[tag] = n
+        if is_default:
+            self._layouts[None] = n
+        for part in range(count):
+            vol = self.volume(part, n)
+            if naming_template is not None:
+                vol.name = self._volume_name(naming_template, part, count)
+            vol.layout_tag = tag
+            yield vol
+
+    def _volume_name(self, template: str, part: int, total: int) -> str:
+        first = self.entries[0].name.split("/", 1)[0] if self.file_count else ""
+        try:
+            return template.format(
+                name=first,
+                fingerprint=self.fingerprint,
+                index=part,
+                pindex=str(part + 1).zfill(max(3, len(str(total)))),
+                part=part + 1,
+                total=total,
+            )
+        except (KeyError, ValueError, IndexError) as e:
+            raise InvalidArgumentError(f"naming_template {template!r}: {e}") from None
+
+    def get_volume(
+        self,
+        index: Union[int, str] = 0,
+        size: Any = None,
+        tag: Optional[str] = None,
+        vol_start: Optional[int] = None,
+        vol_end: Optional[int] = None,
+        observer: Any = None,
+    ) -> CompatVolume:
+        """Part ``index`` of parts of ``size`` bytes (or of the size last given to
+        ``iter_volumes`` under ``tag``, or as the default)."""
+        if vol_start is not None or vol_end is not None:
+            raise UnsupportedError(
+                "get_volume(name, index, vol_start, vol_end) (arbitrary windows) is not supported: "
+                "use tape.as_file() and seek, or get_volume(index, size)"
+            )
+        if observer is not None:
+            raise UnsupportedError("get_volume(observer=...) is not supported")
+        if size is None:
+            if tag not in self._layouts:
+                raise VolumeNotFoundError(
+                    f"no volume size for tag {tag!r}: give get_volume(index, size=...)"
+                )
+            n = self._layouts[tag]
+        else:
+            n = _size_arg(size)
+        if not isinstance(index, int) or index < 0 or index >= self.volume_count(n):
+            raise VolumeNotFoundError(f"volume {index!r} does not exist ({self.volume_count(n)} volumes)")
+        return self.volume(index, n)
+
+    def locate(  # type: ignore[override]
+        self, name: Union[str, bytes], tag_or_size: Any = None, *, part_size: Any = None
+    ) -> Any:
+        """Our :class:`~tartape.Location` (part numbers when a size is given) with TarTape 3's
+        ``arc_path``, ``file_size`` and ``fragments`` (:class:`~tartape.schemas.FileSlice`, with
+        ``http_range`` and ``range_header``)."""
+        if part_size is not None:
+            if tag_or_size is not None:
+                raise InvalidArgumentError("give tag_or_size or part_size, not both")
+            tag_or_size = part_size
+        n = None
+        if tag_or_size is not None:
+            n = self._layouts[tag_or_size] if tag_or_size in self._layouts else tag_or_size
+            n = n if isinstance(n, int) and not isinstance(n, bool) else _size_arg(n, "part_size")
+        loc = Tape.locate(self, name, n)
+        return LocatedFile._from(loc)
+
+    def get_file_slices(self, arc_path: str, chunk_size: Any) -> List[FileSlice]:
+        return self.locate(arc_path, chunk_size).fragments
+
+    def iter_gps(self, tag_or_size: Any = None) -> Iterator[TrackGPS]:
+        """Every entry with the slices of its content in parts of ``tag_or_size``."""
+        n = None
+        if tag_or_size is not None:
+            n = self._layouts[tag_or_size] if tag_or_size in self._layouts else _size_arg(tag_or_size)
+        for e in self.entries:
+            meta = EntryMetadata.from_entry(e, self._anonymized)
+            yield TrackGPS(
+                arc_path=meta.arc_path,
+                rel_path=meta.rel_path,
+                size=e.size,
+                mtime=e.mtime,
+                mode=e.mode,
+                checksum=None,
+                is_dir=meta.is_dir,
+                is_symlink=meta.is_symlink,
+                linkname=meta.linkname,
+                start_offset=e.header_offset,
+                fragments=content_slices(e.data_offset, e.size, n) if e.kind == EntryKind.FILE else [],
+            )
+
+    def inspect(self) -> Iterator[EntryMetadata]:
+        """Every entry's metadata, in archive order, without reading content."""
+        for e in self.entries:
+            yield EntryMetadata.from_entry(e, self._anonymized)
+
+    get_tracks = inspect
+
+    # --- the catalog file -------------------------------------------------------------------
+
+    def export_catalog(self, compress: bool = True) -> bytes:
+        """The catalog file's bytes (gzip-compressed by default)."""
+        if self.catalog_path is None:
+            raise TapeNotFoundError("this tape has no catalog file: save() it first")
+        with builtin_open(self.catalog_path, "rb") as f:
+            raw = f.read()
+        return gzip.compress(raw, mtime=0) if compress else raw
+
+    def destroy(self) -> None:
+        """Closes the tape and deletes its catalog file."""
+        path = self.catalog_path
+        self.close()
+        if path is not None and os.path.exists(path):
+            os.unlink(path)
+
+
+builtin_open = open
+
+
+def _notifier(on_event: Optional[Callable[[Any], Any]], observer: Any) -> Optional[Callable[[Any], None]]:
+    if on_event is None and observer is None:
+        return None
+    methods = {}
+    if observer is not None:
+        for kind, method in (("file_start", "on_file_start"), ("file_end", "on_file_end"),
+                             ("tape_completed", "on_tape_completed")):
+            fn = getattr(observer, method, None)
+            if fn is not None:
+                methods[kind] = fn
+
+    def notify(event: Any) -> None:
+        if on_event is not None:
+            on_event(event)
+        fn = methods.get(event.type.value if hasattr(event.type, "value") else event.type)
+        if fn is not None:
+            fn(event)
+
+    return notify
+
+
+class LocatedFile:
+    """Factory of the located-entry type: a subclass of our Location with TarTape 3's names."""
+
+    @staticmethod
+    def _from(loc: Any) -> Any:
+        return _Located(**{f: getattr(loc, f) for f in loc.__dataclass_fields__})
+
+
+from .entries import Location  # noqa: E402
+
+
+class _Located(Location):
+    """:class:`~tartape.Location` with TarTape 3's ``FileGPS`` names."""
+
+    @property
+    def arc_path(self) -> str:
+        return self.name
+
+    @property
+    def file_size(self) -> int:
+        return self.size
+
+    @property
+    def fragments(self) -> List[FileSlice]:
+        if self.kind != EntryKind.FILE:
+            return []
+        return content_slices(self.data_offset, self.size, self.part_size)
+
+    @property
+    def spans_multiple_volumes(self) -> bool:
+        return len(self.fragments) > 1
+
+    @property
+    def primary_volume_index(self) -> Optional[int]:
+        f = self.fragments
+        return f[0].volume_index if f else None
+
+    def gps(self) -> FileGPS:
+        """As TarTape 3's plain :class:`~tartape.schemas.FileGPS`."""
+        return FileGPS(self.name, self.size, self.fragments)
+
+
+# --- entry points ------------------------------------------------------------------------
+
+
+def discover(directory: PathLike) -> Optional[Path]:
+    """The catalog of ``directory``: ``<directory>.tartape`` beside it, or None."""
+    target = Path(directory)
+    if not target.is_dir():
+        return None
+    sidecar = Path(_catalog.default_catalog_path(target))
+    return sidecar if sidecar.is_file() else None
+
+
+def exists(directory: PathLike, catalog_path: Optional[PathLike] = None) -> bool:
+    """True when ``directory`` (or ``catalog_path``) has a recorded catalog."""
+    if catalog_path is not None:
+        return Path(catalog_path).is_file()
+    return discover(directory) is not None
+
+
+def _record_options(exclude: Any, checksum: Any) -> Tuple[List[Any], bool]:
+    if exclude is None:
+        names: List[Any] = []
+    elif isinstance(exclude, (str, bytes, os.PathLike)):
+        names = [exclude]
+    elif callable(exclude):
+        raise UnsupportedError("exclude: a callable is not supported; give names of path components")
+    else:
+        try:
+            names = list(exclude)
+        except TypeError:
+            raise InvalidArgumentError(
+                f"exclude must be a name or a list of names, got {type(exclude).__name__}"
+            ) from None
+    for n in names:
+        if not isinstance(n, (str, bytes, os.PathLike)):
+            raise InvalidArgumentError(f"exclude: {n!r} is not a name")
+        if any(c in os.fsdecode(n) for c in "*?["):
+            raise UnsupportedError(
+                f"exclude: {os.fsdecode(n)!r} is a glob pattern; tartape excludes whole path "
+                "components by name (e.g. '.git', 'node_modules')"
+            )
+        if "/" in os.fsdecode(n).strip("/"):
+            raise UnsupportedError(f"exclude: {os.fsdecode(n)!r} has a '/': give one path component")
+    if isinstance(checksum, bool):
+        return names, checksum
+    if isinstance(checksum, str) and checksum.lower() == "md5":
+        return names, True
+    if isinstance(checksum, str) and checksum.lower() in _CHECKSUM_NAMES:
+        raise UnsupportedError(
+            f"checksum={checksum!r}: tartape records MD5 (with CRC-32) checksums; use checksum=True or 'md5'"
+        )
+    raise InvalidArgumentError(f"checksum must be a bool or 'md5', got {checksum!r}")
+
+
+def record(
+    directory: PathLike,
+    catalog_path: Optional[PathLike] = None,
+    exclude: Any = None,
+    anonymize: bool = True,
+    checksum: Any = False,
+    overwrite: bool = False,
+    auto_truncate: bool = False,
+    *,
+    strict: bool = False,
+    format: str = "tar",
+    deflate: int = 0,
+) -> CompatTape:
+    """Walks ``directory`` and saves its catalog (default ``<directory>.tartape`` beside it):
+    TarTape 3.0.3's signature over our ``record``. ``exclude``: names of path components
+    (``".git"``), not globs. ``checksum``: ``True``/``"md5"`` records MD5s (and CRC-32s).
+    The catalog is always replaced atomically (``overwrite`` is accepted for compatibility), and
+    names are never truncated (``auto_truncate`` has nothing to do: there is no length limit)."""
+    if not Path(directory).is_dir():
+        raise InvalidArgumentError(f"Root directory {os.fsdecode(directory)!r} must be a directory.")
+    names, sums = _record_options(exclude, checksum)
+    tape = _catalog.record(
+        directory,
+        catalog_path,
+        checksum=sums,
+        anonymize=anonymize,
+        exclude=names,
+        strict=strict,
+        format=format,
+        deflate=deflate,
+    )
+    return CompatTape._upgrade(tape, legacy=False, directory=directory, anonymized=anonymize)
+
+
+def create(
+    directory: PathLike,
+    *,
+    exclude: Any = None,
+    anonymize: bool = True,
+    calculate_hashes: bool = False,
+    checksum: Any = None,
+    overwrite: bool = False,
+    auto_truncate: bool = False,
+    catalog_path: Optional[PathLike] = None,
+) -> CompatTape:
+    """TarTape 2.x's ``create(directory)``: records like :func:`record` (``calculate_hashes`` is
+    2.x's ``checksum=True``) and returns a 2.x tape (``play()`` yields events, ``verify()``
+    raises on a discrepancy). Options are keyword-only: 2.x's second parameter (``exclude``)
+    and 3.0.3's (``catalog_path``) differ."""
+    sums = checksum if checksum is not None else bool(calculate_hashes)
+    tape = record(directory, catalog_path, exclude, anonymize, sums, overwrite, auto_truncate)
+    tape.legacy = True
+    return tape
+
+
+def open(  # noqa: A001 - TarTape's name
+    path: PathLike, catalog_path: Optional[PathLike] = None, check: bool = True
+) -> CompatTape:
+    """Opens a recorded tape:
+
+    - ``open(directory)`` (TarTape 2.x and 3.0.3): the catalog ``<directory>.tartape`` beside it
+      (``TapeNotFoundError`` when there is none); a 2.x tape (events, raising ``verify``);
+    - ``open(directory, catalog_path)``: that catalog, as a 2.x tape too;
+    - ``open(catalog_file)`` (ours): the catalog itself; ``play()`` yields plain bytes and
+      ``verify()`` returns the report.
+
+    ``check=True`` checks every byte of the catalog now (``CorruptError``, also a
+    ``TapeCorruptedError``)."""
+    if b"\0" in os.fsencode(path):
+        return CompatTape._upgrade(_catalog.open(path, check), False, None, None)  # refuses it
+    p = Path(path)
+    if catalog_path is not None:
+        cat = Path(catalog_path)
+        if not cat.is_file():
+            raise TapeNotFoundError(f"Catalog file not found at: {os.fsdecode(catalog_path)}")
+        return CompatTape._upgrade(_catalog.open(cat, check), True, p, None)
+    if p.is_dir():
+        cat = discover(p)
+        if cat is None:
+            raise TapeNotFoundError(
+                f"No TarTape catalog found for: {os.fsdecode(path)} (looked for {_catalog.default_catalog_path(p)})"
+            )
+        return CompatTape._upgrade(_catalog.open(cat, check), True, p, None)
+    if not p.exists():
+        raise MissingTapeError(f"No tape directory or catalog file at: {os.fsdecode(path)}")
+    directory = _directory_of(p)
+    return CompatTape._upgrade(_catalog.open(p, check), False, directory, None)
+
+
+class MissingTapeError(TapeNotFoundError, SourceIOError):
+    """``open`` of a path that does not exist: TarTape's ``TapeNotFoundError`` and our
+    ``SourceIOError`` (what opening a missing catalog file gives)."""
+
+    default_status = SourceIOError.default_status
+
+
+def _directory_of(catalog: Path) -> Optional[Path]:
+    """``x`` for a catalog ``x.tartape`` whose directory is beside it."""
+    if catalog.name.endswith(TAPE_EXTENSION):
+        d = catalog.with_name(catalog.name[: -len(TAPE_EXTENSION)])
+        if d.is_dir():
+            return d
+    return None
+
+
+def get_tape(directory: PathLike) -> Optional[CompatTape]:
+    """TarTape's ``get_tape``: :func:`open` of a directory, or None when it has no catalog."""
+    try:
+        return open(directory)
+    except TapeNotFoundError:
+        return None
+
+
+def open_catalog(catalog_path: PathLike, read_only: bool = False) -> CompatTape:
+    """TarTape 3's zero-disk catalog: opening ours never needs the sources (they are read only
+    when the tape's bytes are), so this is :func:`open` of the catalog file: ``locate``,
+    ``iter_gps``, ``entries``, ``fingerprint``, ``total_size`` work without the directory.
+    ``read_only`` is accepted: nothing here writes to a catalog."""
+    p = Path(catalog_path)
+    if not p.is_file():
+        raise TapeNotFoundError(f"Catalog file not found at: {os.fsdecode(catalog_path)}")
+    return open(p)
+
+
+@contextlib.contextmanager
+def record_ephemeral(
+    directory: PathLike,
+    exclude: Any = None,
+    anonymize: bool = True,
+    checksum: Any = False,
+    auto_truncate: bool = False,
+) -> Iterator[CompatTape]:
+    """A tape recorded to a catalog in a temporary directory, deleted (with the tape closed) on
+    leaving the ``with`` block."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cat = Path(tmp) / (Path(directory).resolve().name + TAPE_EXTENSION)
+        tape = record(directory, cat, exclude, anonymize, checksum, True, auto_truncate)
+        try:
+            yield tape
+        finally:
+            tape.close()
