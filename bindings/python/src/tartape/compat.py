@@ -196,16 +196,25 @@ class CompatVolume(Volume):
         self._checkClosed()
         return self
 
+    def _hash(self, before: int, data: Any) -> None:
+        if self._hasher is not None:
+            if before == self._hash_cursor:
+                self._hasher.update(data)
+                self._hash_cursor += len(data)
+            else:
+                self._hasher = None  # a seek broke the linear pass: no in-flight checksum
+
     def readinto(self, buffer: Any) -> int:
         before = self._pos
         n = super().readinto(buffer)
-        if self._hasher is not None:
-            if before == self._hash_cursor:
-                self._hasher.update(memoryview(buffer).cast("B")[:n])
-                self._hash_cursor += n
-            else:
-                self._hasher = None  # a seek broke the linear pass: no in-flight checksum
+        self._hash(before, memoryview(buffer).cast("B")[:n])
         return n
+
+    def readall(self) -> bytes:
+        before = self._pos
+        data = super().readall()
+        self._hash(before, data)
+        return data
 
     def seek(self, offset: int, whence: int = 0) -> int:
         pos = super().seek(offset, whence)

@@ -1,0 +1,238 @@
+"""Code written for TarTape 3.0.3's public API (its README's examples, its Tape's methods and
+defaults, ``tartape.exceptions``, ``tartape.schemas``) runs on ours. The examples are copied
+from TarTape 3.0.3's README with the cloud clients (requests, boto3) and the socket replaced by
+local stand-ins and the sizes made small; where ours differs on purpose (glob excludes, SHA-256
+checksums) the test pins the clear error instead."""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import io
+import os
+import tarfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Dict
+
+import pytest
+
+import tartape
+from tartape import TarFileEndEvent, TarFileStartEvent, TarObserver
+from tartape.exceptions import TarIntegrityError, TapeCorruptedError
+from tartape.schemas import FileSlice, VerificationReport
+
+
+@pytest.fixture
+def my_dataset(tmp_path: Path, monkeypatch: Any) -> Dict[str, bytes]:
+    monkeypatch.chdir(tmp_path)
+    files = {
+        "reports/annual_2024.pdf": os.urandom(50_000),
+        "notes.txt": b"n" * 700,
+        "deep/er/x.bin": os.urandom(3000),
+    }
+    for name, data in files.items():
+        p = tmp_path / "my_dataset" / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(data)
+    return {f"my_dataset/{k}": v for k, v in files.items()}
+
+
+def members(data: bytes) -> Dict[str, bytes]:
+    with tarfile.open(fileobj=io.BytesIO(data)) as tf:
+        return {m.name: tf.extractfile(m).read() for m in tf.getmembers() if m.isfile()}  # type: ignore[union-attr]
+
+
+class S3:
+    def __init__(self) -> None:
+        self.objects: Dict[str, bytes] = {}
+
+    def upload_fileobj(self, Fileobj: Any, Bucket: str, Key: str) -> None:  # noqa: N803
+        self.objects[Key] = Fileobj.read()
+
+
+def test_readme_quickstart_as_file_and_http_put(my_dataset: Dict[str, bytes], capsys: Any) -> None:
+    tape = tartape.record("./my_dataset")
+    print(f"Total archive size: {tape.total_size:,} bytes")
+    print(f"Total files:        {tape.file_count}")
+    assert tape.file_count == 3 + 4  # three files, four directories
+
+    with tartape.open("./my_dataset") as tape:
+        archive_file = tape.as_file()
+        chunk = archive_file.read(64 * 1024)
+        assert chunk[:11] == b"my_dataset/"
+        # requests.put(url, data=tape.as_file()) reads the file object to its end
+        body = tape.as_file().read()
+        assert len(body) == tape.total_size
+    assert members(body) == my_dataset
+
+
+def test_readme_multipart_parallel_and_resume(my_dataset: Dict[str, bytes]) -> None:
+    tartape.record("./my_dataset")
+    s3, bucket = S3(), "my-company-backups"
+    sums = {}
+    with tartape.open("./my_dataset") as tape:
+        for volume in tape.iter_volumes(size="16KB"):
+            with volume:
+                s3.upload_fileobj(Fileobj=volume, Bucket=bucket, Key=f"backups/{volume.name}")
+                sums[volume.name] = (volume.checksum_algorithm, volume.checksum)
+        whole = b"".join(tape.play())
+    keys = sorted(s3.objects)
+    assert b"".join(s3.objects[k] for k in keys) == whole and len(keys) > 2
+    for k in keys:
+        algo, value = sums[k.split("/")[1]]
+        assert algo == "md5" and value == hashlib.md5(s3.objects[k]).hexdigest()
+
+    parallel = S3()
+
+    def upload_single_part(part_index: int) -> None:
+        with tartape.open("./my_dataset") as tape:
+            volume = tape.get_volume(index=part_index, size="16KB")
+            with volume:
+                parallel.upload_fileobj(Fileobj=volume, Bucket=bucket, Key=f"backups/{volume.name}")
+
+    with ThreadPoolExecutor(max_workers=4) as executor:
+        list(executor.map(upload_single_part, range(len(keys))))
+    assert parallel.objects == s3.objects
+
+    FAILED_AT_BYTE = 20_000
+    sent = bytearray()
+    with tartape.open("./my_dataset") as tape:
+        for chunk in tape.play(start_offset=FAILED_AT_BYTE):
+            sent += chunk
+    assert bytes(sent) == whole[FAILED_AT_BYTE:]
+
+
+def test_readme_surgical_recovery_by_http_range(my_dataset: Dict[str, bytes], tmp_path: Path) -> None:
+    tape = tartape.record("./my_dataset")
+    parts = {}
+    for volume in tape.iter_volumes(size="16KB"):
+        with volume:
+            parts[volume.index] = volume.read()
+    tape.close()
+
+    catalog = tartape.open_catalog("./my_dataset.tartape", read_only=True)
+    location = catalog.locate("my_dataset/reports/annual_2024.pdf", tag_or_size="16KB")
+    assert location.file_size == 50_000 and location.spans_multiple_volumes
+    restored = bytearray()
+    for fragment in location.fragments:
+        assert isinstance(fragment, FileSlice)
+        start, end = fragment.range_header["Range"][len("bytes="):].split("-")
+        restored += parts[fragment.volume_index][int(start) : int(end) + 1]
+    assert bytes(restored) == my_dataset["my_dataset/reports/annual_2024.pdf"]
+    whole = catalog.locate("my_dataset/reports/annual_2024.pdf")  # one monolithic archive
+    assert [f.volume_index for f in whole.fragments] == [0]
+    assert whole.fragments[0].volume_offset == whole.data_offset
+
+
+def test_readme_progress_observer_and_on_event(my_dataset: Dict[str, bytes], capsys: Any) -> None:
+    tartape.record("./my_dataset")
+    seen = []
+
+    class ProgressTracker(TarObserver):
+        def on_file_start(self, event: TarFileStartEvent) -> None:
+            print(f"Sending: {event.entry.info.arc_path}")
+
+        def on_file_end(self, event: TarFileEndEvent) -> None:
+            print(f"Finished: {event.entry.info.arc_path}")
+
+    with tartape.open("./my_dataset") as tape:
+        data = b"".join(tape.play(observer=ProgressTracker(), on_event=seen.append))
+    out = capsys.readouterr().out.splitlines()
+    assert "Sending: my_dataset/reports/annual_2024.pdf" in out
+    assert "Finished: my_dataset/reports/annual_2024.pdf" in out
+    assert [e.type for e in seen].count("tape_completed") == 1
+    assert members(data) == my_dataset
+
+
+def test_readme_exclude_names_and_clear_errors_for_globs(my_dataset: Dict[str, bytes], tmp_path: Path) -> None:
+    (tmp_path / "my_dataset/.git").mkdir()
+    (tmp_path / "my_dataset/.git/HEAD").write_text("ref")
+    tape = tartape.record(directory="./my_dataset", exclude=[".git", "node_modules"], overwrite=True)
+    assert all(".git" not in e.name for e in tape.entries)
+    with pytest.raises(tartape.UnsupportedError, match="glob"):
+        tartape.record("./my_dataset", exclude=["*.tmp"])
+    with pytest.raises(tartape.UnsupportedError, match="MD5"):
+        tartape.record("./my_dataset", checksum="sha256")
+    with pytest.raises(tartape.InvalidArgumentError):
+        tartape.record("./my_dataset", exclude=True)
+
+
+def test_readme_verify_report_and_raise_exception(my_dataset: Dict[str, bytes], tmp_path: Path) -> None:
+    tartape.record("./my_dataset", checksum="md5")
+    with tartape.open("./my_dataset.tartape") as tape:
+        report = tape.verify()
+        assert isinstance(report, VerificationReport) and report and report.is_valid
+        assert report.summary().startswith("Verification [METADATA] PASSED")
+        (tmp_path / "my_dataset/notes.txt").write_bytes(b"changed")
+        report = tape.verify(deep=True)  # a record()-made tape returns the report
+        assert not report and report.error_count == len(report.errors) >= 1
+        assert {e.reason for e in report.errors} >= {"size_mismatch"}
+        assert all(e.arc_path == "my_dataset/notes.txt" and e.message for e in report.errors)
+        with pytest.raises(TarIntegrityError) as raised:
+            tape.verify(deep=True, raise_exception=True)
+        assert raised.value.report.error_count == report.error_count
+
+
+def test_tape_methods_and_defaults_of_tartape_3(my_dataset: Dict[str, bytes]) -> None:
+    tape = tartape.record("./my_dataset")
+    defaults = {
+        "play": {"start_offset": 0, "on_event": None, "observer": None, "fast_verify": True},
+        "iter_volumes": {"tag": None, "is_default": True, "naming_template": None, "observer": None},
+        "get_volume": {"index": 0, "size": None, "tag": None, "vol_start": None, "vol_end": None},
+        "as_file": {"buffer_size": 64 * 1024},
+        "export_catalog": {"compress": True},
+        "iter_gps": {"tag_or_size": None},
+        "locate": {"tag_or_size": None},
+    }
+    for method, params in defaults.items():
+        sig = inspect.signature(getattr(tape, method))
+        for name, value in params.items():
+            assert sig.parameters[name].default == value, (method, name)
+    assert inspect.signature(tape.verify).parameters["raise_exception"].default is None  # see README
+    assert tape.count_files == tape.file_count == len(list(tape.inspect()))
+    assert tape.data_size == sum(len(v) for v in my_dataset.values())
+    assert tape.overhead_size == tape.total_size - tape.data_size
+    assert tape == "./my_dataset.tartape" and os.fspath(tape).endswith("my_dataset.tartape")
+    gps = {g.arc_path: g for g in tape.iter_gps("16KB")}
+    assert gps["my_dataset/reports/annual_2024.pdf"].spans_multiple_volumes
+    names = [v.name for v in tape.iter_volumes("16KB", naming_template="{name}_{fingerprint:.8}.tar.{pindex}")]
+    assert names[0] == f"my_dataset_{tape.fingerprint[:8]}.tar.001"
+    assert tape.get_volume(1).index == 1  # the size registered by iter_volumes
+    raw = tape.export_catalog(compress=False)
+    assert raw == Path("my_dataset.tartape").read_bytes()
+    tape.destroy()
+    assert not Path("my_dataset.tartape").exists()
+
+
+def test_record_ephemeral_and_sizes(my_dataset: Dict[str, bytes]) -> None:
+    with tartape.record_ephemeral("./my_dataset") as tape:
+        path = Path(tape.catalog_path)
+        assert path.is_file() and not Path("my_dataset.tartape").exists()
+        assert members(b"".join(tape.play())) == my_dataset
+    assert not path.exists()
+    assert tartape.parse_size("1GB") == 1024**3 and tartape.parse_size("1.5KB") == 1536
+    assert tartape.format_size(1024**3) == "1GB" and tartape.format_size(1536) == "1.5KB"
+    for bad in ("1 GB", "1XB", "100", 0, "0.5B"):
+        with pytest.raises((ValueError, TypeError)):
+            tartape.parse_size(bad)
+    assert list(tartape.calculate_segments(1000, 512)) == [(0, 512), (512, 1000)]
+
+
+def test_a_corrupt_catalog_is_tape_corrupted_error(my_dataset: Dict[str, bytes]) -> None:
+    tartape.record("./my_dataset")
+    raw = bytearray(Path("my_dataset.tartape").read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    Path("my_dataset.tartape").write_bytes(bytes(raw))
+    with pytest.raises(TapeCorruptedError):
+        tartape.open("./my_dataset")
+
+
+def test_long_names_beyond_tartape_limits_are_kept(tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.chdir(tmp_path)
+    long_dir = "d" * 150
+    p = tmp_path / "data" / long_dir / ("f" * 200 + ".txt")
+    p.parent.mkdir(parents=True)
+    p.write_bytes(b"long")
+    tape = tartape.record("./data", auto_truncate=True)  # nothing to truncate: names are kept whole
+    assert members(b"".join(tape.play())) == {f"data/{long_dir}/{'f' * 200}.txt": b"long"}
