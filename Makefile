@@ -11,7 +11,7 @@ REL := target/release
 CFLAGS_STRICT := -std=c99 -Wall -Wextra -Werror -pedantic -O2
 EXAMPLES := stream_dir from_memory resume read_range multipart
 
-.PHONY: all release examples install demo test clean
+.PHONY: all release examples install demo test clean wheel
 
 all: release examples
 
@@ -34,6 +34,15 @@ install: release
 	install -m 644 $(REL)/libtartape.a $(DESTDIR)$(PREFIX)/lib/libtartape.a
 	install -m 755 $(REL)/tartape $(DESTDIR)$(PREFIX)/bin/tartape
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' tartape.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/tartape.pc
+
+# The Python wheel: py3-none-manylinux_2_N_<arch>, the library inside (needs cargo here, not on
+# the machines that install it). N comes from the library's glibc symbol versions (setup.py).
+WHEEL_DIR ?= target/wheels
+PYTHON ?= python3
+wheel:
+	rm -rf $(WHEEL_DIR)
+	$(PYTHON) -m pip wheel --no-deps --disable-pip-version-check --quiet -w $(WHEEL_DIR) ./bindings/python
+	@ls $(WHEEL_DIR)/*.whl
 
 # The main job on the example shipped in the repository: archive examples/site, check it with tar.
 demo: release

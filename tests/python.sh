@@ -1,29 +1,71 @@
 #!/usr/bin/env bash
-# The Python bindings, as users get them: pip installs ./bindings/python into a fresh venv (which
-# builds libtartape with cargo and bundles it), then pytest runs the tests from a directory outside
-# the source tree, so that the installed package, not bindings/python/src, is what is tested.
+# The Python bindings, as users get them.
+#  1. The wheel: `make wheel` builds py3-none-manylinux_2_N_<arch> with the library inside;
+#     auditwheel must agree with its platform tag. It is installed into a fresh venv (no system
+#     site-packages) whose PATH has no cargo, and the whole suite runs against it from a
+#     directory outside the source tree, so the installed package, not bindings/python/src, is
+#     what is tested.
+#  2. From source: pip installs ./bindings/python (which builds libtartape with cargo) into
+#     another venv; the installed copy must find its bundled library and pass the seed examples.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 target=${CARGO_TARGET_DIR:-$root/target}
 case "$target" in /*) ;; *) target=$root/$target ;; esac
-venv=$target/py-venv
-
-python3 -m venv --clear --system-site-packages "$venv"
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$root/bindings/python"
-if ! "$venv/bin/python" -c "import pytest" 2>/dev/null; then
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check pytest
-fi
+pip_q=(--quiet --disable-pip-version-check)
 
 run_dir=$(mktemp -d)
 trap 'rm -rf "$run_dir"' EXIT
-cd "$run_dir"
+
 # No variable points at the library: the installed package must find its bundled copy.
-env -u TARTAPE_LIBRARY "$venv/bin/python" - <<'EOF'
+check_bundled() {
+  (cd "$run_dir" && env -u TARTAPE_LIBRARY "$1/bin/python" - <<'EOF'
 import tartape, pathlib
 where = pathlib.Path(tartape.__file__).parent
 assert pathlib.Path(tartape.library_path()).parent == where, (tartape.library_path(), where)
 print(f"tartape {tartape.__version__} from {where}, library {tartape.library_version()}")
 EOF
-env -u TARTAPE_LIBRARY "$venv/bin/python" -m pytest -q -p no:cacheprovider \
-  --rootdir "$run_dir" "$root/bindings/python/tests"
+  )
+}
+
+echo "--- the wheel"
+make --no-print-directory wheel WHEEL_DIR="$target/wheels" >/dev/null
+wheel=$(ls "$target"/wheels/tartape-*.whl)
+echo "built $(basename "$wheel")"
+case "$(basename "$wheel")" in
+  *-py3-none-manylinux_*) ;;
+  *) echo "the wheel is not tagged py3-none-manylinux_*: $wheel" >&2; exit 1 ;;
+esac
+tools=$target/py-tools
+[ -x "$tools/bin/auditwheel" ] || { python3 -m venv --clear "$tools" && "$tools/bin/pip" install "${pip_q[@]}" auditwheel; }
+tag=$(basename "$wheel" .whl); tag=${tag##*-}
+shown=$("$tools/bin/auditwheel" show "$wheel")
+if ! grep -q "consistent with.*\"$tag\"" <<<"$(tr '\n' ' ' <<<"$shown")"; then
+  echo "auditwheel disagrees with the tag $tag:" >&2
+  echo "$shown" >&2
+  exit 1
+fi
+echo "auditwheel: consistent with $tag"
+
+wvenv=$target/py-wheel-venv
+python3 -m venv --clear "$wvenv"
+"$wvenv/bin/python" -m pip install "${pip_q[@]}" pytest "$wheel"
+clean_path="$wvenv/bin:/usr/local/sbin:/usr/sbin:/sbin:/usr/bin:/bin"
+if PATH=$clean_path command -v cargo >/dev/null; then
+  echo "cargo is on the clean PATH ($clean_path): the wheel test would prove nothing" >&2
+  exit 1
+fi
+PATH=$clean_path check_bundled "$wvenv"
+(cd "$run_dir" && PATH=$clean_path env -u TARTAPE_LIBRARY -u CARGO -u PYTHONPATH \
+  "$wvenv/bin/python" -m pytest -q -p no:cacheprovider --rootdir "$run_dir" "$root/bindings/python/tests")
+
+echo "--- from source (pip install ./bindings/python, cargo builds the library)"
+venv=$target/py-venv
+python3 -m venv --clear --system-site-packages "$venv"
+"$venv/bin/python" -m pip install "${pip_q[@]}" "$root/bindings/python"
+if ! "$venv/bin/python" -c "import pytest" 2>/dev/null; then
+  "$venv/bin/python" -m pip install "${pip_q[@]}" pytest
+fi
+check_bundled "$venv"
+(cd "$run_dir" && env -u TARTAPE_LIBRARY "$venv/bin/python" -m pytest -q -p no:cacheprovider \
+  --rootdir "$run_dir" "$root/bindings/python/tests/test_seeds.py" "$root/bindings/python/tests/test_stream.py")
