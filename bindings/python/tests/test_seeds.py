@@ -143,6 +143,13 @@ def test_file_writer_refuses_content_of_the_wrong_size_and_leaves_no_file(tmp_pa
     with pytest.raises(TypeError):
         with tartape.file_writer(target, "ustar") as archive:
             archive.add_file_from_memory("text", 4, "text")
+    with pytest.raises(tartape.UnsupportedError, match="uid"):
+        with tartape.file_writer(target, "ustar") as archive:
+            archive.add_file_from_memory("owned", 1, b"x", uid=1000)
+    with pytest.raises(tartape.UnsupportedError):
+        with tartape.file_writer(target, "zip", "gzip"):
+            pass
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_file_writer_tar_gzip_and_files_from_disk(tmp_path: Path, monkeypatch: Any) -> None:

@@ -71,6 +71,7 @@ class ArchiveWrite:
         read when the archive is written). ``filetype`` ``DIRECTORY`` adds a directory."""
         if isinstance(entry_data, str):
             raise TypeError(f"entry_data: expected bytes, got {type(entry_data)!r}")
+        _anonymous_only(other_attributes)
         when = _seconds(mtime)
         name = self._name(entry_path)
         if filetype == DIRECTORY:
@@ -90,12 +91,28 @@ class ArchiveWrite:
         as given (without a leading ``/``)."""
         if not recursive:
             raise UnsupportedError("add_files(recursive=False) is not supported")
+        if attributes:
+            raise UnsupportedError(
+                f"add_files({', '.join(sorted(attributes))}=...) is not supported: entries keep "
+                "their mode and mtime from the disk, with anonymous owners"
+            )
         for p in paths:
             name = os.fsdecode(p).lstrip("/") or None
             self._builder.add_path(p, name)
 
     def add_file(self, path: Any, **kw: Any) -> None:
         self.add_files(path, **kw)
+
+
+def _anonymous_only(attributes: Any) -> None:
+    """Owners other than libarchive-c's defaults (uid/gid 0, no names) are refused: entries added
+    from memory are anonymous. ``atime``/``ctime``/``birthtime`` are not stored by our archives."""
+    for key, value in attributes.items():
+        if key in ("uid", "gid") and value in (0, None):
+            continue
+        if key in ("uname", "gname") and value in (None, "", b""):
+            continue
+        raise UnsupportedError(f"add_file_from_memory({key}={value!r}) is not supported")
 
 
 def _seconds(value: Any) -> int:
