@@ -433,3 +433,50 @@ def test_open_and_get_tape_without_a_catalog(tmp_path: Path) -> None:
     with pytest.raises(tartape.TapeNotFoundError):
         tartape.open(tmp_path / "absent")
     assert not tartape.exists(tmp_path / "never")
+
+
+def test_v1_add_file_excludes_and_a_lone_directory(tmp_path: Path) -> None:
+    make_tree(tmp_path / "d")
+    (tmp_path / "d/.git").mkdir()
+    (tmp_path / "d/.git/HEAD").write_text("ref")
+    tape = tartape.TarTape()
+    tape.add_folder(tmp_path / "d", exclude=[".git"])
+    tape.add_file(tmp_path / "d/sub", arcname="only/sub")  # a directory alone, as in 1.x
+    tape.add_file(tmp_path / "d/a.txt", arcname="only/a.txt", exclude=[".git"])
+    names = [e.name for e in tape.tape.entries]
+    assert "d/.git" not in names and "d/sub/big.bin" in names
+    assert "only/sub" in names and not any(n.startswith("only/sub/") for n in names)
+    data = b"".join(tape.stream())
+    assert tar_members(data)["only/a.txt"] == b"hello\n"
+    # exclusions cannot be narrowed for a later folder: refused, not silently widened
+    narrowing = tartape.TarTape()
+    narrowing.add_folder(tmp_path / "d", exclude=[".git"])
+    narrowing.add_folder(tmp_path / "d/sub")
+    with pytest.raises(tartape.UnsupportedError, match="exclude"):
+        list(narrowing.stream())
+    with pytest.raises(tartape.UnsupportedError):
+        tartape.TarTape().add_folder(tmp_path / "d", exclude=["*.txt"])
+    with pytest.raises(ValueError):
+        tartape.TarTape().add_folder(tmp_path / "absent")
+
+
+def test_compat_volume_seek_past_the_end_and_bad_sizes(dataset: Dict[str, bytes]) -> None:
+    tape = tartape.create("./massive_dataset")
+    vol = tape.get_volume(0, "64KB")
+    with vol:
+        vol.seek(100)
+        with pytest.raises(tartape.InvalidOffsetError):
+            vol.seek(64 * 1024 + 1)
+        assert vol.tell() == 100
+        assert vol.checksum is None  # a seek broke the linear pass
+        assert vol.compute_checksum() == hashlib.md5(vol.read_at(0, len(vol))).hexdigest()
+        assert vol.compute_checksum("sha256") == hashlib.sha256(vol.read_at(0, len(vol))).hexdigest()
+    with pytest.raises(tartape.VolumeStateError):
+        vol.read(1)
+    for bad in (0, -512, "1 GB", 1000, True):
+        with pytest.raises(tartape.InvalidArgumentError):
+            list(tape.iter_volumes(bad))
+    with pytest.raises(tartape.InvalidArgumentError):
+        next(iter(tape.play(buffer_size=0)))
+    with pytest.raises(tartape.VolumeNotFoundError):
+        tape.get_volume(10**6, "64KB")

@@ -217,8 +217,11 @@ class CompatVolume(Volume):
         return data
 
     def seek(self, offset: int, whence: int = 0) -> int:
+        """As TarTape's volumes: a position past the end is an ``InvalidOffsetError``."""
+        before = self._pos
         pos = super().seek(offset, whence)
         if pos > self._length:
+            self._pos = before
             raise InvalidOffsetError(f"Seek position {pos} is out of bounds (0-{self._length})")
         return pos
 
@@ -351,6 +354,8 @@ class CompatTape(Tape):
         if buffer_size is not None and chunk_size is not None and buffer_size != chunk_size:
             raise InvalidArgumentError("give buffer_size or chunk_size, not both")
         size = chunk_size if chunk_size is not None else buffer_size
+        if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size <= 0):
+            raise InvalidArgumentError(f"buffer_size must be a positive int, got {size!r}")
         if not isinstance(start_offset, int) or start_offset < 0:
             raise InvalidOffsetError(f"Invalid resume offset: {start_offset!r}")
         if start_offset and start_offset > self.total_size:

@@ -34,7 +34,7 @@ class TarTape:
     def __init__(self, index_path: str = ":memory:", anonymize: bool = True) -> None:
         self.index_path = index_path
         self.anonymize = anonymize
-        self._items: List[Tuple[str, Path, Optional[str], List[Any]]] = []
+        self._items: List[Tuple[str, Path, Optional[str], List[Any], int, int]] = []
         self._tape: Optional[CompatTape] = None
 
     def add_folder(self, folder_path: Any, recursive: bool = True, exclude: Any = None) -> None:
@@ -49,26 +49,46 @@ class TarTape:
         self._add("path", root, None, names)
 
     def add_file(self, source_path: Any, arcname: Optional[str] = None, exclude: Any = None) -> None:
-        """One file, symlink or directory (recursively) as ``arcname`` (default: its name)."""
+        """One entry as ``arcname`` (default: its name): a file, a symlink (not followed), or a
+        directory alone (as in 1.x: its contents are added by ``add_folder``)."""
         p = Path(source_path)
         names, _ = _record_options(exclude, False)
         if names and p.name in [os.fsdecode(n) for n in names]:
             return
         if not os.path.lexists(p):
             raise FileNotFoundError(f"No such file: {os.fsdecode(source_path)}")
-        self._add("path", p, Path(arcname).as_posix() if arcname else None, names)
+        name = Path(arcname).as_posix() if arcname else None
+        if p.is_dir() and not p.is_symlink():
+            st = p.stat()
+            self._add("dir", p, name or p.absolute().name, [], st.st_mode & 0o7777, int(st.st_mtime))
+        else:
+            self._add("path", p, name, names)
 
-    def _add(self, kind: str, path: Path, name: Optional[str], exclude: List[Any]) -> None:
+    def _add(self, kind: str, path: Path, name: Optional[str], exclude: List[Any], mode: int = 0,
+             mtime: int = 0) -> None:
         if self._tape is not None:
             raise UnsupportedError("entries cannot be added once the tape has been streamed")
-        self._items.append((kind, path, name, exclude))
+        self._items.append((kind, path, name, exclude, mode, mtime))
 
     def _build(self) -> CompatTape:
         if self._tape is None:
             with TapeBuilder(keep_owners=not self.anonymize) as builder:
-                for _, path, name, exclude in self._items:
-                    for n in exclude:
+                active: set = set()
+                for kind, path, name, exclude, mode, mtime in self._items:
+                    wanted = {os.fsdecode(n) for n in exclude}
+                    if kind == "dir":
+                        builder.add_directory(name, mode=mode, mtime=mtime)
+                        continue
+                    if not active <= wanted:
+                        # The engine's exclusions hold for every path added after them.
+                        raise UnsupportedError(
+                            f"exclude {sorted(active - wanted)} was given for an earlier folder and "
+                            f"would also apply to {os.fsdecode(path)}: give the same exclude names to "
+                            "every add_folder/add_file, or add the folders without them first"
+                        )
+                    for n in sorted(wanted - active):
                         builder.add_exclude(n)
+                    active |= wanted
                     builder.add_path(path, name)
                 tape = builder.build()
             self._tape = CompatTape._upgrade(tape, legacy=True, directory=None, anonymized=self.anonymize)

@@ -302,7 +302,7 @@ class ManifestEntry:
 
     def __getattr__(self, name: str) -> Any:
         # Only called for names the dataclass lacks: arc_path, size, mtime, is_dir, md5sum...
-        if name.startswith("__"):
+        if name.startswith("__") or name == "info":  # (info: not yet set while unpickling)
             raise AttributeError(name)
         return getattr(self.info, name)
 
