@@ -5,7 +5,10 @@
 #     site-packages) whose PATH has no cargo, and the whole suite runs against it from a
 #     directory outside the source tree, so the installed package, not bindings/python/src, is
 #     what is tested.
-#  2. From source: pip installs ./bindings/python (which builds libtartape with cargo) into
+#  2. The manylinux2014 wheel: `make wheel GLIBC=2.17` links the library against glibc 2.17 with
+#     cargo-zigbuild; auditwheel must call it manylinux_2_17, and the seed examples and the TarTape
+#     3.0.3 tests run against it in another fresh venv without cargo.
+#  3. From source: pip installs ./bindings/python (which builds libtartape with cargo) into
 #     another venv; the installed copy must find its bundled library and pass the seed examples.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,26 +41,47 @@ case "$(basename "$wheel")" in
 esac
 tools=$target/py-tools
 [ -x "$tools/bin/auditwheel" ] || { python3 -m venv --clear "$tools" && "$tools/bin/pip" install "${pip_q[@]}" auditwheel; }
-tag=$(basename "$wheel" .whl); tag=${tag##*-}
-shown=$("$tools/bin/auditwheel" show "$wheel")
-if ! grep -q "consistent with.*\"$tag\"" <<<"$(tr '\n' ' ' <<<"$shown")"; then
-  echo "auditwheel disagrees with the tag $tag:" >&2
-  echo "$shown" >&2
-  exit 1
-fi
-echo "auditwheel: consistent with $tag"
+check_tag() { # wheel: auditwheel must find it consistent with the platform tag in its name
+  local tag shown
+  tag=$(basename "$1" .whl); tag=${tag##*-}
+  shown=$("$tools/bin/auditwheel" show "$1")
+  if ! grep -q "consistent with.*\"$tag\"" <<<"$(tr '\n' ' ' <<<"$shown")"; then
+    echo "auditwheel disagrees with the tag $tag:" >&2
+    echo "$shown" >&2
+    exit 1
+  fi
+  echo "auditwheel: consistent with $tag"
+}
+wheel_venv() { # venv wheel: a fresh venv (no system site-packages) with pytest and the wheel
+  python3 -m venv --clear "$1"
+  "$1/bin/python" -m pip install "${pip_q[@]}" pytest "$2"
+}
+run_tests() { # venv tests...: pytest from outside the tree, with no cargo on PATH
+  local clean_path="$1/bin:/usr/local/sbin:/usr/sbin:/sbin:/usr/bin:/bin" venv=$1
+  shift
+  if PATH=$clean_path command -v cargo >/dev/null; then
+    echo "cargo is on the clean PATH ($clean_path): the wheel test would prove nothing" >&2
+    exit 1
+  fi
+  PATH=$clean_path check_bundled "$venv"
+  (cd "$run_dir" && PATH=$clean_path env -u TARTAPE_LIBRARY -u CARGO -u PYTHONPATH \
+    "$venv/bin/python" -m pytest -q -p no:cacheprovider --rootdir "$run_dir" "$@")
+}
+check_tag "$wheel"
+wheel_venv "$target/py-wheel-venv" "$wheel"
+run_tests "$target/py-wheel-venv" "$root/bindings/python/tests"
 
-wvenv=$target/py-wheel-venv
-python3 -m venv --clear "$wvenv"
-"$wvenv/bin/python" -m pip install "${pip_q[@]}" pytest "$wheel"
-clean_path="$wvenv/bin:/usr/local/sbin:/usr/sbin:/sbin:/usr/bin:/bin"
-if PATH=$clean_path command -v cargo >/dev/null; then
-  echo "cargo is on the clean PATH ($clean_path): the wheel test would prove nothing" >&2
-  exit 1
-fi
-PATH=$clean_path check_bundled "$wvenv"
-(cd "$run_dir" && PATH=$clean_path env -u TARTAPE_LIBRARY -u CARGO -u PYTHONPATH \
-  "$wvenv/bin/python" -m pytest -q -p no:cacheprovider --rootdir "$run_dir" "$root/bindings/python/tests")
+echo "--- the manylinux2014 wheel (make wheel GLIBC=2.17, cargo-zigbuild)"
+make --no-print-directory wheel GLIBC=2.17 WHEEL_DIR="$target/wheels-2.17" >/dev/null
+old=$(ls "$target"/wheels-2.17/tartape-*.whl)
+case "$(basename "$old")" in
+  *-py3-none-manylinux_2_17_*) echo "built $(basename "$old")" ;;
+  *) echo "GLIBC=2.17 gave $old, not a manylinux_2_17 wheel" >&2; exit 1 ;;
+esac
+check_tag "$old"
+wheel_venv "$target/py-wheel217-venv" "$old"
+run_tests "$target/py-wheel217-venv" "$root/bindings/python/tests/test_seeds.py" \
+  "$root/bindings/python/tests/test_tartape3.py" "$root/bindings/python/tests/test_stream.py"
 
 echo "--- from source (pip install ./bindings/python, cargo builds the library)"
 venv=$target/py-venv

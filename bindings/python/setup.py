@@ -96,10 +96,16 @@ def elf_glibc_floor(library: Path) -> "tuple[int, int] | None":
     return max(versions) if versions else None
 
 
+# The manylinux policies auditwheel knows (each a PEP 600 image); a floor between two is rounded up
+# to the next one, as auditwheel would (glibc 2.16 symbols give manylinux_2_17).
+POLICIES = (5, 12, 17, 24, 26, 27, 28, 31, 34, 35, 36, 37, 38, 39, 40, 41)
+
+
 def platform_tag(default: str) -> str:
     """``manylinux_2_N_<arch>`` for the bundled library on Linux (PEP 600): N is the newest glibc
-    symbol version it needs, so the wheel claims no more than it needs. Other platforms keep
-    ``default``. ``auditwheel show`` on the wheel confirms it (tests/python.sh)."""
+    symbol version it needs (rounded up to a manylinux policy), so the wheel claims no more than
+    it needs. Other platforms keep ``default``. ``auditwheel show`` on the wheel confirms it
+    (tests/python.sh)."""
     library = Path(os.environ.get("TARTAPE_PREBUILT_LIBRARY") or "")
     if not sys.platform.startswith("linux"):
         return default
@@ -108,7 +114,8 @@ def platform_tag(default: str) -> str:
     if floor is None:
         return default
     arch = default.split("_", 1)[1] if default.startswith("linux_") else platform.machine()
-    return f"manylinux_{floor[0]}_{floor[1]}_{arch}"
+    minor = next((p for p in POLICIES if p >= floor[1]), floor[1])
+    return f"manylinux_{floor[0]}_{minor}_{arch}"
 
 
 class BuildPyWithLibrary(build_py):
