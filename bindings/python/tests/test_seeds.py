@@ -13,6 +13,7 @@ import io
 import os
 import shutil
 import subprocess
+import sys
 import tarfile
 import zipfile
 from pathlib import Path
@@ -100,26 +101,33 @@ class FakeRequests:
             self.puts[url] = b"".join(data)
 
 
+SEED_000 = """
+import requests
+import tartape as libarchive
+
+def create_archive_from_memory_file():
+    response = requests.get('link', stream=True)
+
+    with libarchive.file_writer('archive.zip', 'zip') as archive:
+        archive.add_file_from_memory(
+            entry_path='filename',
+            entry_size=int(response.headers['Content-Length']),
+            entry_data=response.iter_content(chunk_size=1024)
+        )
+
+if __name__ == '__main__':
+    create_archive_from_memory_file()
+"""
+
+
 def test_seed_000_libarchive_file_writer_from_memory(tmp_path: Path, monkeypatch: Any) -> None:
+    """The post's example.py, run as a script (``__name__ == "__main__"``), with one import
+    changed (``import libarchive`` -> ``import tartape as libarchive``) and ``requests`` a local
+    stand-in module answering ``get(url, stream=True)``."""
     monkeypatch.chdir(tmp_path)
     body = os.urandom(10_000) + b"end"
-    requests = FakeRequests(body)
-    import tartape as libarchive  # the one line a libarchive-c user changes
-
-    # --- seed 000_feca135a5a72a4f2.txt
-    def create_archive_from_memory_file():
-        response = requests.get('link', stream=True)
-
-        with libarchive.file_writer('archive.zip', 'zip') as archive:
-            archive.add_file_from_memory(
-                entry_path='filename',
-                entry_size=int(response.headers['Content-Length']),
-                entry_data=response.iter_content(chunk_size=1024)
-            )
-
-    if __name__ == '__main__' or True:  # the seed runs it under __main__
-        create_archive_from_memory_file()
-    # --- end
+    monkeypatch.setitem(sys.modules, "requests", FakeRequests(body))
+    exec(compile(SEED_000, "example.py", "exec"), {"__name__": "__main__"})
 
     with zipfile.ZipFile(tmp_path / "archive.zip") as zf:
         assert zf.testzip() is None
@@ -264,13 +272,25 @@ class Uploads:
         return len(data)
 
 
+HUGE = 48 << 20  # a sparse file, so that the seed's resume offset (45,678,912) lies inside the tape
+
+
 @pytest.fixture
 def dataset(tmp_path: Path, monkeypatch: Any) -> Dict[str, bytes]:
     monkeypatch.chdir(tmp_path)
     return make_tree(tmp_path / "massive_dataset")
 
 
-def test_seed_002_record_stream_slice_resume_verify(tmp_path: Path, dataset: Dict[str, bytes], capsys: Any) -> None:
+@pytest.fixture
+def massive(dataset: Dict[str, bytes], tmp_path: Path) -> Dict[str, bytes]:
+    """The dataset with a 48 MiB sparse file (zeros, nearly no disk) in it."""
+    with open(tmp_path / "massive_dataset/huge.bin", "wb") as f:
+        f.truncate(HUGE)
+    return dict(dataset, **{"massive_dataset/huge.bin": bytes(HUGE)})
+
+
+def test_seed_002_record_stream_slice_resume_verify(tmp_path: Path, massive: Dict[str, bytes], capsys: Any) -> None:
+    dataset = massive
     requests = FakeRequests(b"")
     uploads = Uploads()
     upload_to_s3 = uploads.upload_to_s3
@@ -323,11 +343,11 @@ def test_seed_002_record_stream_slice_resume_verify(tmp_path: Path, dataset: Dic
     # --- end
     assert list(uploads.objects.values()) == [whole]
 
-    # --- seed "4. Byte-Perfect Resume" (the offset is inside the big file of this small set)
+    # --- seed "4. Byte-Perfect Resume"
     import tartape
 
     # Suppose logs indicate that 45,678,912 bytes were sent before the error
-    LAST_BYTE_SENT = 45678
+    LAST_BYTE_SENT = 45678912
 
     tape = tartape.get_tape("./massive_dataset")
 
@@ -480,3 +500,132 @@ def test_compat_volume_seek_past_the_end_and_bad_sizes(dataset: Dict[str, bytes]
         next(iter(tape.play(buffer_size=0)))
     with pytest.raises(tartape.VolumeNotFoundError):
         tape.get_volume(10**6, "64KB")
+
+
+# --- "ZIP as a bundle format" (003): its reader, on a ZIP that we wrote -----------------------
+# The post's functions are copied unchanged (the text file lost their indentation; it is
+# restored); its archive is written by zipfile, ours by a TapeBuilder(format="zip"), and its
+# reading code must find the members and their data offsets in ours.
+
+ZIP_LOCAL_HEADER_SIZE = 30
+
+
+def list_archive_contents(archive_name: Path) -> Path:
+    """
+    List the filenames in a ZIP archive.
+    Args:
+    archive_name: Path object for the ZIP archive to read
+    """
+    try:
+        with zipfile.ZipFile(archive_name, "r") as zf:
+            print(f"\nFiles in {archive_name}:")
+            for filename in zf.namelist():
+                print(f"- {filename}")
+        return archive_name
+    except Exception as e:
+        print(f"Error reading archive: {e}", file=sys.stderr)
+        raise
+
+
+def get_file_offset(archive_name: Path, filename: str) -> tuple[int, int]:
+    ZIP_LOCAL_HEADER_SIZE = 30
+    with zipfile.ZipFile(archive_name, "r") as zf:
+        info = zf.getinfo(filename)
+        # The header_offset points to the local file header
+        # We need to skip past the header to get to the actual data
+        n = len(info.filename)
+        m = len(info.extra)
+        header_size = ZIP_LOCAL_HEADER_SIZE + n + m
+        data_offset = info.header_offset + header_size
+        return (data_offset, info.file_size)
+
+
+class ZipFileView(io.BufferedIOBase):
+    def __init__(self, archive_path: Path, offset: int, size: int) -> None:
+        self._archive_path = archive_path
+        self._offset = offset
+        self._size = size
+        self._pos = 0
+        self._file = open(archive_path, "rb")
+        self._file.seek(offset)
+
+    def read(self, size: int | None = None) -> bytes:
+        if size is None:
+            size = self._size - self._pos
+        size = min(size, self._size - self._pos)
+        if size <= 0:
+            return b""
+        data = self._file.read(size)
+        self._pos += len(data)
+        return data
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_SET:
+            new_pos = offset
+        elif whence == io.SEEK_CUR:
+            new_pos = self._pos + offset
+        elif whence == io.SEEK_END:
+            new_pos = self._size + offset
+        else:
+            raise ValueError("Invalid whence value")
+        new_pos = max(0, min(new_pos, self._size))
+        self._file.seek(self._offset + new_pos)
+        self._pos = new_pos
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def close(self) -> None:
+        self._file.close()
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def write(self, *args, **kwargs) -> int:
+        raise io.UnsupportedOperation("write")
+
+    def writable(self) -> bool:
+        return False
+
+
+def read_file_at_offset(archive_name: Path, filename: str) -> ZipFileView:
+    offset, size = get_file_offset(archive_name, filename)
+    return ZipFileView(archive_name, offset, size)
+
+
+def test_seed_003_zip_bundle_reader_reads_our_zip_in_place(tmp_path: Path, monkeypatch: Any, capsys: Any) -> None:
+    monkeypatch.chdir(tmp_path)
+    sample_files = [Path("t1.txt"), Path("t2.txt")]
+    archive_name = Path("archive.zip")
+    # the post's create_sample_files()
+    with open(sample_files[0], "w") as f:
+        f.write("Hello, world!\n")
+    with open(sample_files[1], "w") as f:
+        f.write("foo\nbar\nbaz\n")
+    # ours instead of create_uncompressed_archive(files, archive_name)
+    with tartape.TapeBuilder(format="zip") as builder:
+        for file in sample_files:
+            builder.add_path(file)
+        tape = builder.build()
+    with tape, open(archive_name, "wb") as out:
+        tape.write_to(out)
+        ours = {name: tape.locate(name) for name in ("t1.txt", "t2.txt")}
+
+    # the post's main(), from list_archive_contents on
+    list_archive_contents(archive_name)
+    offset, size = get_file_offset(archive_name, "t2.txt")
+    print(f"File 't2.txt' is located at offset {offset} with size {size} bytes")
+    zf = read_file_at_offset(archive_name, "t2.txt")
+    print("File contents:")
+    print(zf.read().decode())
+
+    out = capsys.readouterr().out
+    assert "- t1.txt\n- t2.txt\n" in out
+    assert out.endswith("File contents:\nfoo\nbar\nbaz\n\n")
+    # its offset arithmetic (30 + name + extra of the central directory) agrees with our layout
+    assert (offset, size) == (ours["t2.txt"].data_offset, 12)
+    assert get_file_offset(archive_name, "t1.txt") == (ours["t1.txt"].data_offset, 14)
