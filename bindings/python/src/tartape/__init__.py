@@ -52,6 +52,7 @@ from .compat import (
     record,
     record_ephemeral,
 )
+from .compat_catalog import Catalog, FileSliceStream, Layout
 from .compat_libarchive import file_writer
 from .compat_v1 import TarTape
 from .entries import Entry, EntryKind, Location, ManifestItem, Role, Skipped
@@ -132,6 +133,9 @@ __all__ = [
     "TarEventType",
     "CompatTape",
     "CompatVolume",
+    "Catalog",
+    "Layout",
+    "FileSliceStream",
     "TapeStreamReader",
     "ChecksumAlgorithm",
     "ChecksumOption",
