@@ -109,7 +109,6 @@ def test_readme_surgical_recovery_by_http_range(my_dataset: Dict[str, bytes], tm
     for volume in tape.iter_volumes(size="16KB"):
         with volume:
             parts[volume.index] = volume.read()
-    tape.close()
 
     catalog = tartape.open_catalog("./my_dataset.tartape", read_only=True)
     location = catalog.locate("my_dataset/reports/annual_2024.pdf", tag_or_size="16KB")
@@ -122,7 +121,8 @@ def test_readme_surgical_recovery_by_http_range(my_dataset: Dict[str, bytes], tm
     assert bytes(restored) == my_dataset["my_dataset/reports/annual_2024.pdf"]
     whole = catalog.locate("my_dataset/reports/annual_2024.pdf")  # one monolithic archive
     assert [f.volume_index for f in whole.fragments] == [0]
-    assert whole.fragments[0].volume_offset == whole.data_offset
+    assert whole.fragments[0].volume_offset == tape.locate("my_dataset/reports/annual_2024.pdf").data_offset
+    assert isinstance(catalog, tartape.Catalog)
 
 
 def test_readme_progress_observer_and_on_event(my_dataset: Dict[str, bytes], capsys: Any) -> None:

@@ -47,12 +47,11 @@ from .compat import (
     format_size,
     get_tape,
     open,
-    open_catalog,
     parse_size,
     record,
     record_ephemeral,
 )
-from .compat_catalog import Catalog, FileSliceStream, Layout
+from .compat_catalog import Catalog, FileSliceStream, Layout, open_catalog
 from .compat_libarchive import file_writer
 from .compat_v1 import TarTape
 from .entries import Entry, EntryKind, Location, ManifestItem, Role, Skipped

@@ -1,5 +1,5 @@
 """TarTape 2.x and 3.0.3's entry points over our Tape: ``record``/``create``, ``open``,
-``get_tape``, ``open_catalog``, ``record_ephemeral``, ``discover``, ``exists``, and the
+``get_tape``, ``record_ephemeral``, ``discover``, ``exists``, and the
 :class:`CompatTape` they return (our :class:`~tartape.Tape`, with TarTape's methods added).
 
 Two generations of the pure-Python TarTape disagree, and both are served:
@@ -60,7 +60,6 @@ __all__ = [
     "record",
     "create",
     "open",
-    "open_catalog",
     "get_tape",
     "exists",
     "discover",
@@ -803,17 +802,6 @@ def get_tape(directory: PathLike) -> Optional[CompatTape]:
         return open(directory)
     except TapeNotFoundError:
         return None
-
-
-def open_catalog(catalog_path: PathLike, read_only: bool = False) -> CompatTape:
-    """TarTape 3's zero-disk catalog: opening ours never needs the sources (they are read only
-    when the tape's bytes are), so this is :func:`open` of the catalog file: ``locate``,
-    ``iter_gps``, ``entries``, ``fingerprint``, ``total_size`` work without the directory.
-    ``read_only`` is accepted: nothing here writes to a catalog."""
-    p = Path(catalog_path)
-    if not p.is_file():
-        raise TapeNotFoundError(f"Catalog file not found at: {os.fsdecode(catalog_path)}")
-    return open(p)
 
 
 @contextlib.contextmanager

@@ -32,7 +32,7 @@ from .exceptions import (
 )
 from .schemas import EntryMetadata, FileGPS, TrackGPS, content_slices
 
-__all__ = ["Catalog", "Layout", "VolumeRecord", "FileSliceStream"]
+__all__ = ["Catalog", "Layout", "VolumeRecord", "FileSliceStream", "open_catalog"]
 
 _ALGORITHMS = ("sha256", "md5", "sha1", "sha512")
 
@@ -268,6 +268,13 @@ class Catalog:
             raise
         catalog._temp = temp
         return catalog
+
+
+def open_catalog(catalog_path: Union[str, "os.PathLike[str]"], read_only: bool = False) -> Catalog:
+    """TarTape 3's zero-disk catalog: ``locate``, ``iter_gps``, layouts and statistics without
+    the sources (``catalog.tape`` streams when they are there). ``read_only`` is kept: nothing
+    here writes to the catalog file."""
+    return Catalog(catalog_path, read_only)
 
 
 class FileSliceStream(io.RawIOBase):
