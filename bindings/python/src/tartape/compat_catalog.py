@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Union
 
 from .compat import CompatTape, _size_arg, calculate_segments, format_size, open as _open_tape
-from .entries import EntryKind
 from .exceptions import (
     AmbiguousLayoutError,
     InvalidOffsetError,
@@ -30,7 +29,7 @@ from .exceptions import (
     VolumeNotFoundError,
     VolumeStateError,
 )
-from .schemas import EntryMetadata, FileGPS, TrackGPS, content_slices
+from .schemas import EntryMetadata, FileGPS, TrackGPS
 
 __all__ = ["Catalog", "Layout", "VolumeRecord", "FileSliceStream", "open_catalog"]
 

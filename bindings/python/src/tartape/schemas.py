@@ -24,20 +24,17 @@ from __future__ import annotations
 import enum
 import sys
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Union
+from typing import Any, Dict, List, Optional, Union
 
 from .catalog import Discrepancy as _Discrepancy
 from .catalog import VerifyReport as _VerifyReport
-from .entries import Entry, EntryKind, decode_name
+from .entries import Entry, EntryKind
 from .events import Data, FileEnd, FileStart, TapeCompleted
 
 if sys.version_info >= (3, 8):
     from typing import Literal, Protocol, runtime_checkable
 else:  # pragma: no cover - the package needs 3.8
     raise ImportError("tartape needs Python 3.8 or newer")
-
-if TYPE_CHECKING:
-    from .tape import Tape
 
 __all__ = [
     "ChecksumAlgorithm",
