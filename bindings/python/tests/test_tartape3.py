@@ -10,6 +10,7 @@ import hashlib
 import inspect
 import io
 import os
+import shutil
 import tarfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -119,10 +120,12 @@ def test_readme_surgical_recovery_by_http_range(my_dataset: Dict[str, bytes], tm
         start, end = fragment.range_header["Range"][len("bytes="):].split("-")
         restored += parts[fragment.volume_index][int(start) : int(end) + 1]
     assert bytes(restored) == my_dataset["my_dataset/reports/annual_2024.pdf"]
-    whole = catalog.locate("my_dataset/reports/annual_2024.pdf")  # one monolithic archive
-    assert [f.volume_index for f in whole.fragments] == [0]
-    assert whole.fragments[0].volume_offset == tape.locate("my_dataset/reports/annual_2024.pdf").data_offset
-    assert isinstance(catalog, tartape.Catalog)
+    # without a size, the default layout: the one iter_volumes registered (saved beside the catalog)
+    assert catalog.locate("my_dataset/reports/annual_2024.pdf") == location
+    assert Path("my_dataset.tartape.layouts.json").is_file() and isinstance(catalog, tartape.Catalog)
+    # the tape's own locate without a size is the whole archive, one volume
+    whole = tape.locate("my_dataset/reports/annual_2024.pdf")
+    assert [(f.volume_index, f.volume_offset) for f in whole.fragments] == [(0, whole.data_offset)]
 
 
 def test_readme_progress_observer_and_on_event(my_dataset: Dict[str, bytes], capsys: Any) -> None:
@@ -247,12 +250,14 @@ def test_catalog_layouts_and_file_slices_without_the_sources(my_dataset: Dict[st
     tape.close()
     blob = tartape.Catalog("my_dataset.tartape").export_bytes()
     os.rename("my_dataset", "moved_away")  # zero-disk: the sources are gone
-    with tartape.Catalog.from_bytes(blob) as catalog:
+    with pytest.raises(tartape.ReadOnlyCatalogError):
+        tartape.Catalog.from_bytes(blob).register_layout("16KB")
+    with tartape.Catalog.from_bytes(blob, read_only=False) as catalog:
         assert catalog.file_count == 7 and catalog.total_size == sum(len(p) for p in parts.values())
         assert catalog.default_layout.tag == "monolithic" and catalog.default_layout.is_virtual
         layout = catalog.register_layout("16KB", is_default=True)
         assert catalog.default_layout is layout and layout.total_volumes == len(parts)
-        assert layout.volumes[1].start_offset == 16384 and layout.get_volume(0).name.endswith(".tar.001")
+        assert layout.volumes[1].start_offset == 16384 and layout.get_volume(0).name == "part-0000"
         gps = catalog.locate("my_dataset/reports/annual_2024.pdf")
         restored = b"".join(parts[f.volume_index][f.volume_offset : f.volume_offset + f.volume_length]
                             for f in gps.fragments)
@@ -293,3 +298,41 @@ def test_file_slice_stream_hashes_a_slice_read_in_order(tmp_path: Path) -> None:
         tartape.FileSliceStream(tmp_path / "f.bin", 0, 10, checksum_algorithm="crc7")
     with pytest.raises(tartape.SourceNotFoundError):
         tartape.FileSliceStream(tmp_path / "absent", 0, 10).open()
+
+
+def test_tagged_layouts_are_found_again_by_a_catalog_without_the_sources(tmp_path: Path, monkeypatch: Any) -> None:
+    """TarTape 3.0.3's own zero-disk test (tests/test_v3_api.py, offline reconstruction): volumes
+    cut under a tag, the sources deleted, the files rebuilt from the volume files with the
+    layout the catalog finds by that tag."""
+    monkeypatch.chdir(tmp_path)
+    source = tmp_path / "archive_dataset"
+    source.mkdir()
+    files = {"file_a.bin": os.urandom(7500), "file_b.bin": os.urandom(20480), "file_c.bin": os.urandom(300)}
+    for name, data in files.items():
+        (source / name).write_bytes(data)
+    sidecar_path = tartape.record(source)
+    tape = tartape.open(source, catalog_path=sidecar_path)
+    volume_paths = []
+    names = []
+    for vol in tape.iter_volumes(size=4096, tag="offline_layout", naming_template="{name}.{pindex}"):
+        vol_path = tmp_path / vol.name
+        volume_paths.append(vol_path)
+        names.append(vol.name)
+        with vol, open(vol_path, "wb") as f_out:
+            f_out.write(vol.read())
+    tape.close()
+    shutil.rmtree(source)
+    with tartape.open_catalog(sidecar_path) as catalog:
+        layout = catalog.get_layout("offline_layout")
+        assert [v.name for v in layout.volumes] == names == [f"archive_dataset.{i:03d}" for i in range(1, len(names) + 1)]
+        for name, data in files.items():
+            gps = layout.locate(f"archive_dataset/{name}")
+            rebuilt = bytearray(gps.file_size)
+            for frag in gps.fragments:
+                with open(volume_paths[frag.volume_index], "rb") as vf:
+                    vf.seek(frag.volume_offset)
+                    rebuilt[frag.source_offset : frag.source_offset + frag.volume_length] = vf.read(frag.volume_length)
+            assert bytes(rebuilt) == data
+    (tmp_path / "archive_dataset.tartape.layouts.json").write_text("{not json")
+    with pytest.raises(tartape.CorruptError):
+        tartape.open_catalog(sidecar_path)

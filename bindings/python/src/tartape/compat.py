@@ -34,7 +34,14 @@ from . import catalog as _catalog
 from .entries import EntryKind
 from .errors import InvalidArgumentError, SourceIOError, TarIntegrityError, UnsupportedError
 from .events import Data, FileEnd, FileStart, TapeCompleted
-from .exceptions import InvalidOffsetError, TapeNotFoundError, VolumeNotFoundError, VolumeStateError
+from . import _layouts
+from .exceptions import (
+    InvalidOffsetError,
+    LayoutNotFoundError,
+    TapeNotFoundError,
+    VolumeNotFoundError,
+    VolumeStateError,
+)
 from .files import Volume
 from .schemas import (
     EntryMetadata,
@@ -214,7 +221,7 @@ class CompatTape(Tape):
 
     legacy: bool
     directory: Optional[Path]
-    _layouts: Dict[Optional[str], int]
+    _layouts: Dict[str, Dict[str, Any]]
     _anonymized: Optional[bool]
 
     @classmethod
@@ -225,7 +232,7 @@ class CompatTape(Tape):
         self: CompatTape = tape  # type: ignore[assignment]
         self.legacy = legacy
         self.directory = Path(directory).resolve() if directory is not None else None
-        self._layouts = {}
+        self._layouts = _layouts.load(self.catalog_path) if self.catalog_path else {}
         self._anonymized = anonymized
         return self
 
@@ -383,29 +390,46 @@ class CompatTape(Tape):
             raise UnsupportedError("iter_volumes(observer=...) is not supported: use play(observer=...)")
         n = _size_arg(size)
         count = self.volume_count(n)
-        self._layouts[tag] = n
-        if is_default:
-            self._layouts[None] = n
+        tag = tag if tag is not None else format_size(n)
+        if naming_template is not None:
+            self._volume_name(naming_template, 0, count)  # a bad template fails before any volume
+        self._register(tag, n, is_default, naming_template)
         for part in range(count):
             vol = self.volume(part, n)
-            if naming_template is not None:
-                vol.name = self._volume_name(naming_template, part, count)
+            vol.name = self._volume_name(naming_template, part, count)
             vol.layout_tag = tag
             yield vol
 
-    def _volume_name(self, template: str, part: int, total: int) -> str:
-        first = self.entries[0].name.split("/", 1)[0] if self.file_count else ""
+    def _register(self, tag: str, size: int, is_default: bool, template: Optional[str]) -> None:
+        """Remembers the layout, and saves it beside the catalog (``<catalog>.layouts.json``) so
+        that ``Catalog(...).get_layout(tag)`` finds it in another process."""
+        if self.catalog_path is not None:
+            self._layouts = _layouts.register(self.catalog_path, tag, size, is_default, template)
+        else:
+            if is_default:
+                for v in self._layouts.values():
+                    v["is_default"] = False
+            self._layouts[tag] = {"volume_size": size, "is_default": is_default, "naming_template": template}
+
+    def _volume_name(self, template: Optional[str], part: int, total: int) -> str:
+        stem = Path(self.catalog_path).stem if self.catalog_path else (
+            self.entries[0].name.split("/", 1)[0] if self.file_count else "tape")
         try:
-            return template.format(
-                name=first,
-                fingerprint=self.fingerprint,
-                index=part,
-                pindex=str(part + 1).zfill(max(3, len(str(total)))),
-                part=part + 1,
-                total=total,
-            )
-        except (KeyError, ValueError, IndexError) as e:
+            return _layouts.volume_name(template, part, total, stem, self.fingerprint)
+        except (KeyError, ValueError, IndexError, AttributeError) as e:
             raise InvalidArgumentError(f"naming_template {template!r}: {e}") from None
+
+    def _layout_size(self, tag_or_size: Any) -> int:
+        if isinstance(tag_or_size, str) and tag_or_size in self._layouts:
+            return self._layouts[tag_or_size]["volume_size"]
+        if isinstance(tag_or_size, int) and not isinstance(tag_or_size, bool):
+            return tag_or_size  # checked by the engine (positive multiple of 512)
+        try:
+            return parse_size(tag_or_size)
+        except (TypeError, ValueError):
+            raise LayoutNotFoundError(
+                f"Layout {tag_or_size!r} not found (registered: {sorted(self._layouts)}) and not a size"
+            ) from None
 
     def get_volume(
         self,
@@ -426,16 +450,23 @@ class CompatTape(Tape):
         if observer is not None:
             raise UnsupportedError("get_volume(observer=...) is not supported")
         if size is None:
-            if tag not in self._layouts:
-                raise VolumeNotFoundError(
-                    f"no volume size for tag {tag!r}: give get_volume(index, size=...)"
+            key = tag if tag is not None else _layouts.default_tag(self._layouts)
+            if key not in self._layouts:
+                raise LayoutNotFoundError(
+                    f"no layout {tag!r} (registered: {sorted(self._layouts)}): give get_volume(index, size=...)"
+                    if tag is not None else
+                    f"no default layout (registered: {sorted(self._layouts)}): give get_volume(index, size=...)"
                 )
-            n = self._layouts[tag]
+            n = self._layouts[key]["volume_size"]
+            template = self._layouts[key]["naming_template"]
         else:
             n = _size_arg(size)
+            template = None
         if not isinstance(index, int) or index < 0 or index >= self.volume_count(n):
             raise VolumeNotFoundError(f"volume {index!r} does not exist ({self.volume_count(n)} volumes)")
-        return self.volume(index, n)
+        vol = self.volume(index, n)
+        vol.name = self._volume_name(template, index, vol.total_volumes)
+        return vol
 
     def locate(  # type: ignore[override]
         self, name: Union[str, bytes], tag_or_size: Any = None, *, part_size: Any = None
@@ -447,10 +478,7 @@ class CompatTape(Tape):
             if tag_or_size is not None:
                 raise InvalidArgumentError("give tag_or_size or part_size, not both")
             tag_or_size = part_size
-        n = None
-        if tag_or_size is not None:
-            n = self._layouts[tag_or_size] if tag_or_size in self._layouts else tag_or_size
-            n = n if isinstance(n, int) and not isinstance(n, bool) else _size_arg(n, "part_size")
+        n = None if tag_or_size is None else self._layout_size(tag_or_size)
         loc = Tape.locate(self, name, n)
         return LocatedFile._from(loc)
 
@@ -459,9 +487,7 @@ class CompatTape(Tape):
 
     def iter_gps(self, tag_or_size: Any = None) -> Iterator[TrackGPS]:
         """Every entry with the slices of its content in parts of ``tag_or_size``."""
-        n = None
-        if tag_or_size is not None:
-            n = self._layouts[tag_or_size] if tag_or_size in self._layouts else _size_arg(tag_or_size)
+        n = None if tag_or_size is None else self._layout_size(tag_or_size)
         for e in self.entries:
             meta = EntryMetadata.from_entry(e, self._anonymized)
             yield TrackGPS(
@@ -499,8 +525,10 @@ class CompatTape(Tape):
         """Closes the tape and deletes its catalog file."""
         path = self.catalog_path
         self.close()
-        if path is not None and os.path.exists(path):
-            os.unlink(path)
+        if path is not None:
+            for p in (Path(path), _layouts.layouts_path(path)):
+                if p.exists():
+                    p.unlink()
 
 
 builtin_open = open

@@ -19,11 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Union
 
+from . import _layouts
 from .compat import CompatTape, _size_arg, calculate_segments, format_size, open as _open_tape
 from .exceptions import (
     AmbiguousLayoutError,
     InvalidOffsetError,
     LayoutNotFoundError,
+    ReadOnlyCatalogError,
     SourceNotFoundError,
     TapeNotFoundError,
     VolumeNotFoundError,
@@ -62,7 +64,7 @@ class Layout:
         self.total_tape_size = catalog.total_size
         self.total_volumes = max(1, len(list(calculate_segments(self.total_tape_size, volume_size))))
         self.created_at = int(time.time()) if registered else 0
-        self._template = naming_template or "{name}_{fingerprint:.8}.tar.{pindex}"
+        self.naming_template = naming_template
         self._registered = registered
 
     def __repr__(self) -> str:
@@ -82,14 +84,8 @@ class Layout:
             raise VolumeNotFoundError(f"Volume index {volume_index!r} does not exist in layout {self.tag!r}")
         start = volume_index * self.volume_size
         end = min(self.total_tape_size, start + self.volume_size)
-        name = self._template.format(
-            name=self._catalog.path.stem,
-            fingerprint=self._catalog.fingerprint,
-            index=volume_index,
-            pindex=str(volume_index + 1).zfill(max(3, len(str(self.total_volumes)))),
-            part=volume_index + 1,
-            total=self.total_volumes,
-        )
+        name = _layouts.volume_name(self.naming_template, volume_index, self.total_volumes,
+                                    self._catalog.path.stem, self._catalog.fingerprint)
         return VolumeRecord(self.tag, volume_index, name, start, end, end - start, None, "md5")
 
     def locate(self, arc_path: str) -> FileGPS:
@@ -134,7 +130,10 @@ class Catalog:
             raise TapeNotFoundError(f"TarTape catalog not found at: {self.path}")
         self.read_only = read_only
         self._tape: CompatTape = _open_tape(self.path)
-        self._layouts: Dict[str, Layout] = {}
+        self._layouts: Dict[str, Layout] = {
+            tag: Layout(self, v["volume_size"], tag, v["is_default"], v["naming_template"])
+            for tag, v in _layouts.load(self.path).items()
+        }
         self._temp: Optional[tempfile.TemporaryDirectory] = None  # type: ignore[type-arg]
 
     def __repr__(self) -> str:
@@ -192,6 +191,11 @@ class Catalog:
                         is_default: bool = False, naming_template: Optional[str] = None) -> Layout:
         size = _size_arg(volume_size, "volume_size")
         tag = tag or format_size(size)
+        if self.read_only:
+            raise ReadOnlyCatalogError(f"{self.path} was opened read-only: register_layout({tag!r}) refused")
+        if naming_template is not None:
+            _layouts.volume_name(naming_template, 0, 1, self.path.stem, self.fingerprint)  # fails early
+        _layouts.register(self.path, tag, size, is_default, naming_template)
         if is_default:
             for layout in self._layouts.values():
                 layout.is_default = False
