@@ -71,6 +71,41 @@ check_tag "$wheel"
 wheel_venv "$target/py-wheel-venv" "$wheel"
 run_tests "$target/py-wheel-venv" "$root/bindings/python/tests"
 
+echo "--- TarTape 3.0.3's own tests of its public API (from its wheel on PyPI), against our wheel"
+# The five test files of TarTape 3.0.3 that use only its public API (tartape, tartape.exceptions,
+# tartape.schemas), run unchanged but for two imports of its internals in test_v3_api.py (its
+# SQLite session and models, used by one test only, deselected below). The deselected tests pin
+# behaviours where we differ on purpose (bindings/python/README.md, the migration table).
+t3=$target/tartape-3.0.3
+if [ ! -f "$t3/tests/test_v3_api.py" ]; then
+  rm -rf "$t3" && mkdir -p "$t3"
+  python3 -m pip download "${pip_q[@]}" --no-deps -d "$t3" tartape==3.0.3
+  python3 -m zipfile -e "$t3"/tartape-3.0.3-py3-none-any.whl "$t3"
+fi
+t3run=$run_dir/tartape3-tests
+mkdir -p "$t3run"
+for f in test_v3_api.py test_verification.py test_checksums_and_lifecycle.py test_file_slice.py test_footer_volume.py; do
+  grep -v -e '^from tartape.database import' -e '^from tartape.models import' "$t3/tests/$f" >"$t3run/$f"
+done
+deselect=(
+  # reads TarTape's SQLite volume table (DatabaseSession, VolumeRecord)
+  test_v3_api.py::TestConcurrentVolumeReadingAndHashing::test_parallel_volume_streaming_persists_md5_without_locks
+  # SHA-256 file checksums: we record MD5 (and CRC-32), and refuse "sha256" with UnsupportedError
+  test_checksums_and_lifecycle.py::TestChecksumsAndLifecycle::test_record_checksum_sha256
+  test_checksums_and_lifecycle.py::TestChecksumsAndLifecycle::test_volume_checksum_passive_lifecycle
+  # a track's recorded checksum: the C API gives recorded MD5s only in FileEnd events
+  test_checksums_and_lifecycle.py::TestChecksumsAndLifecycle::test_record_checksum_md5
+  # the sampled "canary" verify: ours always checks every entry
+  test_verification.py::TestTapeVerification::test_canary_heuristics_and_boundary_detection
+  # one discrepancy per entry: ours lists every difference (size and mtime of one file are two)
+  test_verification.py::TestTapeVerification::test_deep_audit_collects_multiple_discrepancies
+  # .DS_Store, Thumbs.db... excluded by default: ours archives and reports everything
+  test_verification.py::TestTapeVerification::test_os_noise_exclusion_tolerance
+)
+(cd "$t3run" && PATH="$target/py-wheel-venv/bin:/usr/bin:/bin" env -u TARTAPE_LIBRARY -u PYTHONPATH \
+  "$target/py-wheel-venv/bin/python" -m pytest -q -p no:cacheprovider --rootdir "$t3run" \
+  "${deselect[@]/#/--deselect=}" .)
+
 echo "--- the manylinux2014 wheel (make wheel GLIBC=2.17, cargo-zigbuild)"
 make --no-print-directory wheel GLIBC=2.17 WHEEL_DIR="$target/wheels-2.17" >/dev/null
 old=$(ls "$target"/wheels-2.17/tartape-*.whl)

@@ -122,7 +122,7 @@ def test_readme_surgical_recovery_by_http_range(my_dataset: Dict[str, bytes], tm
     assert bytes(restored) == my_dataset["my_dataset/reports/annual_2024.pdf"]
     # without a size, the default layout: the one iter_volumes registered (saved beside the catalog)
     assert catalog.locate("my_dataset/reports/annual_2024.pdf") == location
-    assert Path("my_dataset.tartape.layouts.json").is_file() and isinstance(catalog, tartape.Catalog)
+    assert Path("my_dataset.tartape.meta.json").is_file() and isinstance(catalog, tartape.Catalog)
     # the tape's own locate without a size is the whole archive, one volume
     whole = tape.locate("my_dataset/reports/annual_2024.pdf")
     assert [(f.volume_index, f.volume_offset) for f in whole.fragments] == [(0, whole.data_offset)]
@@ -166,7 +166,7 @@ def test_readme_verify_report_and_raise_exception(my_dataset: Dict[str, bytes], 
     with tartape.open("./my_dataset.tartape") as tape:
         report = tape.verify()
         assert isinstance(report, VerificationReport) and report and report.is_valid
-        assert report.summary().startswith("Verification [METADATA] PASSED")
+        assert report.summary().startswith("Verification [DEEP] PASSED") and report.mode == "deep"
         (tmp_path / "my_dataset/notes.txt").write_bytes(b"changed")
         report = tape.verify(deep=True)  # a record()-made tape returns the report
         assert not report and report.error_count == len(report.errors) >= 1
@@ -333,6 +333,32 @@ def test_tagged_layouts_are_found_again_by_a_catalog_without_the_sources(tmp_pat
                     vf.seek(frag.volume_offset)
                     rebuilt[frag.source_offset : frag.source_offset + frag.volume_length] = vf.read(frag.volume_length)
             assert bytes(rebuilt) == data
-    (tmp_path / "archive_dataset.tartape.layouts.json").write_text("{not json")
+    (tmp_path / "archive_dataset.tartape.meta.json").write_text("{not json")
     with pytest.raises(tartape.CorruptError):
         tartape.open_catalog(sidecar_path)
+
+
+def test_recording_facts_are_kept_beside_the_catalog(my_dataset: Dict[str, bytes], tmp_path: Path) -> None:
+    tape = tartape.record("./my_dataset", checksum="md5", exclude=["node_modules"], anonymize=False)
+    assert (tape.checksum_algorithm, tape.has_file_checksums, tape.is_anonymized) == ("md5", True, False)
+    assert tape.exclude_patterns == ["node_modules"] and tape.auto_truncated is False
+    assert abs(tape.created_at - __import__("time").time()) < 60
+    tape.close()
+    with tartape.open("./my_dataset") as again:  # another process would read the same file
+        assert (again.checksum_algorithm, again.has_file_checksums, again.is_anonymized) == ("md5", True, False)
+    plain = tartape.record("./my_dataset")
+    assert (plain.checksum_algorithm, plain.has_file_checksums, plain.is_anonymized) == (None, False, True)
+    # a catalog saved without record(): those facts are unknown, and say so
+    with tartape.TapeBuilder() as b:
+        b.add_path("./my_dataset")
+        built = b.build()
+    built.save(tmp_path / "saved.tartape")
+    with tartape.open(tmp_path / "saved.tartape") as opened:
+        assert (opened.checksum_algorithm, opened.has_file_checksums, opened.created_at) == (None, None, None)
+    # the volume checksum needs the sources
+    with tartape.open("./my_dataset") as t:
+        vol = t.get_volume(0, "16KB")
+        os.rename("my_dataset", "gone")
+        with pytest.raises(tartape.SourceNotFoundError):
+            vol.compute_checksum()
+        os.rename("gone", "my_dataset")

@@ -1,8 +1,13 @@
-"""Volume layouts saved beside a catalog: TarTape 3 registers its volume sizes under tags in its
-catalog (``iter_volumes(size, tag=...)``, ``Catalog.register_layout``) and finds them again in
-another process (``Catalog.get_layout(tag)``). Our catalog file has no place for them, so they
-live in ``<catalog>.layouts.json`` beside it, written atomically:
-``{"tag": {"volume_size": N, "is_default": bool, "naming_template": str or null}}``.
+"""What TarTape 3 keeps in its SQLite catalog and ours has no place for, saved beside the catalog
+in ``<catalog>.meta.json`` (written atomically):
+
+- ``layouts``: volume sizes registered under tags (``iter_volumes(size, tag=...)``,
+  ``Catalog.register_layout``), found again in another process (``Catalog.get_layout(tag)``):
+  ``{"tag": {"volume_size": N, "is_default": bool, "naming_template": str or null}}``;
+- ``recording``: how ``tartape.record`` recorded the tape (``checksum_algorithm``, ``anonymized``,
+  ``exclude``, ``created_at``), for ``Tape.checksum_algorithm``, ``has_file_checksums``,
+  ``is_anonymized``, ``exclude_patterns`` and ``created_at``. A catalog saved otherwise (the
+  command line, ``Tape.save``) has none, and those answer None.
 """
 
 from __future__ import annotations
@@ -14,15 +19,14 @@ from typing import Any, Dict, Optional
 
 from .errors import CorruptError
 
-__all__ = ["layouts_path", "load", "register", "volume_name"]
+__all__ = ["layouts_path", "load", "register", "volume_name", "recording", "save_recording"]
 
 
 def layouts_path(catalog: Any) -> Path:
-    return Path(os.fspath(catalog) + ".layouts.json")
+    return Path(os.fspath(catalog) + ".meta.json")
 
 
-def load(catalog: Any) -> Dict[str, Dict[str, Any]]:
-    """The layouts saved beside ``catalog`` (none when there is no file)."""
+def _read(catalog: Any) -> Dict[str, Any]:
     path = layouts_path(catalog)
     try:
         raw = path.read_text()
@@ -30,6 +34,39 @@ def load(catalog: Any) -> Dict[str, Dict[str, Any]]:
         return {}
     try:
         data = json.loads(raw)
+        if not isinstance(data, dict):
+            raise ValueError("not an object")
+        return data
+    except ValueError as e:
+        raise CorruptError(f"{path}: not a tartape metadata file ({e})") from None
+
+
+def _write(catalog: Any, data: Dict[str, Any]) -> None:
+    path = layouts_path(catalog)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+    os.replace(tmp, path)
+
+
+def recording(catalog: Any) -> Optional[Dict[str, Any]]:
+    """How ``tartape.record`` recorded the catalog, or None when it was saved otherwise."""
+    rec = _read(catalog).get("recording")
+    return rec if isinstance(rec, dict) else None
+
+
+def save_recording(catalog: Any, checksum_algorithm: Optional[str], anonymized: bool,
+                   exclude: Any, created_at: int) -> None:
+    """Written by ``record``: replaces the file (a new recording starts without layouts)."""
+    _write(catalog, {"recording": {"checksum_algorithm": checksum_algorithm, "anonymized": anonymized,
+                                   "exclude": [os.fsdecode(e) for e in exclude], "created_at": created_at},
+                     "layouts": {}})
+
+
+def load(catalog: Any) -> Dict[str, Dict[str, Any]]:
+    """The layouts saved beside ``catalog`` (none when there is no file)."""
+    data = _read(catalog).get("layouts", {})
+    path = layouts_path(catalog)
+    try:
         out = {}
         for tag, v in data.items():
             size = v["volume_size"]
@@ -44,15 +81,14 @@ def load(catalog: Any) -> Dict[str, Dict[str, Any]]:
 
 def register(catalog: Any, tag: str, size: int, is_default: bool, template: Optional[str]) -> Dict[str, Dict[str, Any]]:
     """Adds (or replaces) ``tag`` in the layouts beside ``catalog`` and returns them all."""
+    data = _read(catalog)
     layouts = load(catalog)
     if is_default:
         for v in layouts.values():
             v["is_default"] = False
     layouts[tag] = {"volume_size": size, "is_default": is_default, "naming_template": template}
-    path = layouts_path(catalog)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(layouts, indent=1, sort_keys=True) + "\n")
-    os.replace(tmp, path)
+    data["layouts"] = layouts
+    _write(catalog, data)
     return layouts
 
 

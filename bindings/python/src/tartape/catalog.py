@@ -207,7 +207,8 @@ def verify(tape: Tape, deep: bool) -> VerifyReport:
         clean=not items,
         checked=checked.value,
         discrepancies=items,
-        mode="deep" if deep else "metadata",
+        mode="deep",
+        contents=bool(deep),
         total_tracks=tape.file_count,
         duration_ms=(perf_counter() - began) * 1000.0,
     )

@@ -27,6 +27,7 @@ import gzip
 import hashlib
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
 
@@ -38,6 +39,7 @@ from . import _layouts
 from .exceptions import (
     InvalidOffsetError,
     LayoutNotFoundError,
+    SourceNotFoundError,
     TapeNotFoundError,
     VolumeNotFoundError,
     VolumeStateError,
@@ -92,8 +94,9 @@ class CompatVolume(Volume):
 
     checksum_algorithm = "md5"
 
-    def _compat_init(self, count: int, tag: Optional[str]) -> None:
+    def _compat_init(self, count: int, tag: Optional[str], directory: Optional[Path] = None) -> None:
         self._count = count
+        self._directory = directory
         self._hasher: Any = hashlib.md5()
         self._hash_cursor = 0
         self._final: Optional[str] = None
@@ -165,7 +168,8 @@ class CompatVolume(Volume):
 
     @property
     def checksum(self) -> Optional[str]:
-        """The part's MD5 once it was read from start to end in order (None before)."""
+        """The part's MD5 once it was read from start to end in order (None before), or the
+        checksum ``compute_checksum`` last computed (in ``checksum_algorithm``)."""
         if self._final is None and self._hasher is not None and self._hash_cursor == self._length:
             self._final = self._hasher.hexdigest()
         return self._final
@@ -178,6 +182,10 @@ class CompatVolume(Volume):
         algo = (algorithm or "md5").lower()
         if algo not in _CHECKSUM_NAMES:
             raise ValueError(f"Unsupported checksum algorithm {algo!r}: one of {', '.join(_CHECKSUM_NAMES)}")
+        if self._directory is not None and not self._directory.is_dir():
+            raise SourceNotFoundError(
+                f"Cannot compute checksum: source directory not found at {str(self._directory)!r}"
+            )
         if algo == "md5":
             digest = self.md5()
         else:
@@ -191,8 +199,7 @@ class CompatVolume(Volume):
                 h.update(memoryview(buf)[:n])
                 pos += n
             digest = h.hexdigest()
-        if algo == "md5":
-            self._final = digest
+        self._final, self.checksum_algorithm = digest, algo  # as TarTape: checksum is now this one
         return digest
 
     def _checkClosed(self, msg: Optional[str] = None) -> None:
@@ -222,6 +229,7 @@ class CompatTape(Tape):
     legacy: bool
     directory: Optional[Path]
     _layouts: Dict[str, Dict[str, Any]]
+    _recording: Optional[Dict[str, Any]]
     _anonymized: Optional[bool]
 
     @classmethod
@@ -233,6 +241,9 @@ class CompatTape(Tape):
         self.legacy = legacy
         self.directory = Path(directory).resolve() if directory is not None else None
         self._layouts = _layouts.load(self.catalog_path) if self.catalog_path else {}
+        self._recording = _layouts.recording(self.catalog_path) if self.catalog_path else None
+        if anonymized is None and self._recording is not None:
+            anonymized = bool(self._recording.get("anonymized"))
         self._anonymized = anonymized
         return self
 
@@ -266,8 +277,37 @@ class CompatTape(Tape):
 
     @property
     def is_anonymized(self) -> Optional[bool]:
-        """Known for a tape recorded in this process (None for one opened from its catalog)."""
+        """Whether owners were left out (None when the catalog was not made by ``record``)."""
         return self._anonymized
+
+    def _recorded(self, key: str) -> Any:
+        return None if self._recording is None else self._recording.get(key)
+
+    @property
+    def checksum_algorithm(self) -> Optional[str]:
+        """``"md5"`` when ``record`` recorded checksums; None without them, or when the catalog
+        was not made by ``record`` (the C API does not say)."""
+        return self._recorded("checksum_algorithm")
+
+    @property
+    def has_file_checksums(self) -> Optional[bool]:
+        """Whether ``record`` recorded checksums (None when the catalog was not made by it)."""
+        return None if self._recording is None else self._recorded("checksum_algorithm") is not None
+
+    @property
+    def exclude_patterns(self) -> Optional[List[str]]:
+        """The names ``record`` left out (None when the catalog was not made by it)."""
+        return self._recorded("exclude")
+
+    @property
+    def created_at(self) -> Optional[int]:
+        """When ``record`` wrote the catalog, in seconds (None when it was not made by it)."""
+        return self._recorded("created_at")
+
+    @property
+    def auto_truncated(self) -> bool:
+        """Always False: names are never truncated (there is no length limit)."""
+        return False
 
     # --- streaming --------------------------------------------------------------------------
 
@@ -367,7 +407,7 @@ class CompatTape(Tape):
         vol = Tape.volume(self, part, n)
         vol.__class__ = CompatVolume
         cv: CompatVolume = vol  # type: ignore[assignment]
-        cv._compat_init(Tape.volume_count(self, n), None)
+        cv._compat_init(Tape.volume_count(self, n), None, self.directory)
         return cv
 
     def volume_count(self, size: Any) -> int:
@@ -682,6 +722,11 @@ def record(
         format=format,
         deflate=deflate,
     )
+    try:
+        _layouts.save_recording(tape.catalog_path, "md5" if sums else None, anonymize, names, int(time.time()))
+    except BaseException:
+        tape.close()
+        raise
     return CompatTape._upgrade(tape, legacy=False, directory=directory, anonymized=anonymize)
 
 

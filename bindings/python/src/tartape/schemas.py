@@ -493,10 +493,12 @@ class Discrepancy(_Discrepancy):
 class VerificationReport(_VerifyReport):
     """What ``verify`` found: ours (``clean``, ``checked``, ``discrepancies``, truthy when clean)
     with TarTape 3's ``is_valid``, ``mode``, ``total_tracks``, ``checked_count``, ``duration_ms``,
-    ``errors``, ``error_count`` and ``summary()``. ``mode`` is ``"deep"`` (contents compared with
-    recorded checksums too) or ``"metadata"`` (every entry's metadata: TarTape's full check)."""
+    ``errors``, ``error_count`` and ``summary()``. ``mode`` is ``"deep"``: every entry is checked
+    (TarTape's full check; there is no sampled "canary" mode), and ``contents`` says whether file
+    contents were also compared with their recorded checksums (``verify(deep=True)``)."""
 
-    mode: str = "metadata"
+    mode: str = "deep"
+    contents: bool = False
     total_tracks: int = 0
     duration_ms: float = 0.0
 
@@ -518,8 +520,9 @@ class VerificationReport(_VerifyReport):
 
     def summary(self) -> str:
         status = "PASSED" if self.clean else "FAILED"
+        mode = self.mode.upper() + ("+CONTENTS" if self.contents else "")
         head = (
-            f"Verification [{self.mode.upper()}] {status}: {self.checked}/{self.total_tracks} "
+            f"Verification [{mode}] {status}: {self.checked}/{self.total_tracks} "
             f"tracks checked in {self.duration_ms:.2f}ms."
         )
         if self.clean:
