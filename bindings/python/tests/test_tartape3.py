@@ -355,6 +355,14 @@ def test_recording_facts_are_kept_beside_the_catalog(my_dataset: Dict[str, bytes
     built.save(tmp_path / "saved.tartape")
     with tartape.open(tmp_path / "saved.tartape") as opened:
         assert (opened.checksum_algorithm, opened.has_file_checksums, opened.created_at) == (None, None, None)
+    # saved again by other means (here Tape.save over it): the facts no longer apply, and are dropped
+    with tartape.TapeBuilder(checksums=False) as b:
+        b.add_bytes("other.txt", b"other")
+        other = b.build()
+    other.save("my_dataset.tartape")
+    with tartape.open("./my_dataset.tartape") as resaved:
+        assert (resaved.checksum_algorithm, resaved.has_file_checksums) == (None, None)
+    tartape.record("./my_dataset", checksum=True).close()
     # the volume checksum needs the sources
     with tartape.open("./my_dataset") as t:
         vol = t.get_volume(0, "16KB")

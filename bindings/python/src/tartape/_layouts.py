@@ -5,9 +5,10 @@ in ``<catalog>.meta.json`` (written atomically):
   ``Catalog.register_layout``), found again in another process (``Catalog.get_layout(tag)``):
   ``{"tag": {"volume_size": N, "is_default": bool, "naming_template": str or null}}``;
 - ``recording``: how ``tartape.record`` recorded the tape (``checksum_algorithm``, ``anonymized``,
-  ``exclude``, ``created_at``), for ``Tape.checksum_algorithm``, ``has_file_checksums``,
-  ``is_anonymized``, ``exclude_patterns`` and ``created_at``. A catalog saved otherwise (the
-  command line, ``Tape.save``) has none, and those answer None.
+  ``exclude``, ``created_at``, and the catalog's ``fingerprint``), for ``Tape.checksum_algorithm``,
+  ``has_file_checksums``, ``is_anonymized``, ``exclude_patterns`` and ``created_at``. A catalog
+  saved otherwise (the command line, ``Tape.save``) has none, and those answer None; so does one
+  saved again since (its fingerprint no longer matches).
 """
 
 from __future__ import annotations
@@ -48,17 +49,21 @@ def _write(catalog: Any, data: Dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def recording(catalog: Any) -> Optional[Dict[str, Any]]:
-    """How ``tartape.record`` recorded the catalog, or None when it was saved otherwise."""
+def recording(catalog: Any, fingerprint: str) -> Optional[Dict[str, Any]]:
+    """How ``tartape.record`` recorded the catalog whose fingerprint is ``fingerprint``, or None
+    when it was saved otherwise (or saved again since: the fingerprints differ)."""
     rec = _read(catalog).get("recording")
-    return rec if isinstance(rec, dict) else None
+    if not isinstance(rec, dict) or rec.get("fingerprint") != fingerprint:
+        return None
+    return rec
 
 
-def save_recording(catalog: Any, checksum_algorithm: Optional[str], anonymized: bool,
+def save_recording(catalog: Any, fingerprint: str, checksum_algorithm: Optional[str], anonymized: bool,
                    exclude: Any, created_at: int) -> None:
     """Written by ``record``: replaces the file (a new recording starts without layouts)."""
-    _write(catalog, {"recording": {"checksum_algorithm": checksum_algorithm, "anonymized": anonymized,
-                                   "exclude": [os.fsdecode(e) for e in exclude], "created_at": created_at},
+    _write(catalog, {"recording": {"fingerprint": fingerprint, "checksum_algorithm": checksum_algorithm,
+                                   "anonymized": anonymized, "exclude": [os.fsdecode(e) for e in exclude],
+                                   "created_at": created_at},
                      "layouts": {}})
 
 
