@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Callable, Dict, Optional
 
 from .errors import CorruptError
 
@@ -49,11 +49,12 @@ def _write(catalog: Any, data: Dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def recording(catalog: Any, fingerprint: str) -> Optional[Dict[str, Any]]:
-    """How ``tartape.record`` recorded the catalog whose fingerprint is ``fingerprint``, or None
-    when it was saved otherwise (or saved again since: the fingerprints differ)."""
+def recording(catalog: Any, fingerprint: Callable[[], str]) -> Optional[Dict[str, Any]]:
+    """How ``tartape.record`` recorded the catalog whose fingerprint ``fingerprint()`` gives
+    (called only when there is a recording), or None when it was saved otherwise (or saved again
+    since: the fingerprints differ)."""
     rec = _read(catalog).get("recording")
-    if not isinstance(rec, dict) or rec.get("fingerprint") != fingerprint:
+    if not isinstance(rec, dict) or rec.get("fingerprint") != fingerprint():
         return None
     return rec
 

@@ -241,7 +241,7 @@ class CompatTape(Tape):
         self.legacy = legacy
         self.directory = Path(directory).resolve() if directory is not None else None
         self._layouts = _layouts.load(self.catalog_path) if self.catalog_path else {}
-        self._recording = _layouts.recording(self.catalog_path, self.fingerprint) if self.catalog_path else None
+        self._recording = _layouts.recording(self.catalog_path, lambda: self.fingerprint) if self.catalog_path else None
         if anonymized is None and self._recording is not None:
             anonymized = bool(self._recording.get("anonymized"))
         self._anonymized = anonymized
