@@ -370,3 +370,21 @@ def test_recording_facts_are_kept_beside_the_catalog(my_dataset: Dict[str, bytes
         with pytest.raises(tartape.SourceNotFoundError):
             vol.compute_checksum()
         os.rename("gone", "my_dataset")
+
+
+def test_catalogs_of_the_python_tartape_are_refused_with_what_to_do(tmp_path: Path) -> None:
+    import sqlite3
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data/a.txt").write_text("a")
+    sqlite3.connect(tmp_path / "data.tartape").execute("create table tracks (x)").connection.commit()
+    with pytest.raises(tartape.UnsupportedError, match="record the directory again"):
+        tartape.open(tmp_path / "data")
+    with pytest.raises(tartape.UnsupportedError, match="SQLite"):
+        tartape.open(tmp_path / "data.tartape")
+    (tmp_path / "data.tartape").unlink()
+    (tmp_path / "data/.tartape").mkdir()
+    (tmp_path / "data/.tartape/index.db").write_bytes(b"SQLite format 3\0")
+    with pytest.raises(tartape.TapeNotFoundError, match="2.x index"):
+        tartape.open(tmp_path / "data")
+    assert tartape.get_tape(tmp_path / "data") is None

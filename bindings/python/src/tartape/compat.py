@@ -772,18 +772,41 @@ def open(  # noqa: A001 - TarTape's name
         cat = Path(catalog_path)
         if not cat.is_file():
             raise TapeNotFoundError(f"Catalog file not found at: {os.fsdecode(catalog_path)}")
+        _refuse_sqlite(cat)
         return CompatTape._upgrade(_catalog.open(cat, check), True, p, None)
     if p.is_dir():
         cat = discover(p)
         if cat is None:
+            legacy_index = p / ".tartape" / "index.db"
+            hint = (f"; {legacy_index} is a TarTape 2.x index, which this package does not read: "
+                    "record the directory again with tartape.create or tartape.record"
+                    if legacy_index.is_file() else "")
             raise TapeNotFoundError(
-                f"No TarTape catalog found for: {os.fsdecode(path)} (looked for {_catalog.default_catalog_path(p)})"
+                f"No TarTape catalog found for: {os.fsdecode(path)} "
+                f"(looked for {_catalog.default_catalog_path(p)}){hint}"
             )
+        _refuse_sqlite(cat)
         return CompatTape._upgrade(_catalog.open(cat, check), True, p, None)
     if not p.exists():
         raise MissingTapeError(f"No tape directory or catalog file at: {os.fsdecode(path)}")
+    _refuse_sqlite(p)
     directory = _directory_of(p)
     return CompatTape._upgrade(_catalog.open(p, check), False, directory, None)
+
+
+def _refuse_sqlite(catalog: Path) -> None:
+    """A catalog written by the pure-Python TarTape 3 (an SQLite database, also named
+    ``<directory>.tartape``) is refused with what to do, rather than as a corrupt catalog."""
+    try:
+        with builtin_open(catalog, "rb") as f:
+            magic = f.read(16)
+    except OSError:
+        return  # opening it reports the error
+    if magic == b"SQLite format 3\0":
+        raise UnsupportedError(
+            f"{catalog} is a catalog of the pure-Python TarTape (SQLite), which this package does not "
+            "read: record the directory again with tartape.record (or tartape.create)"
+        )
 
 
 class MissingTapeError(TapeNotFoundError, SourceIOError):
