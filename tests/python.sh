@@ -71,6 +71,22 @@ check_tag "$wheel"
 wheel_venv "$target/py-wheel-venv" "$wheel"
 run_tests "$target/py-wheel-venv" "$root/bindings/python/tests"
 
+# One wheel for every CPython from 3.8: where pyenv has other interpreters, the oldest (3.8 or
+# later) and the newest run the seed and TarTape 3 tests from it too.
+if command -v pyenv >/dev/null; then
+  others=$(for py in "$(pyenv root)"/versions/3.*/bin/python; do
+    [ -x "$py" ] && "$py" -c 'import sys; sys.exit(sys.version_info < (3, 8))' 2>/dev/null &&
+      echo "$("$py" -c 'import sys; print("%d.%03d" % sys.version_info[:2])') $py"
+  done | sort -n | sed -n '1p;$p' | cut -d' ' -f2 | uniq)
+  for py in $others; do
+    echo "--- the wheel on $("$py" --version)"
+    v=$run_dir/venv-$(basename "$(dirname "$(dirname "$py")")")
+    "$py" -m venv "$v"
+    "$v/bin/python" -m pip install "${pip_q[@]}" pytest "$wheel"
+    run_tests "$v" "$root/bindings/python/tests/test_seeds.py" "$root/bindings/python/tests/test_tartape3.py"
+  done
+fi
+
 echo "--- TarTape 3.0.3's own tests of its public API (from its wheel on PyPI), against our wheel"
 # The five test files of TarTape 3.0.3 that use only its public API (tartape, tartape.exceptions,
 # tartape.schemas), run unchanged but for two imports of its internals in test_v3_api.py (its
