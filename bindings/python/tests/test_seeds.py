@@ -171,6 +171,11 @@ def test_file_writer_tar_gzip_and_files_from_disk(tmp_path: Path, monkeypatch: A
         n = tf.getmember("notes/n.txt")
         assert (n.mode, n.mtime) == (0o600, 1_700_000_000)
     assert got == dict(expected, **{"notes/n.txt": b"abc"})
+    first = (tmp_path / "out.tar.gz").read_bytes()
+    with tartape.file_writer("out.tar.gz", "gnutar", "gzip") as archive:  # again: the same bytes
+        archive.add_files("tree")
+        archive.add_file_from_memory("notes/n.txt", 3, b"abc", permission=0o600, mtime=1_700_000_000)
+    assert (tmp_path / "out.tar.gz").read_bytes() == first
 
 
 # --- TarTape 1.x (001) ----------------------------------------------------------------------

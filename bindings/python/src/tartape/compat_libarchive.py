@@ -35,7 +35,8 @@ REGULAR_FILE = stat.S_IFREG
 DIRECTORY = stat.S_IFDIR
 SYMBOLIC_LINK = stat.S_IFLNK
 _TAR_FORMATS = ("pax", "pax_restricted", "ustar", "gnutar", "tar", "posix")
-_FILTERS = {"gzip": gzip.open, "bzip2": bz2.open, "xz": lzma.open}
+# gzip with mtime 0 in its header, so that the same entries give the same bytes, as ours do.
+_FILTERS = {"gzip": lambda path, mode: gzip.GzipFile(path, mode, mtime=0), "bzip2": bz2.open, "xz": lzma.open}
 
 
 class ArchiveWrite:
