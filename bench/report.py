@@ -45,6 +45,7 @@ def load(paths):
 
 class Report:
     def __init__(self, paths):
+        self.paths = list(paths)
         self.meta, self.runs, self.other = load(paths)
         self.lines = []
         self.targets = []
@@ -74,6 +75,27 @@ class Report:
 
     def target(self, what, measured, limit, ok, note=""):
         self.targets.append((what, measured, limit, "PASS" if ok else "MISS", note))
+
+    def group_history(self, group):
+        """(started, reps, load average, {(set, sums): TarTape / ours}) of every results file with the group."""
+        out = []
+        for path in self.paths:
+            recs = [json.loads(line) for line in open(path)]
+            meta = next((r for r in recs if r["kind"] == "meta"), None)
+            walls = defaultdict(list)
+            for r in recs:
+                if r["kind"] == "run" and r["group"] == group:
+                    walls[r["contender"]].append(r["wall"])
+            if not walls or meta is None:
+                continue
+            ratios = {}
+            for s in ["large", "small"]:
+                for sums in ["", "_sums"]:
+                    a, b = walls.get(f"py3_{s}{sums}"), walls.get(f"ours_{s}{sums}")
+                    if a and b:
+                        ratios[(s, sums)] = statistics.median(a) / statistics.median(b)
+            out.append((meta["started"], len(walls.get("py3_large", [])), meta["machine"]["loadavg"], ratios))
+        return out
 
     # ---- tables ----
     def wall_table(self, group, ours, names, extra=None):
@@ -307,6 +329,20 @@ class Report:
             if ratios:
                 self.w("TarTape 3.0.3's wall time over ours: " + "; ".join(
                     f"{s} with checksums {'on' if sums else 'off'} {r:.2f}" for (s, sums), r in ratios.items()) + ".")
+                self.w()
+            earlier = self.group_history("tartape3")
+            if len(earlier) > 1:
+                self.w("Every run of this group kept in bench/results (the table above is the last one), with "
+                       "the load average when it started (2 cores, shared). The large-file ratios move with the "
+                       "load, most likely because ours hashes ahead on the other core, which a saturated machine "
+                       "does not give, while TarTape hashes on its one thread; the small-file ratios hold.")
+                self.w()
+                self.w("| run | runs each | load average | large off | large MD5 | small off | small MD5 |")
+                self.w("|---|---:|---|---:|---:|---:|---:|")
+                for started, reps, load, rs in earlier:
+                    cells = [f"{rs[k]:.2f}" if k in rs else "" for k in
+                             [("large", ""), ("large", "_sums"), ("small", ""), ("small", "_sums")]]
+                    self.w(f"| {started} | {reps} | {' '.join(load)} | " + " | ".join(cells) + " |")
                 self.w()
         if ("python", "py_large") in R:
             self.w("### History: Python TarTape 2.3.3 (PyPI) vs ours, in-process with MD5 (record, then play)")
