@@ -28,7 +28,12 @@ Module layout (one topic per file): ``_lib`` the ctypes declarations of the C fu
 ``_handle`` native handle ownership, ``errors`` the exception hierarchy, ``entries`` and
 ``events`` plain data, ``builder`` building (TAR or ZIP), ``tape`` a sealed tape, ``files`` file
 views (``TapeFile``, ``Volume``), ``catalog`` recording, opening, fingerprints, verification,
-``reader`` reading any TAR or ZIP (``open_archive``) and its members.
+``reader`` reading any TAR or ZIP (``open_archive``) and its members. Code written for the
+pure-Python TarTape (1.x, 2.x, 3.0.3) or python-libarchive-c's ``file_writer`` runs on this
+package: ``compat`` (``record``, ``open``, ``create``, ``get_tape``, ``CompatTape``),
+``compat_volume``, ``compat_catalog`` (``Catalog``, ``Layout``, ``FileSliceStream``),
+``compat_v1`` (``TarTape``), ``compat_libarchive`` (``file_writer``), and TarTape's
+``exceptions``, ``schemas`` and ``units``.
 """
 
 from __future__ import annotations
