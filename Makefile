@@ -11,7 +11,7 @@ REL := target/release
 CFLAGS_STRICT := -std=c99 -Wall -Wextra -Werror -pedantic -O2
 EXAMPLES := stream_dir from_memory resume read_range multipart
 
-.PHONY: all release examples install demo test quick clean
+.PHONY: all release examples install demo test quick clean wheel
 
 all: release examples
 
@@ -36,6 +36,30 @@ install: release
 	install -d $(DESTDIR)$(PREFIX)/share/man/man1
 	$(REL)/tartape man $(DESTDIR)$(PREFIX)/share/man/man1
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' tartape.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/tartape.pc
+
+# The Python wheel: py3-none-manylinux_2_N_<arch>, the library inside (needs cargo here, not on
+# the machines that install it). N comes from the library's glibc symbol versions (setup.py): the
+# glibc of this machine. `make wheel GLIBC=2.17` links the library against glibc 2.17 instead with
+# cargo-zigbuild (zig and cargo-zigbuild from PyPI, installed into target/zig-venv), which gives a
+# manylinux_2_17 (manylinux2014) wheel that installs on nearly every Linux of the last ten years.
+WHEEL_DIR ?= target/wheels
+PYTHON ?= python3
+GLIBC ?=
+ARCH := $(shell uname -m)
+ZIG_VENV := target/zig-venv
+wheel:
+	rm -rf $(WHEEL_DIR)
+ifeq ($(GLIBC),)
+	$(PYTHON) -m pip wheel --no-deps --disable-pip-version-check --quiet -w $(WHEEL_DIR) ./bindings/python
+else
+	[ -x $(ZIG_VENV)/bin/cargo-zigbuild ] || { $(PYTHON) -m venv $(ZIG_VENV) && \
+	  $(ZIG_VENV)/bin/pip install --quiet --disable-pip-version-check ziglang cargo-zigbuild; }
+	PATH="$(abspath $(ZIG_VENV))/bin:$$PATH" $(ZIG_VENV)/bin/cargo-zigbuild zigbuild --release --lib \
+	  --locked -p tartape --target $(ARCH)-unknown-linux-gnu.$(GLIBC) --target-dir target/zig
+	TARTAPE_PREBUILT_LIBRARY="$(abspath target/zig/$(ARCH)-unknown-linux-gnu/release/libtartape.so)" \
+	  $(PYTHON) -m pip wheel --no-deps --disable-pip-version-check --quiet -w $(WHEEL_DIR) ./bindings/python
+endif
+	@ls $(WHEEL_DIR)/*.whl
 
 # The main job on the example shipped in the repository: archive examples/site, check it with tar.
 demo: release

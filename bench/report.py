@@ -34,7 +34,8 @@ def load(paths):
                 else:
                     meta.setdefault("later", []).append(
                         {"started": r["started"], "groups": r["groups"], "reps": r["reps"],
-                         "git": r["versions"]["git"], "loadavg": r["machine"]["loadavg"]})
+                         "git": r["versions"]["git"], "loadavg": r["machine"]["loadavg"],
+                         "tartape_py": r["versions"].get("tartape_py", "")})
             elif r["kind"] == "run":
                 runs[(r["group"], r["contender"])].append(r)
             else:
@@ -44,6 +45,7 @@ def load(paths):
 
 class Report:
     def __init__(self, paths):
+        self.paths = list(paths)
         self.meta, self.runs, self.other = load(paths)
         self.lines = []
         self.targets = []
@@ -73,6 +75,27 @@ class Report:
 
     def target(self, what, measured, limit, ok, note=""):
         self.targets.append((what, measured, limit, "PASS" if ok else "MISS", note))
+
+    def group_history(self, group):
+        """(started, reps, load average, {(set, sums): TarTape / ours}) of every results file with the group."""
+        out = []
+        for path in self.paths:
+            recs = [json.loads(line) for line in open(path)]
+            meta = next((r for r in recs if r["kind"] == "meta"), None)
+            walls = defaultdict(list)
+            for r in recs:
+                if r["kind"] == "run" and r["group"] == group:
+                    walls[r["contender"]].append(r["wall"])
+            if not walls or meta is None:
+                continue
+            ratios = {}
+            for s in ["large", "small"]:
+                for sums in ["", "_sums"]:
+                    a, b = walls.get(f"py3_{s}{sums}"), walls.get(f"ours_{s}{sums}")
+                    if a and b:
+                        ratios[(s, sums)] = statistics.median(a) / statistics.median(b)
+            out.append((meta["started"], len(walls.get("py3_large", [])), meta["machine"]["loadavg"], ratios))
+        return out
 
     # ---- tables ----
     def wall_table(self, group, ours, names, extra=None):
@@ -106,7 +129,9 @@ class Report:
         for later in m.get("later", []):
             self.w()
             self.w(f"Group(s) {', '.join(later['groups'])}: from a later run (started {later['started']}, "
-                   f"{later['reps']} runs, commit {later['git']}, load average {' '.join(later['loadavg'])}).")
+                   f"{later['reps']} runs, commit {later['git']}, load average {' '.join(later['loadavg'])}"
+                   + (f"; Python TarTape: {later['tartape_py']}" if "tartape3" in later["groups"] else "")
+                   + ").")
         self.w()
         self.w("## Machine and versions")
         self.w()
@@ -269,8 +294,67 @@ class Report:
             v = self.med("resume", "warm", "first_byte_us")
             self.target("Resume: open catalog to first byte near the end (warm)", f"{v:,.0f} us", "<= 5,000 us",
                         v <= 5000, f"cold: {self.med('resume', 'cold', 'first_byte_us'):,.0f} us")
+        if ("tartape3", "py3_large") in R:
+            self.w("### Python TarTape 3.0.3 (PyPI) vs our Python package: record, then play()")
+            self.w()
+            self.w("| set | checksums | contender | median s | min s | max s | user CPU s | record s | play s | "
+                   "bytes | MD5s | TarTape / ours |")
+            self.w("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+            ratios = {}
+            for s in ["large", "small"]:
+                for sums in ["", "_sums"]:
+                    base = self.med("tartape3", f"ours_{s}{sums}")
+                    theirs = self.med("tartape3", f"py3_{s}{sums}")
+                    if base is None or theirs is None:
+                        continue
+                    ratios[(s, sums)] = theirs / base
+                    for n in [f"py3_{s}{sums}", f"ours_{s}{sums}"]:
+                        ws = self.walls("tartape3", n)
+                        rec = statistics.median(self.field("tartape3", n, "record_seconds"))
+                        play = statistics.median(self.field("tartape3", n, "play_seconds"))
+                        ratio = f"{theirs / base:.2f}" if n.startswith("py3") else ""
+                        user = statistics.median(r["user"] for r in self.runs[("tartape3", n)])
+                        self.w(f"| {s} | {'MD5' if sums else 'off'} | {n} | {statistics.median(ws):.3f} | "
+                               f"{min(ws):.3f} | {max(ws):.3f} | {user:.2f} | {rec:.3f} | {play:.3f} | "
+                               f"{self.field('tartape3', n, 'bytes')[0]} | {self.field('tartape3', n, 'md5s')[0]} | "
+                               f"{ratio} |")
+            self.w()
+            self.w("Each run is a fresh process: `tartape.record(DIR)` to a new catalog, then every chunk of "
+                   "`play()` counted (bench/py/tartape3_py.py for TarTape, bench/py/ours_record_play.py for "
+                   "ours). With checksums both read and hash every file at recording (TarTape "
+                   "`checksum=\"md5\"`, ours `checksum=True`: MD5 and CRC-32) and hash it again while "
+                   "streaming (the MD5s column counts the files whose end event carried one); without, neither "
+                   "hashes. TarTape's global hash cache starts empty each run (a fresh HOME), as for a first "
+                   "recording. Wall times include the interpreter start; both stream the same number of bytes "
+                   "(checked; TarTape gives no checksum for an empty file, hence its smaller MD5 count). "
+                   "This group alone: `bash bench/run.sh --only tartape3 --reps 3`, its results copied to "
+                   "bench/results/, then `python3 bench/report.py bench/results/*.jsonl > bench/BENCHMARKS.md`.")
+            self.w()
+            if ratios:
+                self.w("TarTape 3.0.3's wall time over ours: " + "; ".join(
+                    f"{s} with checksums {'on' if sums else 'off'} {r:.2f}" for (s, sums), r in ratios.items()) + ".")
+                self.w()
+            earlier = self.group_history("tartape3")
+            if len(earlier) > 1:
+                self.w("Every run of this group kept in bench/results (the table above is the last one), with "
+                       "the load average when it started (2 cores, shared). The large-file ratios with MD5 move "
+                       "with the load: ours spends more CPU there (MD5 and CRC-32 at recording, MD5 again while "
+                       "streaming: see the user CPU column) but spreads it over both cores, which a saturated "
+                       "machine does not give, while TarTape hashes on its one thread; the small-file ratios "
+                       "hold.")
+                self.w()
+                self.w("| run | runs each | load average | large off | large MD5 | small off | small MD5 |")
+                self.w("|---|---:|---|---:|---:|---:|---:|")
+                for started, reps, load, rs in earlier:
+                    cells = [f"{rs[k]:.2f}" if k in rs else "" for k in
+                             [("large", ""), ("large", "_sums"), ("small", ""), ("small", "_sums")]]
+                    self.w(f"| {started} | {reps} | {' '.join(load)} | " + " | ".join(cells) + " |")
+                self.w()
         if ("python", "py_large") in R:
-            self.w("### Python TarTape (PyPI) vs ours, in-process with MD5 (record, then play)")
+            self.w("### History: Python TarTape 2.3.3 (PyPI) vs ours, in-process with MD5 (record, then play)")
+            self.w()
+            self.w("Kept from the last run against TarTape 2.3.3 (no longer run: the group is now `tartape3`, "
+                   "above). Ours was the C loop `tt_stream --md5` here.")
             self.w()
             self.w("| set | contender | median s | min s | max s | record s | play s | bytes | wall / ours |")
             self.w("|---|---|---:|---:|---:|---:|---:|---:|---:|")

@@ -13,10 +13,10 @@ command -v bsdtar >/dev/null || { apt-get update -qq && apt-get install -y -qq l
 make release
 make -C bench/c OUT="$CARGO_TARGET_DIR/bench" REL="$CARGO_TARGET_DIR/release"
 
-venv=bench/.venv-tartape-py
-if ! "$venv/bin/python" -c 'import tartape' 2>/dev/null; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q tartape==2.3.3
+venv=bench/.venv-tartape3
+if [ "$("$venv/bin/python" -c 'import tartape; print(tartape.__version__)' 2>/dev/null)" != 3.0.3 ]; then
+  python3 -m venv --clear "$venv"
+  "$venv/bin/pip" install -q tartape==3.0.3
 fi
 
 mode=full

@@ -1,3 +1,3 @@
 module github.com/tartape/tartape/bindings/go
 
-go 1.26.8
+go 1.23

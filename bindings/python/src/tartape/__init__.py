@@ -28,16 +28,41 @@ Module layout (one topic per file): ``_lib`` the ctypes declarations of the C fu
 ``_handle`` native handle ownership, ``errors`` the exception hierarchy, ``entries`` and
 ``events`` plain data, ``builder`` building (TAR or ZIP), ``tape`` a sealed tape, ``files`` file
 views (``TapeFile``, ``Volume``), ``catalog`` recording, opening, fingerprints, verification,
-``reader`` reading any TAR or ZIP (``open_archive``) and its members.
+``reader`` reading any TAR or ZIP (``open_archive``) and its members. Code written for the
+pure-Python TarTape (1.x, 2.x, 3.0.3) or python-libarchive-c's ``file_writer`` runs on this
+package: ``compat`` (``record``, ``open``, ``create``, ``get_tape``, ``CompatTape``),
+``compat_volume``, ``compat_catalog`` (``Catalog``, ``Layout``, ``FileSliceStream``),
+``compat_v1`` (``TarTape``), ``compat_libarchive`` (``file_writer``), and TarTape's
+``exceptions``, ``schemas`` and ``units``.
 """
 
 from __future__ import annotations
 
 from . import _lib
 from .builder import TapeBuilder
-from .catalog import Discrepancy, VerifyReport, default_catalog_path, open, record
+from .catalog import VerifyReport, default_catalog_path
+from .compat import (
+    CompatTape,
+    CompatVolume,
+    calculate_file_slices,
+    calculate_segments,
+    create,
+    discover,
+    exists,
+    format_size,
+    get_tape,
+    open,
+    parse_size,
+    record,
+    record_ephemeral,
+)
+from .compat_catalog import Catalog, FileSliceStream, Layout, open_catalog
+from .compat_libarchive import file_writer
+from .compat_v1 import TarTape
 from .entries import Entry, EntryKind, Location, ManifestItem, Role, Skipped
 from .errors import (
+    TarIntegrityError,
+    TapeCorruptedError,
     CallbackError,
     ChangedSourceError,
     ClosedError,
@@ -56,13 +81,93 @@ from .errors import (
 )
 from .events import Data, Event, EventType, FileEnd, FileStart, TapeCompleted
 from .files import TapeFile, Volume
+from .exceptions import (
+    AmbiguousLayoutError,
+    InvalidOffsetError,
+    LayoutNotFoundError,
+    PathConstraintError,
+    PathConstraintReportError,
+    ReadOnlyCatalogError,
+    SourceNotFoundError,
+    TapeNotFoundError,
+    TapeVerificationError,
+    VolumeChecksumMismatchError,
+    VolumeNotFoundError,
+    VolumeStateError,
+)
 from .reader import Archive, ArchiveEntry, Member, open_archive
+from .schemas import (
+    ChecksumAlgorithm,
+    ChecksumOption,
+    Discrepancy,
+    FileGPS,
+    FileSlice,
+    ManifestEntry,
+    TarEvent,
+    TarEventType,
+    TarFileDataEvent,
+    TarFileEndEvent,
+    TarFileStartEvent,
+    TarObserver,
+    TarTapeCompletedEvent,
+    TrackGPS,
+    VerificationReport,
+)
 from .tape import Tape
 
 __version__ = "0.1.0"
 
+#: TarTape 3's name for the file ``Tape.as_file()`` returns.
+TapeStreamReader = TapeFile
+
 __all__ = [
     "record",
+    "create",
+    "get_tape",
+    "open_catalog",
+    "record_ephemeral",
+    "discover",
+    "exists",
+    "parse_size",
+    "format_size",
+    "calculate_segments",
+    "calculate_file_slices",
+    "file_writer",
+    "TarTape",
+    "TarEventType",
+    "CompatTape",
+    "CompatVolume",
+    "Catalog",
+    "Layout",
+    "FileSliceStream",
+    "TapeStreamReader",
+    "ChecksumAlgorithm",
+    "ChecksumOption",
+    "FileGPS",
+    "FileSlice",
+    "ManifestEntry",
+    "TarEvent",
+    "TarFileDataEvent",
+    "TarFileEndEvent",
+    "TarFileStartEvent",
+    "TarObserver",
+    "TarTapeCompletedEvent",
+    "TrackGPS",
+    "VerificationReport",
+    "TarIntegrityError",
+    "TapeCorruptedError",
+    "AmbiguousLayoutError",
+    "InvalidOffsetError",
+    "LayoutNotFoundError",
+    "PathConstraintError",
+    "PathConstraintReportError",
+    "ReadOnlyCatalogError",
+    "SourceNotFoundError",
+    "TapeNotFoundError",
+    "TapeVerificationError",
+    "VolumeChecksumMismatchError",
+    "VolumeNotFoundError",
+    "VolumeStateError",
     "open",
     "default_catalog_path",
     "TapeBuilder",

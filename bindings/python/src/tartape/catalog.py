@@ -172,7 +172,15 @@ class VerifyReport:
 
 
 def verify(tape: Tape, deep: bool) -> VerifyReport:
-    """``Tape.verify``: runs ``tt_tape_verify`` and copies the report before freeing it."""
+    """``Tape.verify``: runs ``tt_tape_verify`` and copies the report before freeing it. The
+    report and its discrepancies are the ``tartape.schemas`` subclasses, which add TarTape 3's
+    names (``is_valid``, ``summary()``, ``arc_path``, ``reason``...) to ours."""
+    from time import perf_counter
+
+    from .schemas import Discrepancy as Found
+    from .schemas import VerificationReport
+
+    began = perf_counter()
     report = ctypes.c_void_p()
     tape._call(_lib.LIB.tt_tape_verify, int(bool(deep)), ctypes.byref(report))
     try:
@@ -185,7 +193,7 @@ def verify(tape: Tape, deep: bool) -> VerifyReport:
             if _lib.LIB.tt_report_item(report, i, ctypes.byref(d)) != 0:
                 raise StateError(f"tt_report_item({i}) failed")
             items.append(
-                Discrepancy(
+                Found(
                     name=decode_name(ctypes.string_at(d.name, d.name_len) if d.name_len else b""),
                     problem=(d.problem_name or b"").decode("ascii", "replace"),
                     expected=(d.expected or b"").decode("utf-8", "replace"),
@@ -195,7 +203,15 @@ def verify(tape: Tape, deep: bool) -> VerifyReport:
             )
     finally:
         _lib.LIB.tt_report_free(report)
-    return VerifyReport(clean=not items, checked=checked.value, discrepancies=items)
+    return VerificationReport(
+        clean=not items,
+        checked=checked.value,
+        discrepancies=items,
+        mode="deep",
+        contents=bool(deep),
+        total_tracks=tape.file_count,
+        duration_ms=(perf_counter() - began) * 1000.0,
+    )
 
 
 def bind(tape: Tape, name_or_index: Union[Name, int], data: Any) -> None:

@@ -29,6 +29,8 @@ __all__ = [
     "LimitError",
     "CallbackError",
     "PanicError",
+    "TarIntegrityError",
+    "TapeCorruptedError",
     "error_for_status",
 ]
 
@@ -67,6 +69,23 @@ class TarTapeError(Exception):
 
     def __reduce__(self):  # type: ignore[no-untyped-def]
         return (type(self), (self.message, self.status))
+
+
+class TarIntegrityError(TarTapeError):
+    """The disk no longer matches what was recorded or declared (TarTape's name, kept so that
+    ``except TarIntegrityError`` catches ours): the base of :class:`ChangedSourceError` and
+    :class:`SizeMismatchError`, and what ``verify`` raises with ``raise_exception=True``. When
+    raised by ``verify``, ``report`` holds the whole report."""
+
+    def __init__(self, message: str, status: Optional[int] = None, report: object = None) -> None:
+        super().__init__(message, status)
+        #: The ``VerificationReport`` when ``verify`` raised this (None otherwise).
+        self.report = report
+
+
+class TapeCorruptedError(TarTapeError):
+    """A catalog or an archive is unreadable as one (TarTape's name): the base of
+    :class:`CorruptError`."""
 
 
 class InvalidArgumentError(TarTapeError, ValueError):
@@ -115,19 +134,19 @@ class SourceIOError(TarTapeError, OSError):
     default_status = _lib.TT_STATUS_IO
 
 
-class ChangedSourceError(TarTapeError):
+class ChangedSourceError(TarIntegrityError):
     """A source changed after it was recorded: size, mtime, identity, or gone (``CHANGED``)."""
 
     default_status = _lib.TT_STATUS_CHANGED
 
 
-class SizeMismatchError(TarTapeError):
+class SizeMismatchError(TarIntegrityError):
     """An entry got more or fewer bytes than it declared (``SIZE_MISMATCH``)."""
 
     default_status = _lib.TT_STATUS_SIZE_MISMATCH
 
 
-class CorruptError(TarTapeError):
+class CorruptError(TapeCorruptedError):
     """An archive or a catalog is malformed, truncated or altered (``CORRUPT``)."""
 
     default_status = _lib.TT_STATUS_CORRUPT
