@@ -13,6 +13,9 @@ cargo clippy --locked --all-targets -- -D warnings
 step "the engine's Rust API documentation builds without a warning (its examples run with the tests)"
 RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps -p tartape --quiet
 
+step "SeaweedFS, the real S3 server of the upload tests (built once per machine into ~/.cache/tartape-test)"
+bash tests/services/seaweedfs.sh || echo "*** SeaweedFS could not be built: the upload tests will say they are skipped ***"
+
 step "Rust tests (engine, C ABI, command line, interoperability)"
 cargo test --locked --release
 

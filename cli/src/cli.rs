@@ -53,6 +53,9 @@ pub enum Command {
     Cat(CatArgs),
     /// Extract a TAR or ZIP archive; nothing is ever written outside the target directory.
     Extract(ExtractArgs),
+    /// Upload the archive of a catalog or directory to S3 as a multipart upload, parts in
+    /// parallel, without a temporary file; resumable.
+    Upload(UploadArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish or powershell).
     Completions(CompletionsArgs),
     /// Write the man pages (tartape.1 and one per command) into DIR.
@@ -148,6 +151,13 @@ pub struct RecordArgs {
     /// manifests.
     #[arg(long)]
     pub md5: bool,
+    /// Also print the ETag (and with --checksum, the composite checksum) that an S3 multipart
+    /// upload in parts of SIZE will give the object (reads the archive once).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub part_size: Option<u64>,
+    /// With --part-size: the checksum whose composite to print.
+    #[arg(long, value_enum, requires = "part_size")]
+    pub checksum: Option<ChecksumArg>,
     /// How the tree is walked.
     #[command(flatten)]
     pub build: BuildOptions,
@@ -273,6 +283,80 @@ pub struct ExtractArgs {
     /// directory (under the central directory's name).
     #[arg(long)]
     pub force: bool,
+    /// No progress line.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// The additional checksum of each uploaded part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ChecksumArg {
+    /// Content-MD5 only (always sent).
+    Md5,
+    /// CRC-32 besides Content-MD5.
+    Crc32,
+    /// CRC-32C besides Content-MD5.
+    Crc32c,
+    /// SHA-256 besides Content-MD5.
+    Sha256,
+}
+
+/// `tartape upload`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Credentials and region come from the usual places: AWS_ACCESS_KEY_ID and \
+AWS_SECRET_ACCESS_KEY, AWS_PROFILE and the shared config and credentials files, AWS_REGION; \
+AWS_ENDPOINT_URL or --endpoint for S3-compatible stores.\n\n\
+An interrupted upload (process killed, network or server gone) continues with --resume: the \
+parts already in the bucket are checked against the archive's and only missing or different ones \
+are sent. The upload id is kept in SOURCE.upload.json until the upload is complete or aborted.\n\n\
+For batch schedulers: start with --create (prints the upload id), run --parts A-B --upload-id ID \
+on each node, then --complete --upload-id ID."
+)]
+pub struct UploadArgs {
+    /// A catalog saved by `tartape record`, or a directory (walked once).
+    #[arg(value_name = "SOURCE")]
+    pub source: PathBuf,
+    /// Where the object goes: s3://BUCKET/KEY.
+    #[arg(value_name = "URL")]
+    pub url: OsString,
+    /// The store's endpoint (default: AWS, or AWS_ENDPOINT_URL).
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+    /// The region (default: AWS_REGION or the profile's).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Bytes per part, 5M to 5G (default: the smallest whole MiB, at least 8 MiB, that fits the
+    /// archive in 10,000 parts).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub part_size: Option<u64>,
+    /// Parts in flight at once (memory: jobs x part size).
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub jobs: u64,
+    /// The checksum each part carries besides Content-MD5 (the store checks it).
+    #[arg(long, value_enum, default_value_t = ChecksumArg::Md5)]
+    pub checksum: ChecksumArg,
+    /// Continue the upload in progress: check the parts already there, send the rest, complete.
+    #[arg(long, conflicts_with_all = ["abort", "create", "complete", "parts"])]
+    pub resume: bool,
+    /// Abort the upload in progress (its parts are deleted).
+    #[arg(long, conflicts_with_all = ["create", "complete", "parts"])]
+    pub abort: bool,
+    /// Only start the upload and print its id (for --parts and --complete on other machines).
+    #[arg(long, conflicts_with_all = ["complete", "parts"])]
+    pub create: bool,
+    /// Only send parts A to B (1-based, inclusive) of the upload --upload-id.
+    #[arg(long, value_name = "A-B", requires = "upload_id")]
+    pub parts: Option<String>,
+    /// Check every part of the upload --upload-id against the archive, then complete it.
+    #[arg(long, requires = "upload_id", conflicts_with = "parts")]
+    pub complete: bool,
+    /// The upload to work on (default: the one in SOURCE.upload.json).
+    #[arg(long, value_name = "ID")]
+    pub upload_id: Option<String>,
+    /// The format when SOURCE is a directory.
+    #[arg(long, value_enum, default_value_t = FormatArg::Tar)]
+    pub format: FormatArg,
     /// No progress line.
     #[arg(short, long)]
     pub quiet: bool,

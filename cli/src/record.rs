@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use tartape::Tape;
 
-use crate::cli::{PlayArgs, RecordArgs};
+use crate::cli::{ChecksumArg, PlayArgs, RecordArgs};
 use crate::create::{add_paths, builder, write_tape};
 use crate::progress::{human, Progress};
 use crate::Failure;
@@ -55,6 +55,14 @@ pub fn record(args: RecordArgs) -> Result<u8, Failure> {
     match tape.size() {
         Ok(size) => println!("total size: {size} bytes ({})", human(size)),
         Err(_) => println!("total size: unknown until streamed (deflated entries)"),
+    }
+    if let Some(part_size) = args.part_size {
+        let checksum = crate::upload::checksum_of(args.checksum.unwrap_or(ChecksumArg::Md5));
+        let (count, etag, composite) = crate::upload::predict(&tape, part_size, checksum)?;
+        println!("multipart etag ({count} parts of {part_size} bytes): {etag}");
+        if let Some(c) = composite {
+            println!("multipart {} ({count} parts): {c}", checksum.name());
+        }
     }
     Ok(0)
 }
