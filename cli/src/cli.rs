@@ -53,6 +53,8 @@ pub enum Command {
     Cat(CatArgs),
     /// Extract a TAR or ZIP archive; nothing is ever written outside the target directory.
     Extract(ExtractArgs),
+    /// Serve archives over HTTP like static files: ranges, resume, ETags, without writing them.
+    Serve(ServeArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish or powershell).
     Completions(CompletionsArgs),
     /// Write the man pages (tartape.1 and one per command) into DIR.
@@ -276,6 +278,35 @@ pub struct ExtractArgs {
     /// No progress line.
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+/// `tartape serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Catalogs saved by `tartape record`, or directories (walked once at start). Each is served
+    /// at /NAME.tar (or .zip): a directory's base name, a catalog's name without its extension.
+    #[arg(required = true, value_name = "SOURCE")]
+    pub sources: Vec<PathBuf>,
+    /// The address to listen on (port 0 picks a free port; the log says which).
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// After an integrity failure (a source changed under the layout), walk that source again
+    /// (or reopen its catalog) and serve the new archive under its new ETag; without it, the
+    /// archive gets 503 until the server is restarted.
+    #[arg(long)]
+    pub rescan: bool,
+    /// At most N connections at once; more wait until one closes.
+    #[arg(long, value_name = "N", default_value_t = 512)]
+    pub max_connections: usize,
+    /// At most N ranges per request once overlapping ones are merged; more serve the whole.
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub max_ranges: usize,
+    /// Close a connection when no byte has moved for SECONDS (idle keep-alive, stalled client).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub idle_timeout: u64,
+    /// How directories are walked.
+    #[command(flatten)]
+    pub build: BuildOptions,
 }
 
 /// `tartape completions`.
