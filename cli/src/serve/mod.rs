@@ -90,7 +90,8 @@ async fn serve(
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(HEADER_TIMEOUT)
-        .max_buf_size(MAX_HEAD)
+        .max_header_size(MAX_HEAD)
+        .max_buf_size(MAX_HEAD * 4)
         .keep_alive(true);
     loop {
         // At the limit, new connections wait in the listen backlog until one closes.
@@ -131,7 +132,8 @@ async fn serve(
 /// (the request line already says a response was cut short).
 fn quiet(e: &hyper::Error) -> bool {
     use std::error::Error as _;
-    if e.is_incomplete_message() || e.is_canceled() {
+    // A body that failed (a source changed) is logged by the archive and the request's line.
+    if e.is_incomplete_message() || e.is_canceled() || e.is_user() {
         return true;
     }
     let mut source = e.source();
