@@ -39,6 +39,7 @@ pub fn run(args: ServeArgs) -> Result<u8, Failure> {
     if args.max_ranges == 0 || args.max_connections == 0 || args.idle_timeout == 0 {
         return Err("--max-ranges, --max-connections and --idle-timeout must be at least 1".into());
     }
+    body::release_freed_buffers();
     let builder = Arc::new(sources::Builder::new(args.build)?);
     let archives = sources::load_all(&args.sources, &builder, args.rescan)?;
     let state = Arc::new(respond::State {
