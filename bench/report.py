@@ -332,7 +332,7 @@ class Report:
                "against the archive's size, and each server's bytes were compared with the file once "
                "(`curl | cmp`). The clients run on the same two cores as the servers.")
         self.w()
-        self.w("| contender | median s | min s | max s | user s | sys s | MB/s | throughput vs nginx |")
+        self.w("| contender | median s | min s | max s | client user s | client sys s | MB/s | throughput vs nginx |")
         self.w("|---|---:|---:|---:|---:|---:|---:|---:|")
         ratios = {}
         for kind in ["1c", "8r"]:
@@ -347,6 +347,16 @@ class Report:
                        f"{statistics.median(r['user'] for r in rs):.2f} | {statistics.median(r['sys'] for r in rs):.2f} | "
                        f"{size / m / 1e6:,.0f} | {base / m:.2f} |")
         self.w()
+        cpu = info.get("server_cpu_s")
+        if cpu:
+            gib = info["served_bytes_each"] / (1 << 30)
+            self.w(f"CPU time of the servers themselves over all these runs (each sent {gib:.1f} GiB): nginx "
+                   f"{cpu['nginx']:.2f} s ({cpu['nginx'] / gib:.3f} s/GiB, master and workers), tartape serve "
+                   f"{cpu['ours']:.2f} s ({cpu['ours'] / gib:.3f} s/GiB). The user and sys columns above are "
+                   "the clients'. tartape serve copies each byte twice (pread into a pooled buffer, then "
+                   "the socket write) where nginx's sendfile copies once; it spreads one connection over "
+                   "a tokio worker and a blocking read thread where nginx serves it from one worker.")
+            self.w()
         hwm = info.get("ours_peak_rss_kib")
         self.w(f"Peak RSS of `tartape serve` over the whole session, ending with 64 clients at once each "
                f"fetching 1/64 of the archive as a Range ({info.get('clients_64_wall', 0):.2f} s): {hwm:,} KiB.")
