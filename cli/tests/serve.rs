@@ -1075,3 +1075,71 @@ fn a_slow_client_does_not_stall_others_and_idle_connections_time_out() {
         t.elapsed()
     );
 }
+
+#[test]
+fn bad_arguments_and_sources_answer_in_one_line_with_status_2() {
+    let root = scratch("args");
+    let dir = tree(&root, "d", 10);
+    let junk = root.join("not-a-catalog");
+    fs::write(&junk, b"hello").unwrap();
+    let missing = root.join("missing");
+    let other = root.join("other/d");
+    fs::create_dir_all(&other).unwrap();
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy = busy.local_addr().unwrap().to_string();
+    let cases: Vec<Vec<&OsStr>> = vec![
+        vec![],
+        vec![os(&missing)],
+        vec![os(&junk)],
+        vec![os(&dir), os(&other)],
+        vec![OsStr::new("--listen"), OsStr::new("localhost"), os(&dir)],
+        vec![OsStr::new("--listen"), OsStr::new(&busy), os(&dir)],
+        vec![OsStr::new("--max-connections"), OsStr::new("0"), os(&dir)],
+        vec![
+            OsStr::new("--max-connections"),
+            OsStr::new("18446744073709551615"),
+            os(&dir),
+        ],
+        vec![
+            OsStr::new("--idle-timeout"),
+            OsStr::new("18446744073709551615"),
+            os(&dir),
+        ],
+        vec![OsStr::new("--max-ranges"), OsStr::new("0"), os(&dir)],
+        vec![OsStr::new("--deflate"), os(&dir)],
+    ];
+    for args in cases {
+        let mut child = Command::new(BIN)
+            .arg("serve")
+            .args(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // None of these may start serving: each must end on its own within seconds.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("serve {args:?} did not end");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let mut err = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
+        assert_eq!(status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            err.starts_with("tartape: ") && !err.contains("panicked"),
+            "{args:?}: {err}"
+        );
+    }
+}

@@ -34,10 +34,18 @@ const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// The largest request head (request line and headers) accepted; larger ones get 431.
 const MAX_HEAD: usize = 64 << 10;
 
+/// The longest idle timeout accepted: a day.
+const MAX_IDLE_SECONDS: u64 = 86_400;
+
 /// Runs `tartape serve` until the process is stopped.
 pub fn run(args: ServeArgs) -> Result<u8, Failure> {
-    if args.max_ranges == 0 || args.max_connections == 0 || args.idle_timeout == 0 {
-        return Err("--max-ranges, --max-connections and --idle-timeout must be at least 1".into());
+    if !(1..=100_000).contains(&args.max_ranges)
+        || !(1..=1_000_000).contains(&args.max_connections)
+        || !(1..=MAX_IDLE_SECONDS).contains(&args.idle_timeout)
+    {
+        return Err(format!(
+            "--max-ranges takes 1 to 100000, --max-connections 1 to 1000000, --idle-timeout 1 to {MAX_IDLE_SECONDS}"
+        ));
     }
     body::release_freed_buffers();
     let builder = Arc::new(sources::Builder::new(args.build)?);

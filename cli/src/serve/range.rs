@@ -51,7 +51,8 @@ pub fn parse(value: &[u8], size: u64, max: usize) -> Ranges {
         return Ranges::Unsatisfiable;
     }
     parts.sort_unstable_by_key(|r| (r.start, r.end));
-    let mut merged: Vec<std::ops::Range<u64>> = Vec::with_capacity(parts.len().min(max + 1));
+    let mut merged: Vec<std::ops::Range<u64>> =
+        Vec::with_capacity(parts.len().min(max.saturating_add(1)));
     for r in parts {
         match merged.last_mut() {
             Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
