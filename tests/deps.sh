@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs on a fresh Debian machine: the real archive readers we test
-# against, pkg-config for the install check, valgrind, pytest, and the HTTP clients (curl, wget,
-# aria2c, Python requests) and nginx for tartape serve. Does nothing when all is there.
+# against, pkg-config for the install check, valgrind, pytest, the HTTP clients (curl, wget,
+# aria2c, Python requests) and nginx for tartape serve, and werkzeug and uvicorn for the Python
+# WSGI and ASGI apps. Does nothing when all is there.
 set -euo pipefail
 need=()
 command -v bsdtar >/dev/null || need+=(libarchive-tools)
@@ -28,5 +29,5 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 python3 -c 'import pytest' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check pytest
-python3 -c 'import requests' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check requests
+python3 -c 'import requests, werkzeug, uvicorn' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check requests werkzeug uvicorn
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
