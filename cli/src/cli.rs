@@ -301,7 +301,8 @@ pub struct ServeArgs {
     /// At most N ranges per request once overlapping ones are merged; more serve the whole.
     #[arg(long, value_name = "N", default_value_t = 100)]
     pub max_ranges: usize,
-    /// Close a connection when no byte has moved for SECONDS (idle keep-alive, stalled client).
+    /// Close a connection that has not sent a complete request head within SECONDS of the server
+    /// waiting for one (idle keep-alive, slow headers), or on which no byte has moved for SECONDS.
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     pub idle_timeout: u64,
     /// How directories are walked.

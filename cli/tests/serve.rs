@@ -1074,6 +1074,19 @@ fn a_slow_client_does_not_stall_others_and_idle_connections_time_out() {
         "{:?}",
         t.elapsed()
     );
+    // So is a kept-alive connection after its response.
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let t = Instant::now();
+    let mut all = Vec::new();
+    s.read_to_end(&mut all).unwrap();
+    assert!(all.starts_with(b"HTTP/1.1 200 OK"));
+    assert!(
+        t.elapsed() >= Duration::from_millis(1500) && t.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        t.elapsed()
+    );
 }
 
 #[test]

@@ -1,6 +1,7 @@
-//! A connection that is closed when neither side moves a byte for a while: an idle keep-alive
-//! connection, a client that stops reading a response, or one that stops sending its request.
-//! (hyper's own header timeout covers a client that sends its headers too slowly, byte by byte.)
+//! A connection that is closed when neither side moves a byte for a while: a client that stops
+//! reading a response, or one that stops sending its request body. (hyper's header timeout, set
+//! to the same length, covers idle keep-alive connections and clients that send their headers too
+//! slowly, byte by byte.)
 
 use std::future::Future;
 use std::io;

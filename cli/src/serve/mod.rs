@@ -28,9 +28,6 @@ use tokio::sync::Semaphore;
 use crate::cli::ServeArgs;
 use crate::Failure;
 
-/// How long a client may take to send a request's headers.
-const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// The largest request head (request line and headers) accepted; larger ones get 431.
 const MAX_HEAD: usize = 64 << 10;
 
@@ -98,7 +95,9 @@ async fn serve(
     let permits = Arc::new(Semaphore::new(config.max_connections));
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
-        .header_read_timeout(HEADER_TIMEOUT)
+        // From the moment hyper waits for a request head (also between keep-alive requests) to
+        // its last byte: a client dribbling its headers (slowloris) is cut off as an idle one is.
+        .header_read_timeout(config.idle)
         .max_header_size(MAX_HEAD)
         .max_buf_size(MAX_HEAD * 4)
         .keep_alive(true);
