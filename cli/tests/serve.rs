@@ -332,9 +332,38 @@ fn curl_full_ranges_across_headers_resume_multirange_and_if_range_equal_create()
         "a strong ETag from the fingerprint: {etag}"
     );
 
-    // Ranges that cross every header and padding boundary of the first entries, and the ends.
+    // Ranges that cross every entry's header, content and padding boundaries (from the
+    // manifest of `tartape create`), and the ends.
     let n = want.len() as u64;
-    let mut ranges: Vec<(u64, u64)> = (1..40).map(|k| (k * 512 - 7, k * 512 + 600)).collect();
+    let manifest = root.join("manifest.jsonl");
+    let out = Command::new(BIN)
+        .args(["create", "-o"])
+        .arg(root.join("again.tar"))
+        .arg("--manifest")
+        .arg(&manifest)
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let mut boundaries = Vec::new();
+    for line in fs::read_to_string(&manifest).unwrap().lines() {
+        for key in [
+            "\"header_offset\": ",
+            "\"data_offset\": ",
+            "\"end_offset\": ",
+        ] {
+            if let Some(rest) = line.split(key).nth(1) {
+                let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                boundaries.push(digits.parse::<u64>().unwrap());
+            }
+        }
+    }
+    assert!(boundaries.len() >= 3 * 25, "{boundaries:?}");
+    let mut ranges: Vec<(u64, u64)> = boundaries
+        .iter()
+        .filter(|&&b| b > 0 && b < n)
+        .flat_map(|&b| [(b - 1, b), (b.saturating_sub(300), (b + 700).min(n - 1))])
+        .collect();
     ranges.extend([
         (0, 0),
         (0, 511),
