@@ -319,9 +319,14 @@ class WSGIApp(_App):
         return body()
 
 
+async def _in_thread(f, *args):
+    """``asyncio.to_thread`` for Python 3.8 too."""
+    return await asyncio.get_running_loop().run_in_executor(None, f, *args)
+
+
 class ASGIApp(_App):
     """An ASGI application serving ``tape`` (see the module's documentation). Reads run in
-    worker threads (``asyncio.to_thread``), one chunk at a time."""
+    worker threads (the loop's default executor), one chunk at a time."""
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "lifespan":
@@ -343,7 +348,7 @@ class ASGIApp(_App):
         first = next(chunks, None)
         if first is not None and not isinstance(first, bytes):
             try:
-                first = await asyncio.to_thread(self._read, first)
+                first = await _in_thread(self._read, first)
             except TarTapeError as e:
                 plan = self._text(503, f"this archive is no longer served: {e}\n")
                 chunks, first = iter(()), plan.parts[0]
@@ -352,6 +357,6 @@ class ASGIApp(_App):
         if first is not None:
             await send({"type": "http.response.body", "body": first, "more_body": True})
         for c in chunks:
-            data = c if isinstance(c, bytes) else await asyncio.to_thread(self._read, c)
+            data = c if isinstance(c, bytes) else await _in_thread(self._read, c)
             await send({"type": "http.response.body", "body": data, "more_body": True})
         await send({"type": "http.response.body", "body": b"", "more_body": False})
