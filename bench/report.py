@@ -400,6 +400,58 @@ class Report:
                              for n in ["py_readinto", "py_write_to"] if n in inner)
             self.target("Python binding: play() throughput vs the C loop", f"{r:.2f}", ">= 0.80", r >= 0.80,
                         also)
+        if ("serve", "ours_1c") in R:
+            self.serve()
+
+    def serve(self):
+        info = next((o for o in self.other if o["kind"] == "info" and o["group"] == "serve"), {})
+        size = info.get("archive_bytes")
+        self.w("### `tartape serve` vs nginx serving the same archive from disk (loopback)")
+        self.w()
+        self.w(f"The large set served by `tartape serve large` (the archive is never written) and by "
+               f"{info.get('nginx', 'nginx')} (sendfile on, tcp_nopush on, `worker_processes auto`, access "
+               f"log off) serving the {size:,}-byte archive `tartape create` wrote to disk, both on "
+               "127.0.0.1 and started by the benchmark. `_1c`: one curl fetching the whole archive; `_8r`: "
+               "eight curls at once, each fetching one eighth as a Range. Every run's byte count is checked "
+               "against the archive's size, and each server's bytes were compared with the file once "
+               "(`curl | cmp`). The clients run on the same two cores as the servers.")
+        self.w()
+        self.w("| contender | median s | min s | max s | client user s | client sys s | MB/s | throughput vs nginx |")
+        self.w("|---|---:|---:|---:|---:|---:|---:|---:|")
+        ratios = {}
+        for kind in ["1c", "8r"]:
+            base = self.med("serve", f"nginx_{kind}")
+            for who in ["nginx", "ours"]:
+                n = f"{who}_{kind}"
+                ws = self.walls("serve", n)
+                rs = self.runs[("serve", n)]
+                m = statistics.median(ws)
+                ratios[n] = base / m
+                self.w(f"| {n} | {m:.3f} | {min(ws):.3f} | {max(ws):.3f} | "
+                       f"{statistics.median(r['user'] for r in rs):.2f} | {statistics.median(r['sys'] for r in rs):.2f} | "
+                       f"{size / m / 1e6:,.0f} | {base / m:.2f} |")
+        self.w()
+        cpu = info.get("server_cpu_s")
+        if cpu:
+            gib = info["served_bytes_each"] / (1 << 30)
+            self.w(f"CPU time of the servers themselves over all these runs (each sent {gib:.1f} GiB): nginx "
+                   f"{cpu['nginx']:.2f} s ({cpu['nginx'] / gib:.3f} s/GiB, master and workers), tartape serve "
+                   f"{cpu['ours']:.2f} s ({cpu['ours'] / gib:.3f} s/GiB). The user and sys columns above are "
+                   "the clients'. tartape serve copies each byte twice (pread into a pooled buffer, then "
+                   "the socket write) where nginx's sendfile copies once; it spreads one connection over "
+                   "a tokio worker and a blocking read thread where nginx serves it from one worker.")
+            self.w()
+        hwm = info.get("ours_peak_rss_kib")
+        self.w(f"Peak RSS of `tartape serve` over the whole session, ending with 64 clients at once each "
+               f"fetching 1/64 of the archive as a Range ({info.get('clients_64_wall', 0):.2f} s): {hwm:,} KiB.")
+        self.w()
+        self.target("serve: one client, throughput vs nginx (sendfile)", f"{ratios['ours_1c']:.2f}", ">= 0.90",
+                    ratios["ours_1c"] >= 0.9, f"{size / self.med('serve', 'ours_1c') / 1e6:,.0f} vs "
+                    f"{size / self.med('serve', 'nginx_1c') / 1e6:,.0f} MB/s")
+        self.target("serve: eight parallel range clients, throughput vs nginx", f"{ratios['ours_8r']:.2f}", ">= 0.90",
+                    ratios["ours_8r"] >= 0.9, f"{size / self.med('serve', 'ours_8r') / 1e6:,.0f} vs "
+                    f"{size / self.med('serve', 'nginx_8r') / 1e6:,.0f} MB/s")
+        self.target("serve: peak RSS with 64 connections", f"{hwm:,} KiB", "<= 32768 KiB", hwm <= 32768)
 
     def catalog_memory(self):
         op = [r["json"] for r in self.runs[("catalog_memory", "opened")]]

@@ -34,7 +34,7 @@ CONFIGS = {
                   small_max=8192, tree_entries=20000, tree_dirs=20, random_calls=20000, resume_reps=5),
 }
 GROUPS = ["large_inproc", "large_pipe", "large_md5", "small", "tree", "memory", "random", "resume",
-          "tartape3", "binding", "profile"]
+          "tartape3", "binding", "profile", "serve"]
 DATASET_VERSION = 1
 
 
@@ -398,9 +398,145 @@ class Harness:
             self.emit({"kind": "profile", "name": name, "cmd": cmd, **texts})
             self.log(f"profile: {name}")
 
+    def g_serve(self) -> None:
+        """`tartape serve` of the large set against nginx serving the same archive written to disk
+        (sendfile on), both on loopback: one client fetching the whole archive, eight parallel
+        clients each fetching an eighth as a range, and our peak RSS after 64 parallel range
+        clients."""
+        large = self.dataset("large")
+        served = self.data / "serve"
+        shutil.rmtree(served, ignore_errors=True)
+        (served / "www").mkdir(parents=True)
+        archive = served / "www" / "large.tar"
+        self.run([str(TARTAPE), "create", "--quiet", "-o", str(archive), "large"], large.parent)
+        size = archive.stat().st_size
+        self.warm(large, served / "www")
+        nginx_port, ours_port = free_port(), free_port()
+        conf = served / "nginx.conf"
+        conf.write_text(NGINX_CONF.format(root=served / "www", port=nginx_port, prefix=served))
+        nginx_bin = shutil.which("nginx") or "/usr/sbin/nginx"
+        procs = []
+        try:
+            procs.append(subprocess.Popen([nginx_bin, "-p", str(served), "-c", str(conf)],
+                                          stdout=subprocess.DEVNULL, stderr=open(served / "nginx.log", "w")))
+            ours = subprocess.Popen([str(TARTAPE), "serve", "--listen", f"127.0.0.1:{ours_port}", "large"],
+                                    cwd=large.parent, stdout=subprocess.DEVNULL,
+                                    stderr=open(served / "tartape-serve.log", "w"))
+            procs.append(ours)
+            urls = {"nginx": f"http://127.0.0.1:{nginx_port}/large.tar",
+                    "ours": f"http://127.0.0.1:{ours_port}/large.tar"}
+            for who, url in urls.items():
+                wait_http(url, procs)
+                # The same bytes from both, once, untimed.
+                self.run(f"curl -sf {url} | cmp - {archive}", served, shell=True)
+                self.check_equal("serve", f"{who} serves the archive written by tartape create", 1, 1)
+            part = -(-size // 8)
+            contenders = {}
+            for who, url in urls.items():
+                contenders[f"{who}_1c"] = (f"curl -sf -o /dev/null -w '{{\"bytes\": %{{size_download}}}}\\n' {url}", True)
+                ranges = " ".join(f"{i * part}-{min(size, (i + 1) * part) - 1}" for i in range(8))
+                contenders[f"{who}_8r"] = (PARALLEL.format(ranges=ranges, url=url), True)
+            runs = self.alternate("serve", contenders, served)
+            for name, rs in runs.items():
+                ok = sum(r["json"]["bytes"] == size for r in rs)
+                self.check_equal("serve", f"{name}: runs that received exactly the archive's bytes", ok, len(rs))
+            # What serving cost the servers themselves (the runs' CPU figures are the clients'):
+            # CPU seconds of each server process tree over all the runs above, the same bytes each.
+            cpu = {"nginx": cpu_seconds(procs[0].pid), "ours": cpu_seconds(ours.pid)}
+            # Peak RSS of our server after 64 parallel range clients (and the runs above).
+            part64 = -(-size // 64)
+            ranges = " ".join(f"{i * part64}-{min(size, (i + 1) * part64) - 1}" for i in range(64))
+            r = self.run(PARALLEL.format(ranges=ranges, url=urls["ours"]), served, shell=True)
+            self.check_equal("serve", "64 clients bytes", r["json"]["bytes"], size)
+            status = Path(f"/proc/{ours.pid}/status").read_text()
+            hwm = int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1))
+            self.emit({"kind": "info", "group": "serve", "archive_bytes": size, "ours_peak_rss_kib": hwm,
+                       "clients_64_wall": r["wall"], "nginx": version(f"{nginx_bin} -v"),
+                       "server_cpu_s": cpu, "served_bytes_each": size * (len(runs["ours_1c"]) * 2 + 1),
+                       "curl": version("curl --version")})
+        finally:
+            for p in procs:
+                p.terminate()
+                try:
+                    p.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+
     def try_run(self, cmd: str, stdout: bool = False) -> str:
         p = subprocess.run(["bash", "-c", cmd], cwd=self.data, capture_output=True, text=True)
         return (p.stdout if stdout else p.stderr).strip()[-6000:]
+
+
+# nginx as a static file server, as it is usually set up for large downloads: sendfile on.
+NGINX_CONF = """daemon off;
+master_process on;
+worker_processes auto;
+pid {prefix}/nginx.pid;
+error_log {prefix}/nginx-error.log;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_timeout 65;
+    client_body_temp_path {prefix}/tmp-body;
+    proxy_temp_path {prefix}/tmp-proxy;
+    fastcgi_temp_path {prefix}/tmp-fastcgi;
+    uwsgi_temp_path {prefix}/tmp-uwsgi;
+    scgi_temp_path {prefix}/tmp-scgi;
+    types {{ application/x-tar tar; }}
+    server {{
+        listen 127.0.0.1:{port};
+        root {root};
+    }}
+}}
+"""
+
+# Parallel range clients: one curl per range, all at once; prints the bytes received as JSON.
+PARALLEL = """set -e; pids=""; i=0
+for r in {ranges}; do
+  curl -sf -r "$r" -o /dev/null -w '%{{size_download}}\\n' {url} > part.$i & pids="$pids $!"; i=$((i+1))
+done
+for p in $pids; do wait $p; done
+cat part.* | awk '{{s += $1}} END {{printf "{{\\"bytes\\": %d}}\\n", s}}'; rm -f part.*"""
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU seconds of a process and its children (nginx's workers)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    pids = [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        pids += [int(c) for c in children.read_text().split()]
+    for p in pids:
+        fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
+def free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, procs: list) -> None:
+    import urllib.request
+    deadline = time.time() + 60
+    while True:
+        try:
+            urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=5).close()
+            return
+        except OSError:
+            for p in procs:
+                if p.poll() is not None:
+                    raise RuntimeError(f"{p.args[0]} ended with {p.returncode}")
+            if time.time() > deadline:
+                raise RuntimeError(f"{url} does not answer")
+            time.sleep(0.1)
 
 
 def version(cmd: str) -> str:

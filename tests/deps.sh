@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs on a fresh Debian machine: the real archive readers we test
-# against, pkg-config for the install check, valgrind, and pytest. Does nothing when all is there.
+# against, pkg-config for the install check, valgrind, pytest, the HTTP clients (curl, wget,
+# aria2c, Python requests) and nginx for tartape serve, and werkzeug and uvicorn for the Python
+# WSGI and ASGI apps. Does nothing when all is there.
 set -euo pipefail
 need=()
 command -v bsdtar >/dev/null || need+=(libarchive-tools)
@@ -10,6 +12,11 @@ command -v sqlite3 >/dev/null || need+=(sqlite3)
 command -v pkg-config >/dev/null || need+=(pkg-config)
 command -v valgrind >/dev/null || need+=(valgrind)
 command -v readelf >/dev/null || need+=(binutils)
+# tartape serve's tests (cli/tests/serve.rs) use real HTTP clients; its benchmark uses nginx.
+command -v curl >/dev/null || need+=(curl)
+command -v wget >/dev/null || need+=(wget)
+command -v aria2c >/dev/null || need+=(aria2)
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "installing: ${need[*]}"
@@ -22,4 +29,5 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 python3 -c 'import pytest' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check pytest
+python3 -c 'import requests, werkzeug, uvicorn' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check requests werkzeug uvicorn
 rustup component add rustfmt clippy >/dev/null 2>&1 || true

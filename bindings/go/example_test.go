@@ -404,3 +404,57 @@ func ExampleTape_AddMember() {
 	// text/a.txt 6 bytes
 	// text/c.txt 6 bytes
 }
+
+// Serve a directory's archive over HTTP like a static file: ranges, resumes and conditional
+// requests work, and a source that changes under the server cuts the transfer short (reported to
+// OnError) instead of sending a wrong byte.
+func ExampleHandler() {
+	site := exampleSite()
+	defer os.RemoveAll(filepath.Dir(site))
+	tape, err := tartape.New()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer tape.Close()
+	if err := tape.AddPath(site, ""); err != nil {
+		log.Fatal(err)
+	}
+	handler := &tartape.Handler{
+		Tape:    tape,
+		Name:    "site.tar",
+		OnError: func(r *http.Request, err error) { log.Printf("%s: %v", r.URL.Path, err) },
+	}
+	srv := httptest.NewServer(handler)
+	defer srv.Close()
+
+	// Resume a download at byte 10,000.
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/site.tar", nil)
+	req.Header.Set("Range", "bytes=10000-")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		log.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(resp.Status)
+	fmt.Println(resp.Header.Get("Content-Range"), len(body), "bytes")
+	fmt.Println(resp.Header.Get("Content-Disposition"))
+
+	// Ask again with the ETag: nothing changed.
+	req.Header.Del("Range")
+	req.Header.Set("If-None-Match", resp.Header.Get("ETag"))
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		log.Fatal(err)
+	}
+	resp.Body.Close()
+	fmt.Println(resp.Status)
+	// Output:
+	// 206 Partial Content
+	// bytes 10000-25087/25088 15088 bytes
+	// attachment; filename=site.tar
+	// 304 Not Modified
+}

@@ -56,6 +56,8 @@ pub enum Command {
     /// Upload the archive of a catalog or directory to S3 as a multipart upload, parts in
     /// parallel, without a temporary file; resumable.
     Upload(UploadArgs),
+    /// Serve archives over HTTP like static files: ranges, resume, ETags, without writing them.
+    Serve(ServeArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish or powershell).
     Completions(CompletionsArgs),
     /// Write the man pages (tartape.1 and one per command) into DIR.
@@ -360,6 +362,36 @@ pub struct UploadArgs {
     /// No progress line.
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+/// `tartape serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Catalogs saved by `tartape record`, or directories (walked once at start). Each is served
+    /// at /NAME.tar (or .zip): a directory's base name, a catalog's name without its extension.
+    #[arg(required = true, value_name = "SOURCE")]
+    pub sources: Vec<PathBuf>,
+    /// The address to listen on (port 0 picks a free port; the log says which).
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// After an integrity failure (a source changed under the layout), walk that source again
+    /// (or reopen its catalog) and serve the new archive under its new ETag; without it, the
+    /// archive gets 503 until the server is restarted.
+    #[arg(long)]
+    pub rescan: bool,
+    /// At most N connections at once; more wait until one closes.
+    #[arg(long, value_name = "N", default_value_t = 512)]
+    pub max_connections: usize,
+    /// At most N ranges per request once overlapping ones are merged; more serve the whole.
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub max_ranges: usize,
+    /// Close a connection that has not sent a complete request head within SECONDS of the server
+    /// waiting for one (idle keep-alive, slow headers), or on which no byte has moved for SECONDS.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub idle_timeout: u64,
+    /// How directories are walked.
+    #[command(flatten)]
+    pub build: BuildOptions,
 }
 
 /// `tartape completions`.

@@ -15,6 +15,7 @@ mod manifest;
 mod output;
 mod progress;
 mod record;
+mod serve;
 mod upload;
 mod verify;
 mod volumes;
@@ -62,6 +63,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Cat(a) => cat::run(a),
         Command::Extract(a) => extract::run(a),
         Command::Upload(a) => upload::run(a),
+        Command::Serve(a) => serve::run(a),
         Command::Completions(a) => {
             let mut cmd = Cli::command();
             clap_complete::generate(a.shell, &mut cmd, "tartape", &mut std::io::stdout());
