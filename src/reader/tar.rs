@@ -142,11 +142,19 @@ impl Walker {
                 return Ok(None);
             }
             if pos == 0 && (h.starts_with(b"PK\x03\x04") || h.starts_with(b"PK\x05\x06")) {
-                return Err(Error::Unsupported(
-                    "this is a ZIP archive, whose directory is at its end: it needs a seekable \
-                     file, not a stream"
-                        .into(),
-                ));
+                return Err(match store {
+                    Store::Forward(_) => Error::Unsupported(
+                        "this is a ZIP archive, whose directory is at its end: it needs a \
+                         seekable file, not a stream"
+                            .into(),
+                    ),
+                    // A file that starts like a ZIP but has no end record: cut short.
+                    _ => corrupt(
+                        "it starts with a ZIP local header but has no end of central directory \
+                         record (truncated?)"
+                            .into(),
+                    ),
+                });
             }
             if got < h.len() {
                 return Err(corrupt(format!(
