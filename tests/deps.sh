@@ -29,5 +29,5 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 python3 -c 'import pytest' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check pytest
-python3 -c 'import requests, werkzeug, uvicorn' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check requests werkzeug uvicorn
+python3 -c 'import requests, werkzeug, uvicorn, boto3, crc32c' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check requests werkzeug uvicorn boto3 crc32c
 rustup component add rustfmt clippy >/dev/null 2>&1 || true

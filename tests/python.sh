@@ -52,9 +52,12 @@ check_tag() { # wheel: auditwheel must find it consistent with the platform tag 
   fi
   echo "auditwheel: consistent with $tag"
 }
-wheel_venv() { # venv wheel: a fresh venv (no system site-packages) with pytest and the wheel
+# What the tests use besides the package: the real HTTP servers and client of test_http.py, boto3
+# (and crc32c for its CRC-32C checksums) for test_s3.py.
+test_pkgs=(pytest requests werkzeug uvicorn boto3 crc32c)
+wheel_venv() { # venv wheel: a fresh venv (no system site-packages) with the test tools and the wheel
   python3 -m venv --clear "$1"
-  "$1/bin/python" -m pip install "${pip_q[@]}" pytest "$2"
+  "$1/bin/python" -m pip install "${pip_q[@]}" "${test_pkgs[@]}" "$2"
 }
 run_tests() { # venv tests...: pytest from outside the tree, with no cargo on PATH
   local clean_path="$1/bin:/usr/local/sbin:/usr/sbin:/sbin:/usr/bin:/bin" venv=$1
@@ -82,7 +85,7 @@ if command -v pyenv >/dev/null; then
     echo "--- the wheel on $("$py" --version)"
     v=$run_dir/venv-$(basename "$(dirname "$(dirname "$py")")")
     "$py" -m venv "$v"
-    "$v/bin/python" -m pip install "${pip_q[@]}" pytest "$wheel"
+    "$v/bin/python" -m pip install "${pip_q[@]}" "${test_pkgs[@]}" "$wheel"
     run_tests "$v" "$root/bindings/python/tests/test_seeds.py" "$root/bindings/python/tests/test_tartape3.py"
   done
 fi

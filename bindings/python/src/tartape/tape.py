@@ -700,6 +700,27 @@ class Tape:
 
         return verify(self, deep)
 
+    def upload_s3(
+        self,
+        client: Any,
+        bucket: str,
+        key: str,
+        part_size: Optional[int] = None,
+        workers: int = 8,
+        resume: bool = True,
+        checksum: Optional[str] = None,
+        progress: Optional[Callable[[int, int], None]] = None,
+    ) -> str:
+        """Uploads the archive to ``s3://bucket/key`` as a multipart upload over ``client`` (a
+        boto3 S3 client the caller makes), parts read with ``read_at`` and sent ``workers`` at
+        once with their Content-MD5 (and ``checksum``: 'crc32', 'crc32c' or 'sha256'); returns
+        the object's ETag, checked against the archive's. With ``resume`` an upload of the same
+        key in progress is continued, keeping the parts already there with the archive's bytes.
+        See :mod:`tartape.s3`."""
+        from .s3 import upload_s3
+
+        return upload_s3(self, client, bucket, key, part_size, workers, resume, checksum, progress)
+
     def bind(self, name_or_index: Union[str, bytes, int], data: Any) -> "Tape":
         """Gives again the content of a memory entry of an opened catalog, which the recording
         process held: ``data`` is bytes-like (of exactly the entry's size) or a callable
