@@ -45,4 +45,6 @@ if ! grep -q "requires go$major.$minor or later" <<<"$vet_lower"; then
 fi
 echo "go $major.$((minor - 1)) is too old for the package, as go.mod says"
 cd ../..
+echo "--- bindings/go/s3upload (a module of its own, over aws-sdk-go-v2), against SeaweedFS"
+(cd bindings/go/s3upload && go vet ./... && go test -count=1 ./...)
 bash tests/go-outside.sh

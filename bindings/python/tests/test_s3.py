@@ -188,3 +188,10 @@ def test_part_sizes_follow_s3_limits():
     for bad in (1 << 20, 6 << 30):
         with pytest.raises(ValueError):
             choose_part_size(100 << 20, bad)
+
+
+def test_a_missing_bucket_is_an_error_and_nothing_is_created(s3, tape):
+    with pytest.raises(UploadError, match="no-such-bucket"):
+        tape.upload_s3(s3, "no-such-bucket", "x.tar")
+    names = [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    assert "no-such-bucket" not in names

@@ -114,6 +114,11 @@ def upload_s3(
         start = (n - 1) * size
         return start, min(start + size, total)
 
+    # Some stores create a missing bucket on the first write: an upload never does.
+    try:
+        client.head_bucket(Bucket=bucket)
+    except Exception as e:
+        raise UploadError(f"s3://{bucket}/{key}: the bucket cannot be used: {e}") from e
     upload_id = None
     listed: Dict[int, List[Tuple[str, int]]] = {}
     if resume:
