@@ -37,6 +37,28 @@ enum tt_archive_flag
 typedef uint32_t tt_archive_flag;
 #endif // __cplusplus
 
+// A compression around a whole archive: what `tt_archive_compression` reports of an archive
+// read, and what `tt_tape_set_compression` writes. Stable numbers.
+enum tt_compression
+#ifdef __cplusplus
+  : uint32_t
+#endif // __cplusplus
+ {
+  // Not compressed.
+  TT_COMPRESSION_NONE = 0,
+  // gzip (RFC 1952).
+  TT_COMPRESSION_GZIP = 1,
+  // Zstandard (RFC 8878).
+  TT_COMPRESSION_ZSTD = 2,
+  // xz (read only).
+  TT_COMPRESSION_XZ = 3,
+  // bzip2 (read only).
+  TT_COMPRESSION_BZIP2 = 4,
+};
+#ifndef __cplusplus
+typedef uint32_t tt_compression;
+#endif // __cplusplus
+
 // What kind of entry. A tape holds files, directories and symlinks; an archive being read
 // (`tt_archive_entry_info.kind`) may hold any of these.
 enum tt_entry_kind
@@ -375,6 +397,14 @@ extern "C" {
 // Opens the TAR or ZIP archive at `path` (a NUL-terminated byte path), detecting the format from
 // its content, and lists all its entries (bounded by the default limits: see docs/READER.md).
 //
+// An archive compressed with gzip, zstd, xz or bzip2 (`.tar.gz`, `.tar.zst`, `.tar.xz`,
+// `.tar.bz2`) is detected by its magic bytes and read as what it decompresses to: opening decodes
+// it once (checking it, and recording restart points so that members far in are read without
+// decoding from the start); entry offsets are then offsets in the uncompressed bytes, and
+// `tt_archive_compression` names the compression. Truncated or corrupt compressed data gives
+// `CORRUPT`; one past the decompression limits (ratio 1000, 1 TiB, 256 MiB of decoder memory)
+// gives `LIMIT`, its message naming the limit.
+//
 // On success `*out` receives a new archive the caller owns and frees with `tt_archive_free`; the
 // file stays open and must not change while in use. On failure `*out` is untouched, the status
 // says why (`IO`, `CORRUPT`, `LIMIT`, `UNSUPPORTED`...) and, when `msg_buf` is not NULL, the
@@ -390,6 +420,10 @@ tt_status tt_archive_open_memory(const uint8_t *buf,
                                  char *msg_buf,
                                  size_t msg_len,
                                  struct tt_archive **out);
+
+// The compression around `archive`, a `tt_compression` value: `TT_COMPRESSION_NONE` (0) for a
+// plain archive or a NULL `archive`. Thread-safe.
+uint32_t tt_archive_compression(const struct tt_archive *archive);
 
 // The number of entries of `archive`, or 0 when `archive` is NULL. Thread-safe.
 uint64_t tt_archive_entry_count(const struct tt_archive *archive);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what the test suite needs on a fresh Debian machine: the real archive readers we test
-# against, pkg-config for the install check, valgrind, and pytest. Does nothing when all is there.
+# Installs what the test suite needs on a fresh Debian machine: the real archive readers and
+# compressors (gzip, zstd, xz, bzip2) we test against, pkg-config for the install check,
+# valgrind, and pytest. Does nothing when all is there.
 set -euo pipefail
 need=()
 command -v bsdtar >/dev/null || need+=(libarchive-tools)
@@ -10,6 +11,10 @@ command -v sqlite3 >/dev/null || need+=(sqlite3)
 command -v pkg-config >/dev/null || need+=(pkg-config)
 command -v valgrind >/dev/null || need+=(valgrind)
 command -v readelf >/dev/null || need+=(binutils)
+command -v gzip >/dev/null || need+=(gzip)
+command -v zstd >/dev/null || need+=(zstd)
+command -v xz >/dev/null || need+=(xz-utils)
+command -v bzip2 >/dev/null || need+=(bzip2)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "installing: ${need[*]}"

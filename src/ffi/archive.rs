@@ -8,9 +8,9 @@
 use std::ffi::{c_char, c_int};
 use std::path::Path;
 
-use super::tape::tt_entry_kind;
+use super::tape::{tt_compression, tt_entry_kind};
 use super::{boundary, boundary_or, c_bytes, input, output, tt_status, LastError};
-use crate::reader::{Archive, ArchiveEntry, EntryKind, Member};
+use crate::reader::{Archive, ArchiveEntry, Compression, EntryKind, Member};
 use crate::Error;
 
 /// An open archive: its listing and the file or bytes its members are read from. Create it with
@@ -157,6 +157,14 @@ unsafe fn finish_open(
 /// Opens the TAR or ZIP archive at `path` (a NUL-terminated byte path), detecting the format from
 /// its content, and lists all its entries (bounded by the default limits: see docs/READER.md).
 ///
+/// An archive compressed with gzip, zstd, xz or bzip2 (`.tar.gz`, `.tar.zst`, `.tar.xz`,
+/// `.tar.bz2`) is detected by its magic bytes and read as what it decompresses to: opening decodes
+/// it once (checking it, and recording restart points so that members far in are read without
+/// decoding from the start); entry offsets are then offsets in the uncompressed bytes, and
+/// `tt_archive_compression` names the compression. Truncated or corrupt compressed data gives
+/// `CORRUPT`; one past the decompression limits (ratio 1000, 1 TiB, 256 MiB of decoder memory)
+/// gives `LIMIT`, its message naming the limit.
+///
 /// On success `*out` receives a new archive the caller owns and frees with `tt_archive_free`; the
 /// file stays open and must not change while in use. On failure `*out` is untouched, the status
 /// says why (`IO`, `CORRUPT`, `LIMIT`, `UNSUPPORTED`...) and, when `msg_buf` is not NULL, the
@@ -204,6 +212,24 @@ pub extern "C" fn tt_archive_open_memory(
             return tt_status::InvalidArgument;
         }
         finish_open(Archive::from_bytes(bytes.to_vec()), msg_buf, msg_len, out)
+    })
+}
+
+/// The compression around `archive`, a `tt_compression` value: `TT_COMPRESSION_NONE` (0) for a
+/// plain archive or a NULL `archive`. Thread-safe.
+#[no_mangle]
+pub extern "C" fn tt_archive_compression(archive: *const tt_archive) -> u32 {
+    boundary_or(tt_compression::None as u32, || {
+        let Some(a) = (unsafe { archive.as_ref() }) else {
+            return tt_compression::None as u32;
+        };
+        (match a.archive.compression() {
+            Compression::None => tt_compression::None,
+            Compression::Gzip => tt_compression::Gzip,
+            Compression::Zstd => tt_compression::Zstd,
+            Compression::Xz => tt_compression::Xz,
+            Compression::Bzip2 => tt_compression::Bzip2,
+        }) as u32
     })
 }
 

@@ -339,6 +339,24 @@ pub enum tt_format {
     Zip = 1,
 }
 
+/// A compression around a whole archive: what `tt_archive_compression` reports of an archive
+/// read, and what `tt_tape_set_compression` writes. Stable numbers.
+#[allow(non_camel_case_types)]
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum tt_compression {
+    /// Not compressed.
+    None = 0,
+    /// gzip (RFC 1952).
+    Gzip = 1,
+    /// Zstandard (RFC 8878).
+    Zstd = 2,
+    /// xz (read only).
+    Xz = 3,
+    /// bzip2 (read only).
+    Bzip2 = 4,
+}
+
 /// Chooses the archive format, before the tape is sealed (STATE after). `format` is a
 /// `tt_format` value passed as a fixed-width integer; an unknown value gives INVALID_ARGUMENT.
 ///

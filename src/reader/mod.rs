@@ -14,12 +14,14 @@ mod member;
 mod pax;
 mod store;
 mod tar;
+mod unpack;
 mod zip;
 
 use std::path::Path;
 use std::sync::Arc;
 
 pub use member::Member;
+pub use unpack::{detect as detect_compression, Compression};
 
 use crate::{Error, Result};
 use store::Store;
@@ -39,11 +41,17 @@ pub struct Limits {
     pub max_sparse_regions: u64,
     /// Total bytes of names, link targets and sparse maps kept for the listing. Default 1 GiB.
     pub max_listing_bytes: u64,
-    /// Largest ratio of a deflated member's size to its compressed size (when the compressed size
-    /// is not zero). Default 1000.
+    /// Largest ratio of a compressed member's size to its compressed size (when the compressed
+    /// size is not zero), and of a compressed archive's uncompressed bytes to its compressed bytes
+    /// (checked as it decodes, past its first MiB). Default 1000.
     pub max_inflation_ratio: u64,
-    /// Largest uncompressed size of a deflated member, whatever its ratio. Default 1 TiB.
+    /// Largest uncompressed size of a compressed member or of a compressed archive, whatever its
+    /// ratio. Default 1 TiB.
     pub max_inflated_size: u64,
+    /// Most memory one decoder may ask for: the window of a zstd frame, the dictionary of an xz
+    /// stream (in ZIP members and compressed TARs). Default 256 MiB (zstd's command line allows
+    /// 128 MiB, xz -9 needs 65 MiB).
+    pub max_decoder_memory: u64,
 }
 
 impl Default for Limits {
@@ -56,6 +64,7 @@ impl Default for Limits {
             max_listing_bytes: 1 << 30,
             max_inflation_ratio: 1000,
             max_inflated_size: 1 << 40,
+            max_decoder_memory: 256 << 20,
         }
     }
 }
@@ -185,6 +194,7 @@ pub fn is_unsafe_name(name: &[u8]) -> bool {
 pub(crate) struct Inner {
     pub(crate) store: Store,
     pub(crate) format: Format,
+    pub(crate) compression: Compression,
     pub(crate) entries: Vec<ArchiveEntry>,
     pub(crate) limits: Limits,
     pub(crate) comment: Vec<u8>,
@@ -228,7 +238,20 @@ impl Archive {
         Archive::from_store(Store::Memory(bytes.into()), limits)
     }
 
-    fn from_store(store: Store, limits: Limits) -> Result<Archive> {
+    fn from_store(mut store: Store, limits: Limits) -> Result<Archive> {
+        // Compressed (gzip, zstd, xz, bzip2 magic, and not a valid TAR header): the archive is
+        // what it decompresses to, read through an index of restart points.
+        let mut head = [0u8; 10];
+        let n = store.read_at(0, &mut head)?;
+        let compression = unpack::detect(&head[..n]);
+        if compression != Compression::None && !tar::starts_with_header(&store)? {
+            let unpacked = unpack::index::Unpacked::index(store, compression, &limits)?;
+            store = Store::Unpacked(Arc::new(unpacked));
+        }
+        let compression = match &store {
+            Store::Unpacked(u) => u.compression(),
+            _ => Compression::None,
+        };
         // A valid TAR header at offset 0 wins (a TAR may hold a ZIP as its last member); otherwise
         // an end-of-central-directory record makes it a ZIP; otherwise it is read as TAR.
         let (format, entries, comment) = if !tar::starts_with_header(&store)? {
@@ -246,6 +269,7 @@ impl Archive {
             inner: Arc::new(Inner {
                 store,
                 format,
+                compression,
                 entries,
                 limits,
                 comment,
@@ -256,6 +280,22 @@ impl Archive {
     /// The archive's format.
     pub fn format(&self) -> Format {
         self.inner.format
+    }
+
+    /// The compression around the archive ([`Compression::None`] for a plain one). Offsets of a
+    /// compressed archive's entries are offsets in its uncompressed bytes.
+    pub fn compression(&self) -> Compression {
+        self.inner.compression
+    }
+
+    /// The number of places decoding a compressed archive can start from (its start, gzip
+    /// members, zstd frames and deflate checkpoints recorded when it was opened); 0 when not
+    /// compressed. Reading at an offset decodes from the last such place before it.
+    pub fn restart_points(&self) -> usize {
+        match &self.inner.store {
+            Store::Unpacked(u) => u.points(),
+            _ => 0,
+        }
     }
 
     /// Every entry, in archive order.

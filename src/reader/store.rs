@@ -1,10 +1,12 @@
-//! Where an archive's bytes live: a file read with `pread`, or memory.
+//! Where an archive's bytes live: a file read with `pread`, memory, or the uncompressed view of
+//! either (src/reader/unpack).
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::unpack::index::Unpacked;
 use crate::{Error, Result};
 
 /// An archive's bytes. Both variants are read at an offset without a shared cursor, so one store
@@ -14,6 +16,8 @@ pub(crate) enum Store {
     File(File, PathBuf, u64),
     /// Bytes in memory.
     Memory(Arc<[u8]>),
+    /// The uncompressed bytes of a compressed store (`.tar.gz`...).
+    Unpacked(Arc<Unpacked>),
 }
 
 impl Store {
@@ -34,6 +38,16 @@ impl Store {
         match self {
             Store::File(_, _, len) => *len,
             Store::Memory(bytes) => bytes.len() as u64,
+            Store::Unpacked(u) => u.len(),
+        }
+    }
+
+    /// What the store is, for messages: its path, or "archive in memory".
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            Store::File(_, path, _) => path.display().to_string(),
+            Store::Memory(_) => "archive in memory".into(),
+            Store::Unpacked(u) => format!("uncompressed {}", u.compression().name()),
         }
     }
 
@@ -60,6 +74,7 @@ impl Store {
                 buf[..n].copy_from_slice(&bytes[start..start + n]);
                 Ok(n)
             }
+            Store::Unpacked(u) => u.read_at(offset, buf),
         }
     }
 
