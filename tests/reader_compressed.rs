@@ -344,3 +344,94 @@ fn decompression_limits_stop_bombs_with_a_clear_error() {
         Archive::from_bytes(packed).unwrap();
     }
 }
+
+/// Measures what the checkpoints save (not a check: run with `--ignored --nocapture`):
+/// a 1 GiB TAR of text in one gzip member, opened, then its last member read.
+#[test]
+#[ignore]
+fn measure_reading_the_last_member_of_a_large_tar_gz() {
+    use std::time::Instant;
+    let dir = TempDir::new("cmeasure");
+    let (files, size) = (256usize, 4usize << 20);
+    let mut rng = Rng::new(3);
+    let words = [
+        "alpha ",
+        "beta ",
+        "gamma ",
+        "delta ",
+        "epsilon\n",
+        "zeta ",
+        "eta ",
+    ];
+    let mut data = Vec::with_capacity(size + 64);
+    while data.len() < size {
+        data.extend_from_slice(words[rng.below(words.len() as u64) as usize].as_bytes());
+        if rng.below(5) == 0 {
+            data.extend_from_slice(format!("{} ", rng.next_u64()).as_bytes());
+        }
+    }
+    data.truncate(size);
+    let mut plain = Vec::with_capacity(files * (size + 512) + 1024);
+    for i in 0..files {
+        let mut h = [0u8; 512];
+        let name = format!("big/f{i:04}.txt");
+        h[..name.len()].copy_from_slice(name.as_bytes());
+        h[100..108].copy_from_slice(b"0000644\0");
+        h[124..136].copy_from_slice(format!("{size:011o}\0").as_bytes());
+        h[136..148].copy_from_slice(b"00000000000\0");
+        h[156] = b'0';
+        h[257..265].copy_from_slice(b"ustar\x0000");
+        h[148..156].fill(b' ');
+        let sum: u32 = h.iter().map(|b| u32::from(*b)).sum();
+        h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+        plain.extend_from_slice(&h);
+        data[0] = b'a' + (i % 26) as u8;
+        plain.extend_from_slice(&data);
+    }
+    plain.extend_from_slice(&[0; 1024]);
+    let t = Instant::now();
+    let packed = compress(&["gzip", "-c", "-6", "-n"], &plain);
+    println!(
+        "tar {} MiB, gzip -6 {} MiB in {:.1} s",
+        plain.len() >> 20,
+        packed.len() >> 20,
+        t.elapsed().as_secs_f64()
+    );
+    let file = dir.join("big.tar.gz");
+    std::fs::write(&file, &packed).unwrap();
+    let t = Instant::now();
+    run_ok(
+        Command::new("sh")
+            .arg("-c")
+            .arg(format!("gzip -dc {} > /dev/null", file.display())),
+    );
+    println!("gzip -dc: {:.2} s", t.elapsed().as_secs_f64());
+    let t = Instant::now();
+    let a = Archive::open(&file).unwrap();
+    println!(
+        "open (decode once, index, list): {:.2} s, {} restart points",
+        t.elapsed().as_secs_f64(),
+        a.restart_points()
+    );
+    let last = a.entries().len() - 1;
+    let t = Instant::now();
+    let mut m = a.open_member(last).unwrap();
+    let mut v = Vec::new();
+    m.read_to_end(&mut v).unwrap();
+    println!(
+        "read the last member ({} MiB) after opening: {:.3} s",
+        v.len() >> 20,
+        t.elapsed().as_secs_f64()
+    );
+    let mut buf = vec![0u8; 64 << 10];
+    let t = Instant::now();
+    for k in 0..20u64 {
+        let i = (k * 37 % files as u64) as usize;
+        a.read_member_at(i, (k * 1_000_003) % size as u64, &mut buf)
+            .unwrap();
+    }
+    println!(
+        "read_member_at of 64 KiB at 20 scattered places: {:.1} ms each",
+        t.elapsed().as_secs_f64() * 1000.0 / 20.0
+    );
+}
