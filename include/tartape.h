@@ -643,6 +643,27 @@ tt_status tt_tape_set_format(struct tt_tape *tape, uint32_t format);
 // ones. Streaming keeps 24 bytes per entry for the central directory. Ignored for TAR.
 tt_status tt_tape_set_deflate(struct tt_tape *tape, int32_t level);
 
+// Compresses the whole TAR stream, before sealing (STATE after): `compression` is a
+// `tt_compression` value, `TT_COMPRESSION_GZIP` or `TT_COMPRESSION_ZSTD` (`TT_COMPRESSION_NONE`
+// turns it off; XZ and BZIP2 are read only: UNSUPPORTED); `level` is 1 to 9 for gzip, 1 to 22
+// for zstd, 0 for the default (gzip 6, zstd 3); anything else is INVALID_ARGUMENT.
+//
+// Like a deflated ZIP, a compressed tape is stream-only: `tt_tape_total_size`, `tt_read_at` and
+// `tt_tape_start_at` with an offset above 0 give NOT_RANDOM_ACCESS. Its DATA events carry
+// compressed bytes, their `offset` counting compressed bytes and their `index` UINT64_MAX (the
+// bytes mix entries); FILE_START and FILE_END keep the TAR's offsets. The same entries,
+// compression and level give the same bytes (for the library versions of docs/COMPRESSION.md:
+// gzip by miniz_oxide, zstd by libzstd), whatever the number of threads. A ZIP tape cannot be
+// compressed (its entries are deflated: `tt_tape_set_deflate`): sealing it gives
+// INVALID_ARGUMENT.
+tt_status tt_tape_set_compression(struct tt_tape *tape, uint32_t compression, int32_t level);
+
+// Sets the number of zstd worker threads of a tape compressed with `tt_tape_set_compression`
+// (ZSTD), before sealing: 1 (the default: one thread compresses while the caller's thread builds
+// the TAR) to 256. The bytes are the same for any number. INVALID_ARGUMENT when the tape is not
+// set to zstd or `threads` is out of range; STATE once sealed.
+tt_status tt_tape_set_compression_threads(struct tt_tape *tape, uint32_t threads);
+
 // Switches MD5 hashing of file contents for FILE_END events (on by default). Applies to streams
 // started afterwards.
 tt_status tt_tape_set_md5(struct tt_tape *tape, int32_t enabled);

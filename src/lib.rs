@@ -17,6 +17,7 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub mod aheadpool;
 pub mod catalog;
 pub mod checksum;
+pub mod compress;
 pub mod entry;
 pub mod fingerprint;
 pub mod hashpool;
@@ -33,6 +34,7 @@ pub mod walk;
 pub mod workqueue;
 pub mod zip;
 
+pub use compress::{Compress, Compression};
 pub use entry::{Entry, EntryKind, Owner};
 pub use layout::{Format, Layout, Position, Slot};
 pub use source::{ReadAtSource, Source};

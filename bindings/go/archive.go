@@ -30,7 +30,7 @@ type Archive struct {
 // The compression methods of ArchiveEntry.Method (TAR members are always MethodStored).
 const (
 	MethodStored   uint16 = 0 // stored as is
-	MethodDeflated uint16 = 8 // deflate (the only compression the reader inflates)
+	MethodDeflated uint16 = 8 // deflate (the reader also reads bzip2 12, LZMA 14, zstd 93 and xz 95)
 )
 
 // ArchiveEntry is one entry of an archive's listing.
@@ -42,7 +42,7 @@ type ArchiveEntry struct {
 	ModTime        time.Time   // modification time, whole seconds
 	Size           int64       // the content's real size (uncompressed, or expanded for sparse members)
 	CompressedSize int64       // the bytes the content occupies in the archive
-	Method         uint16      // MethodStored, MethodDeflated, or another ZIP method (unsupported)
+	Method         uint16      // MethodStored, MethodDeflated, or another ZIP method (12, 14, 93, 95 read; others unsupported)
 	CRC32          uint32      // the CRC-32 of the content (ZIP; 0 for TAR)
 	Link           string      // the target of a symlink or hard link ("" otherwise)
 	HeaderOffset   int64       // where the entry's first header starts in the archive
@@ -149,6 +149,18 @@ func fileMode(kind EntryKind, mode uint32) fs.FileMode {
 		m |= fs.ModeIrregular
 	}
 	return m
+}
+
+// Compression is the compression around the archive, detected by its magic bytes
+// (CompressionNone for a plain one). Entry offsets of a compressed archive are offsets in its
+// uncompressed bytes.
+func (a *Archive) Compression() Compression {
+	var c C.uint32_t
+	_ = a.call("Compression", func(p *C.tt_archive) C.tt_status {
+		c = C.tt_archive_compression(p)
+		return C.TT_STATUS_OK
+	})
+	return Compression(c)
 }
 
 // Entries is the archive's listing, in archive order (a copy: the caller may change it).

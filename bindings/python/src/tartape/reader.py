@@ -114,6 +114,15 @@ def _kind(value: int) -> EntryKind:
         return EntryKind.OTHER
 
 
+_COMPRESSION_NAMES = {
+    _lib.TT_COMPRESSION_NONE: "none",
+    _lib.TT_COMPRESSION_GZIP: "gzip",
+    _lib.TT_COMPRESSION_ZSTD: "zstd",
+    _lib.TT_COMPRESSION_XZ: "xz",
+    _lib.TT_COMPRESSION_BZIP2: "bzip2",
+}
+
+
 class Archive:
     """An open TAR or ZIP archive: its :attr:`entries` and readers of its members.
 
@@ -132,6 +141,15 @@ class Archive:
     def _call(self, fn: Callable[..., int], *args: Any) -> int:
         with self._lock:
             return self._handle.call(fn, *args)
+
+    @property
+    def compression(self) -> str:
+        """The compression around the archive, detected by its magic bytes: ``"none"``,
+        ``"gzip"``, ``"zstd"``, ``"xz"`` or ``"bzip2"``. Entry offsets of a compressed archive
+        are offsets in its uncompressed bytes."""
+        with self._handle.using() as ptr:
+            code = int(_lib.LIB.tt_archive_compression(ptr))
+        return _COMPRESSION_NAMES.get(code, "none")
 
     def _list(self) -> List[ArchiveEntry]:
         out: List[ArchiveEntry] = []
