@@ -316,3 +316,157 @@ fn push_fed_entries_are_fed_and_compressed() {
     );
     assert_eq!(gunzip(&out), archive_bytes(&plain_tape(None)));
 }
+
+/// Measures compressed writing against the usual pipelines (not a check: run with `--ignored
+/// --nocapture`): 64 files of 4 MiB, half text, half random bytes, in the page cache.
+#[test]
+#[ignore]
+fn measure_compressed_writing_against_tar_and_the_compressors() {
+    use std::time::Instant;
+    let dir = TempDir::new("cw-measure");
+    let root = dir.join("set");
+    let mut rng = Rng::new(8);
+    for i in 0..64 {
+        let data = if i % 2 == 0 {
+            let mut d = Vec::with_capacity(4 << 20);
+            while d.len() < 4 << 20 {
+                d.extend_from_slice(
+                    format!("{} {} entry {}\n", rng.below(100_000), i, rng.below(50)).as_bytes(),
+                );
+            }
+            d.truncate(4 << 20);
+            d
+        } else {
+            rng.bytes(4 << 20)
+        };
+        write(&root.join(format!("f{i:02}")), &data);
+    }
+    let sh = |cmd: &str| {
+        let t = Instant::now();
+        let out = run_ok(
+            Command::new("sh")
+                .arg("-c")
+                .arg(format!("cd {} && {cmd}", dir.path().display())),
+        );
+        (
+            t.elapsed().as_secs_f64(),
+            String::from_utf8_lossy(&out.stdout)
+                .trim()
+                .parse::<u64>()
+                .unwrap(),
+        )
+    };
+    sh("tar cf - set | wc -c"); // page cache
+    let ours = |c: Compress| {
+        let t = Instant::now();
+        let tape = tape(&root, Some(c));
+        let mut s = tape.stream(0, false).unwrap();
+        let mut buf = vec![0u8; 1 << 20];
+        let mut n = 0u64;
+        loop {
+            let k = s.read(&mut buf).unwrap();
+            if k == 0 {
+                break;
+            }
+            n += k as u64;
+        }
+        (t.elapsed().as_secs_f64(), n)
+    };
+    for (label, theirs, c) in [
+        (
+            "gzip -6",
+            "tar czf - set | wc -c",
+            Compress::new(Compression::Gzip, 6).unwrap(),
+        ),
+        (
+            "zstd -3",
+            "tar cf - set | zstd -3 -T2 -c | wc -c",
+            Compress::new(Compression::Zstd, 3).unwrap(),
+        ),
+        (
+            "zstd -3, 2 threads",
+            "tar cf - set | zstd -3 -T2 -c | wc -c",
+            Compress::new(Compression::Zstd, 3)
+                .unwrap()
+                .with_threads(2)
+                .unwrap(),
+        ),
+    ] {
+        let (tt, tn) = sh(theirs);
+        let (ot, on) = ours(c);
+        println!(
+            "{label}: tartape {ot:.2} s {on} B; `{theirs}` {tt:.2} s {tn} B; ratio of times {:.2}",
+            ot / tt
+        );
+    }
+}
+
+/// Measures what a seekable layout would cost (not a check: run with `--ignored --nocapture`;
+/// TARTAPE_MEASURE_DIRS, colon-separated, chooses the trees, /usr/include by default;
+/// TARTAPE_MEASURE_FRAME the frame size, 1 MiB by default): the TAR
+/// compressed by zstd -3 as one stream, against one frame per entry (entries over 1 MiB cut into
+/// frames of the frame size), and against frames that also pack consecutive small entries up to
+/// the frame size.
+#[test]
+#[ignore]
+fn measure_frame_per_entry_cost_against_one_stream() {
+    let frame_size: u64 =
+        std::env::var("TARTAPE_MEASURE_FRAME").map_or(1 << 20, |v| v.parse().unwrap());
+    #[allow(non_snake_case)]
+    let FRAME = frame_size;
+    let dirs = std::env::var("TARTAPE_MEASURE_DIRS").unwrap_or_else(|_| "/usr/include".into());
+    for d in dirs.split(':') {
+        let t = tape(Path::new(d), None);
+        let tar = archive_bytes(&t);
+        let whole = zstd::bulk::compress(&tar, 3).unwrap().len();
+        let frame = |a: u64, b: u64| {
+            zstd::bulk::compress(&tar[a as usize..b as usize], 3)
+                .unwrap()
+                .len()
+        };
+        let (mut per_entry, mut packed, mut frames) = (0usize, 0usize, 0usize);
+        let (mut pack_start, mut pack_end) = (0u64, 0u64);
+        for i in 0..t.len() {
+            let (start, end) = (
+                t.layout().header_offset(i).unwrap(),
+                t.layout().end_offset(i).unwrap(),
+            );
+            let mut a = start;
+            while a < end {
+                let b = (a + FRAME).min(end);
+                per_entry += frame(a, b);
+                frames += 1;
+                a = b;
+            }
+            // Packed: small entries share a frame while it stays under 1 MiB.
+            if end - pack_start > FRAME && pack_end > pack_start {
+                packed += frame(pack_start, pack_end);
+                pack_start = pack_end;
+            }
+            if end - pack_start > FRAME {
+                let mut a = pack_start;
+                while end - a > FRAME {
+                    packed += frame(a, a + FRAME);
+                    a += FRAME;
+                }
+                pack_start = a;
+            }
+            pack_end = end;
+        }
+        if pack_end > pack_start {
+            packed += frame(pack_start, pack_end);
+        }
+        let trailer = frame(tar.len() as u64 - 1024, tar.len() as u64);
+        let seek_table = 8 + 8 * (frames + 1) + 9;
+        let per_entry = per_entry + trailer + seek_table;
+        let packed = packed + trailer;
+        println!(
+            "{d}: {} entries, tar {} B; zstd -3 whole {whole} B; frame per entry {per_entry} B \
+             ({frames} frames, {:+.1}%); packed frames {packed} B ({:+.1}%)",
+            t.len(),
+            tar.len(),
+            100.0 * (per_entry as f64 / whole as f64 - 1.0),
+            100.0 * (packed as f64 / whole as f64 - 1.0),
+        );
+    }
+}
