@@ -243,6 +243,13 @@ fn gzip_members_and_zstd_frames_are_restart_points() {
         );
         assert_eq!(a.entries(), reference.entries());
         assert_eq!(contents(&a), contents(&reference), "{kind:?}");
+        // Backwards: each read starts at the member or frame before it.
+        let want = whole(&reference);
+        for i in (0..want.len()).rev() {
+            let mut v = Vec::new();
+            a.open_member(i).unwrap().read_to_end(&mut v).unwrap();
+            assert_eq!(v, want[i], "{kind:?} member {i}");
+        }
     }
 }
 
