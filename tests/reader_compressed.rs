@@ -254,6 +254,65 @@ fn gzip_members_and_zstd_frames_are_restart_points() {
 }
 
 #[test]
+fn a_saved_index_reopens_the_archive_without_decoding_and_refuses_another() {
+    let dir = TempDir::new("csaved");
+    let plain = text_tar(dir.path(), 12, 1 << 20);
+    let reference = Archive::from_bytes(plain.clone()).unwrap();
+    let want = whole(&reference);
+    let single = compress(&["gzip", "-c", "-1", "-n"], &plain);
+    let mut frames = Vec::new();
+    for piece in plain.chunks(1 << 20) {
+        frames.extend(compress(&["zstd", "-q", "-c"], piece));
+    }
+    for (kind, packed) in [(Compression::Gzip, single), (Compression::Zstd, frames)] {
+        let file = dir.join(format!("a.tar.{}", kind.name()));
+        std::fs::write(&file, &packed).unwrap();
+        let first = Archive::open(&file).unwrap();
+        let index = dir.join(format!("a.{}.idx", kind.name()));
+        first.save_index(&index).unwrap();
+        let bytes = std::fs::read(&index).unwrap();
+        assert_eq!(bytes, first.index_bytes().unwrap());
+        let again = Archive::open_with_index(&file, &bytes, Limits::default()).unwrap();
+        assert_eq!(again.compression(), kind);
+        assert_eq!(again.restart_points(), first.restart_points());
+        assert_eq!(again.entries(), reference.entries(), "{kind:?}");
+        for i in (0..want.len()).rev() {
+            let mut v = Vec::new();
+            again.open_member(i).unwrap().read_to_end(&mut v).unwrap();
+            assert_eq!(v, want[i], "{kind:?} member {i}");
+        }
+        // Another archive of the same length, a damaged index, an archive without compression.
+        let mut other = packed.clone();
+        let at = other.len() / 2;
+        other[at] ^= 0x40;
+        let other_file = dir.join("other");
+        std::fs::write(&other_file, &other).unwrap();
+        match Archive::open_with_index(&other_file, &bytes, Limits::default()) {
+            Err(Error::InvalidArgument(m)) => assert!(m.contains("not this archive's"), "{m}"),
+            r => panic!(
+                "{kind:?}: stale index gave {:?}",
+                r.map(|a| a.entries().len())
+            ),
+        }
+        let mut damaged = bytes.clone();
+        damaged[50] ^= 1;
+        assert!(matches!(
+            Archive::open_with_index(&file, &damaged, Limits::default()),
+            Err(Error::Corrupt { .. })
+        ));
+        let plain_file = dir.join("plain.tar");
+        assert!(matches!(
+            Archive::open_with_index(&plain_file, &bytes, Limits::default()),
+            Err(Error::InvalidArgument(_))
+        ));
+        assert!(matches!(
+            Archive::open(&plain_file).unwrap().index_bytes(),
+            Err(Error::InvalidArgument(_))
+        ));
+    }
+}
+
+#[test]
 fn truncated_and_corrupted_compressed_input_is_corrupt() {
     let dir = TempDir::new("ctrunc");
     let plain = text_tar(dir.path(), 3, 20_000);
@@ -420,6 +479,17 @@ fn measure_reading_the_last_member_of_a_large_tar_gz() {
         t.elapsed().as_secs_f64(),
         a.restart_points()
     );
+    let index = dir.join("big.tar.gz.idx");
+    a.save_index(&index).unwrap();
+    let saved = std::fs::read(&index).unwrap();
+    let t = Instant::now();
+    let b = Archive::open_with_index(&file, &saved, Limits::default()).unwrap();
+    println!(
+        "open with the saved index ({} KiB): {:.2} s",
+        saved.len() >> 10,
+        t.elapsed().as_secs_f64()
+    );
+    assert_eq!(b.entries(), a.entries());
     let last = a.entries().len() - 1;
     let t = Instant::now();
     let mut m = a.open_member(last).unwrap();

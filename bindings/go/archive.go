@@ -64,6 +64,29 @@ func OpenArchive(path string) (*Archive, error) {
 	})
 }
 
+// OpenArchiveWithIndex opens the compressed archive at path with the restart points that
+// SaveIndex saved in indexPath, skipping the decoding pass OpenArchive makes. Another archive's
+// index (or this one's after the file changed) is ErrInvalidArgument, a damaged one ErrCorrupt.
+func OpenArchiveWithIndex(path, indexPath string) (*Archive, error) {
+	cpath := C.CString(path)
+	defer C.free(unsafe.Pointer(cpath))
+	cindex := C.CString(indexPath)
+	defer C.free(unsafe.Pointer(cindex))
+	return openArchive("OpenArchiveWithIndex", func(msg *C.char, n C.size_t, out **C.tt_archive) C.tt_status {
+		return C.tt_archive_open_with_index(cpath, cindex, msg, n, out)
+	})
+}
+
+// SaveIndex writes the restart points of a compressed archive to path (atomically), for
+// OpenArchiveWithIndex. ErrInvalidArgument for an archive that is not compressed.
+func (a *Archive) SaveIndex(path string) error {
+	cpath := C.CString(path)
+	defer C.free(unsafe.Pointer(cpath))
+	return a.call("SaveIndex", func(p *C.tt_archive) C.tt_status {
+		return C.tt_archive_save_index(p, cpath)
+	})
+}
+
 // OpenArchiveBytes reads an archive from b, which is copied: b may be changed once this returns.
 // An empty b is an empty TAR.
 func OpenArchiveBytes(b []byte) (*Archive, error) {

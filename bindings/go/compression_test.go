@@ -6,7 +6,9 @@ import (
 	"compress/gzip"
 	"errors"
 	"io"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -67,6 +69,19 @@ func TestZstdTapeIsTheSameForAnyThreadsAndReadByOurReader(t *testing.T) {
 	defer a.Close()
 	if a.Compression() != CompressionZstd || len(a.Entries()) != 2 {
 		t.Fatalf("compression %v, %d entries", a.Compression(), len(a.Entries()))
+	}
+	dir := t.TempDir()
+	file, index := filepath.Join(dir, "a.tar.zst"), filepath.Join(dir, "a.idx")
+	must(t, os.WriteFile(file, one, 0o644))
+	opened, err := OpenArchive(file)
+	must(t, err)
+	must(t, opened.SaveIndex(index))
+	opened.Close()
+	again, err := OpenArchiveWithIndex(file, index)
+	must(t, err)
+	defer again.Close()
+	if len(again.Entries()) != 2 || again.Compression() != CompressionZstd {
+		t.Fatalf("reopened with the index: %d entries, %v", len(again.Entries()), again.Compression())
 	}
 	if zstd, err := exec.LookPath("zstd"); err == nil {
 		cmd := exec.Command(zstd, "-t", "-q")

@@ -238,15 +238,88 @@ impl Archive {
         Archive::from_store(Store::Memory(bytes.into()), limits)
     }
 
-    fn from_store(mut store: Store, limits: Limits) -> Result<Archive> {
+    /// Opens the compressed archive at `path` with the restart points saved by
+    /// [`Archive::save_index`] (`index`: that file's bytes), skipping the decoding pass that
+    /// opening otherwise makes: listing and reading then start from the saved points. The index
+    /// must be this archive's (its compressed length and the CRC-32 of all its bytes are checked,
+    /// which reads the file once without decoding it): `InvalidArgument` otherwise, `Corrupt` for
+    /// a damaged index, `InvalidArgument` for an archive that is not compressed.
+    pub fn open_with_index(
+        path: impl AsRef<Path>,
+        index: &[u8],
+        limits: Limits,
+    ) -> Result<Archive> {
+        Archive::from_store_indexed(Store::open(path.as_ref())?, Some(index), limits)
+    }
+
+    /// The restart points of a compressed archive as the bytes of an index file, for
+    /// [`Archive::open_with_index`]: about 32 KiB per 4 MiB of a gzip archive, 24 bytes per point
+    /// otherwise. `InvalidArgument` for an archive that is not compressed.
+    pub fn index_bytes(&self) -> Result<Vec<u8>> {
+        match &self.inner.store {
+            Store::Unpacked(u) => u.to_saved(),
+            _ => Err(Error::InvalidArgument(
+                "the archive is not compressed: it needs no index".into(),
+            )),
+        }
+    }
+
+    /// Writes [`Archive::index_bytes`] to `path` atomically (a temporary file beside it, then
+    /// renamed).
+    pub fn save_index(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        let bytes = self.index_bytes()?;
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let base = path.file_name().ok_or_else(|| {
+            Error::InvalidArgument(format!("{}: not a file name", path.display()))
+        })?;
+        let temp = dir.join(format!(
+            ".{}.tmp-{}",
+            base.to_string_lossy(),
+            std::process::id()
+        ));
+        let write = || -> std::io::Result<()> {
+            use std::io::Write;
+            let mut f = std::fs::File::create(&temp)?;
+            f.write_all(&bytes)?;
+            f.sync_all()?;
+            std::fs::rename(&temp, path)
+        };
+        write().map_err(|e| {
+            let _ = std::fs::remove_file(&temp);
+            Error::io(path, e)
+        })
+    }
+
+    fn from_store(store: Store, limits: Limits) -> Result<Archive> {
+        Archive::from_store_indexed(store, None, limits)
+    }
+
+    fn from_store_indexed(
+        mut store: Store,
+        index: Option<&[u8]>,
+        limits: Limits,
+    ) -> Result<Archive> {
         // Compressed (gzip, zstd, xz, bzip2 magic, and not a valid TAR header): the archive is
         // what it decompresses to, read through an index of restart points.
         let mut head = [0u8; 10];
         let n = store.read_at(0, &mut head)?;
         let compression = unpack::detect(&head[..n]);
         if compression != Compression::None && !tar::starts_with_header(&store)? {
-            let unpacked = unpack::index::Unpacked::index(store, compression, &limits)?;
+            let unpacked = match index {
+                Some(index) => {
+                    unpack::index::Unpacked::from_saved(store, compression, index, &limits)?
+                }
+                None => unpack::index::Unpacked::index(store, compression, &limits)?,
+            };
             store = Store::Unpacked(Arc::new(unpacked));
+        } else if index.is_some() {
+            return Err(Error::InvalidArgument(
+                "the archive is not compressed: it takes no index".into(),
+            ));
         }
         let compression = match &store {
             Store::Unpacked(u) => u.compression(),

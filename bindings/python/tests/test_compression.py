@@ -77,3 +77,25 @@ def test_reader_detects_a_compressed_tar(tmp_path: Path, tree: Dict[str, bytes])
                 assert got[name] == body
     with tartape.open_archive(data) as archive:
         assert archive.compression == "none"
+
+
+def test_saved_index_reopens_a_compressed_tar(tmp_path: Path, tree: Dict[str, bytes]) -> None:
+    with tar_tape(tmp_path) as plain:
+        data = full(plain)
+    packed = tmp_path / "a.tar.gz"
+    packed.write_bytes(gzip.compress(data))
+    index = tmp_path / "a.idx"
+    with tartape.open_archive(packed) as archive:
+        archive.save_index(index)
+        names = [e.name for e in archive.entries]
+    with tartape.open_archive(packed, index=index) as again:
+        assert [e.name for e in again.entries] == names
+        for name, body in tree.items():
+            assert again.read(name) == body
+    with pytest.raises(tartape.InvalidArgumentError):
+        with tartape.open_archive(data) as p:
+            p.save_index(index)
+    other = tmp_path / "b.tar.gz"
+    other.write_bytes(gzip.compress(data + b"\0" * 512))
+    with pytest.raises(tartape.InvalidArgumentError, match="not this archive"):
+        tartape.open_archive(other, index=index)

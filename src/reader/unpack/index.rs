@@ -12,6 +12,7 @@
 
 use std::sync::Mutex;
 
+use super::saved::{self, Saved, SavedPoint};
 use super::{codec, Compression, Cursor, Resume};
 use crate::reader::store::Store;
 use crate::reader::Limits;
@@ -85,6 +86,84 @@ impl Unpacked {
             raw,
             compression,
             len: cur.out,
+            points,
+            cursors: Mutex::new(Vec::new()),
+            limits: limits.clone(),
+            what,
+        })
+    }
+
+    /// The restart points as an index file's content (see [`super::saved`]).
+    pub(crate) fn to_saved(&self) -> Result<Vec<u8>> {
+        Ok(saved::encode(&Saved {
+            compression: self.compression,
+            compressed_len: self.raw.len(),
+            compressed_crc: crc_of(&self.raw)?,
+            len: self.len,
+            points: self
+                .points
+                .iter()
+                .map(|p| SavedPoint {
+                    input: p.input,
+                    output: p.output,
+                    resume: p.resume.clone(),
+                })
+                .collect(),
+        }))
+    }
+
+    /// The uncompressed view of `raw` from a saved index, without decoding: the index must be of
+    /// this very archive (same compressed length and CRC-32 of all its bytes, checked now: one
+    /// read of the compressed bytes, no decoding). The decoding pass that opening otherwise makes
+    /// is skipped, and with it the check of the gzip CRCs and zstd checksums of the parts no read
+    /// decodes from their start.
+    pub(crate) fn from_saved(
+        raw: Store,
+        compression: Compression,
+        index: &[u8],
+        limits: &Limits,
+    ) -> Result<Unpacked> {
+        let s = saved::decode(index)?;
+        let what = format!("{} ({})", raw.describe(), compression.name());
+        let stale = |why: String| {
+            Error::InvalidArgument(format!("{what}: the index is not this archive's: {why}"))
+        };
+        if s.compression != compression {
+            return Err(stale(format!(
+                "it is of a {} archive",
+                s.compression.name()
+            )));
+        }
+        if s.compressed_len != raw.len() {
+            return Err(stale(format!(
+                "it is of {} compressed bytes, the archive has {}",
+                s.compressed_len,
+                raw.len()
+            )));
+        }
+        if s.compressed_crc != crc_of(&raw)? {
+            return Err(stale("the CRC-32 of the compressed bytes differs".into()));
+        }
+        if s.len > limits.max_inflated_size {
+            return Err(Error::Limit(format!(
+                "{what}: decompresses to more than {} bytes (Limits::max_inflated_size)",
+                limits.max_inflated_size
+            )));
+        }
+        check_limits(s.len, raw.len(), limits, &what)?;
+        let points = s
+            .points
+            .into_iter()
+            .map(|p| Point {
+                input: p.input,
+                output: p.output,
+                resume: p.resume,
+            })
+            .collect();
+        Ok(Unpacked {
+            raw,
+            compression,
+            len: s.len,
             points,
             cursors: Mutex::new(Vec::new()),
             limits: limits.clone(),
@@ -192,4 +271,18 @@ pub(crate) fn check_limits(out: u64, input: u64, limits: &Limits, what: &str) ->
         )));
     }
     Ok(())
+}
+
+/// The CRC-32 of all the bytes of `store`.
+fn crc_of(store: &Store) -> Result<u32> {
+    let mut h = crc32fast::Hasher::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut at = 0u64;
+    while at < store.len() {
+        let n = (store.len() - at).min(buf.len() as u64) as usize;
+        store.read_exact_at(at, &mut buf[..n], "compressed data")?;
+        h.update(&buf[..n]);
+        at += n as u64;
+    }
+    Ok(h.finalize())
 }

@@ -10,6 +10,7 @@
 mod codecs;
 mod gzip;
 pub(crate) mod index;
+mod saved;
 
 use super::store::Store;
 use super::Limits;

@@ -228,6 +228,8 @@ u8_p = POINTER(c_uint8)
 
 _FUNCTIONS: List[Tuple[str, Any, List[Any]]] = [
     ("tt_archive_open", tt_status, [c_char_p, c_char_p, c_size_t, POINTER(tt_archive_p)]),
+    ("tt_archive_open_with_index", tt_status, [c_char_p, c_char_p, c_char_p, c_size_t, POINTER(tt_archive_p)]),
+    ("tt_archive_save_index", tt_status, [tt_archive_p, c_char_p]),
     (
         "tt_archive_open_memory",
         tt_status,

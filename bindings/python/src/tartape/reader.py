@@ -151,6 +151,14 @@ class Archive:
             code = int(_lib.LIB.tt_archive_compression(ptr))
         return _COMPRESSION_NAMES.get(code, "none")
 
+    def save_index(self, path: Union[str, "os.PathLike[str]", "os.PathLike[bytes]"]) -> None:
+        """Saves the restart points of a compressed archive to ``path`` (atomically), for
+        ``open_archive(file, index=path)``. ``InvalidArgumentError`` for a plain archive."""
+        raw = os.fsencode(path)
+        if b"\0" in raw:
+            raise InvalidArgumentError(f"path {raw!r} contains a NUL byte")
+        self._call(_lib.LIB.tt_archive_save_index, raw)
+
     def _list(self) -> List[ArchiveEntry]:
         out: List[ArchiveEntry] = []
         info = _lib.tt_archive_entry_info()
@@ -420,8 +428,16 @@ class Member(io.RawIOBase):
         return bytes(buf)
 
 
-def open_archive(source: Union[str, "os.PathLike[str]", "os.PathLike[bytes]", bytes, bytearray, memoryview]) -> Archive:
+def open_archive(
+    source: Union[str, "os.PathLike[str]", "os.PathLike[bytes]", bytes, bytearray, memoryview],
+    index: Optional[Union[str, "os.PathLike[str]", "os.PathLike[bytes]"]] = None,
+) -> Archive:
     """Opens a TAR or ZIP archive, detecting the format from its content, and lists its entries.
+
+    A TAR compressed with gzip, zstd, xz or bzip2 is detected too (:attr:`Archive.compression`);
+    opening it decodes it once. ``index`` (a path) names the restart points that
+    :meth:`Archive.save_index` saved for this compressed file: opening then skips that pass.
+    Another archive's index raises ``InvalidArgumentError``, a damaged one ``CorruptError``.
 
     ``source`` is a path (``str`` or ``os.PathLike``) or the archive's bytes (``bytes``,
     ``bytearray``, ``memoryview``: copied, so the buffer may change afterwards). A file stays open
@@ -432,6 +448,8 @@ def open_archive(source: Union[str, "os.PathLike[str]", "os.PathLike[bytes]", by
     msg = ctypes.create_string_buffer(_MSG_LEN)
     out = ctypes.c_void_p()
     if isinstance(source, (bytes, bytearray, memoryview)):
+        if index is not None:
+            raise InvalidArgumentError("an index is for an archive opened from a path")
         ptr, n, keep = in_buffer(source, "source")
         status = _lib.LIB.tt_archive_open_memory(ptr, n, msg, _MSG_LEN, ctypes.byref(out))
         del keep
@@ -440,7 +458,13 @@ def open_archive(source: Union[str, "os.PathLike[str]", "os.PathLike[bytes]", by
         raw = os.fsencode(source)
         if b"\0" in raw:
             raise InvalidArgumentError(f"path {raw!r} contains a NUL byte")
-        status = _lib.LIB.tt_archive_open(raw, msg, _MSG_LEN, ctypes.byref(out))
+        if index is None:
+            status = _lib.LIB.tt_archive_open(raw, msg, _MSG_LEN, ctypes.byref(out))
+        else:
+            raw_index = os.fsencode(index)
+            if b"\0" in raw_index:
+                raise InvalidArgumentError(f"index path {raw_index!r} contains a NUL byte")
+            status = _lib.LIB.tt_archive_open_with_index(raw, raw_index, msg, _MSG_LEN, ctypes.byref(out))
         label = os.fsdecode(raw)
     if status != _lib.TT_STATUS_OK:
         message = msg.value.decode("utf-8", "replace")
