@@ -252,6 +252,15 @@ impl Archive {
         Archive::from_store_indexed(Store::open(path.as_ref())?, Some(index), limits)
     }
 
+    /// [`Archive::open_with_index`] for a compressed archive held in memory.
+    pub fn from_bytes_with_index(
+        bytes: impl Into<Arc<[u8]>>,
+        index: &[u8],
+        limits: Limits,
+    ) -> Result<Archive> {
+        Archive::from_store_indexed(Store::Memory(bytes.into()), Some(index), limits)
+    }
+
     /// The restart points of a compressed archive as the bytes of an index file, for
     /// [`Archive::open_with_index`]: about 32 KiB per 4 MiB of a gzip archive, 24 bytes per point
     /// otherwise. `InvalidArgument` for an archive that is not compressed.

@@ -162,7 +162,11 @@ pub(crate) fn decode(b: &[u8]) -> Result<Saved> {
         }
         let resume = match kind {
             0 => Resume::Fresh,
-            1 if compression == Compression::Gzip && num_bits <= 7 && window_pos < WINDOW => {
+            1 if compression == Compression::Gzip
+                && num_bits <= 7
+                && u32::from(bit_buf) >> num_bits == 0
+                && window_pos < WINDOW =>
+            {
                 Resume::Deflate {
                     num_bits,
                     bit_buf,
