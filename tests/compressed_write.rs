@@ -470,3 +470,59 @@ fn measure_frame_per_entry_cost_against_one_stream() {
         );
     }
 }
+
+/// Compares libzstd settings on one TAR (not a check: `TARTAPE_MEASURE_TAR=FILE cargo test
+/// --release --test compressed_write zstd_settings -- --ignored --nocapture`).
+#[test]
+#[ignore]
+fn measure_zstd_settings_on_a_tar() {
+    use zstd::zstd_safe::{CCtx, CParameter, InBuffer, OutBuffer};
+    let Ok(path) = std::env::var("TARTAPE_MEASURE_TAR") else {
+        return;
+    };
+    let tar = std::fs::read(path).unwrap();
+    let stream = |workers: u32, checksum: bool, piece: usize| {
+        let mut c = CCtx::create();
+        c.set_parameter(CParameter::CompressionLevel(3)).unwrap();
+        c.set_parameter(CParameter::ChecksumFlag(checksum)).unwrap();
+        c.set_parameter(CParameter::NbWorkers(workers)).unwrap();
+        let mut out: Vec<u8> = Vec::new();
+        let op = zstd::zstd_safe::zstd_sys::ZSTD_EndDirective::ZSTD_e_continue;
+        for p in tar.chunks(piece) {
+            let mut input = InBuffer::around(p);
+            while input.pos() < p.len() {
+                out.reserve(1 << 20);
+                let at = out.len();
+                let mut o = OutBuffer::around_pos(&mut out, at);
+                c.compress_stream2(&mut o, &mut input, op).unwrap();
+            }
+        }
+        let end = zstd::zstd_safe::zstd_sys::ZSTD_EndDirective::ZSTD_e_end;
+        let mut input = InBuffer::around(&[]);
+        loop {
+            out.reserve(1 << 20);
+            let at = out.len();
+            let mut o = OutBuffer::around_pos(&mut out, at);
+            if c.compress_stream2(&mut o, &mut input, end).unwrap() == 0 {
+                break;
+            }
+        }
+        out.len()
+    };
+    println!(
+        "bulk, single thread: {}",
+        zstd::bulk::compress(&tar, 3).unwrap().len()
+    );
+    for (w, ck, piece) in [
+        (0, true, 128 << 10),
+        (1, true, 128 << 10),
+        (1, false, 128 << 10),
+        (1, true, 16 << 20),
+        (2, true, 1 << 30),
+    ] {
+        println!(
+            "workers {w}, checksum {ck}, pieces of {piece}: {}",
+            stream(w, ck, piece)
+        );
+    }
+}
