@@ -198,8 +198,13 @@ fn compressed_bytes_are_the_same_across_runs_and_time_zones() {
 #[test]
 #[ignore]
 fn emit_compressed_tapes_for_the_time_zone_test() {
-    let root = std::env::var_os("TARTAPE_TEST_TREE").expect("run by the time zone test");
-    let out = std::env::var_os("TARTAPE_TEST_OUT").expect("run by the time zone test");
+    let (Some(root), Some(out)) = (
+        std::env::var_os("TARTAPE_TEST_TREE"),
+        std::env::var_os("TARTAPE_TEST_OUT"),
+    ) else {
+        println!("a helper of compressed_bytes_are_the_same_across_runs_and_time_zones: nothing to do alone");
+        return;
+    };
     let mut all = Vec::new();
     for kind in [Compression::Gzip, Compression::Zstd] {
         let c = Compress::new(kind, 0).unwrap();
