@@ -295,7 +295,7 @@ class Report:
             self.w()
             self.wall_table(group, "ours_zstd3", ["tar_zstd3_T2", "ours_zstd3", "tar_czf", "ours_gzip6"])
             for ours, theirs, what in (("ours_zstd3", "tar_zstd3_T2", "zstd -3 (2 workers) vs `tar cf - | zstd -3 -T2`"),
-                                       ("ours_gzip6", "tar_czf", "gzip -6 vs `tar czf -`")):
+                                       ("ours_gzip6", "tar_czf", "gzip -6 (2 threads) vs `tar czf -`")):
                 r = self.med(group, ours) / self.med(group, theirs)
                 a, b = self.size_of(group, ours), self.size_of(group, theirs)
                 self.target(f"Compressed, {data} set: {what}", f"{r:.2f}", "<= 1.00", r <= 1.0,

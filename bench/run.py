@@ -273,7 +273,7 @@ class Harness:
             name = data.name
             group = f"compress_{name}"
             pipes = {
-                "ours_gzip6": f"{probe} --gzip 6 --read --write {name}",
+                "ours_gzip6": f"{probe} --gzip 6 --threads 2 --read --write {name}",
                 "tar_czf": f"tar czf - {name}",
                 "ours_zstd3": f"{probe} --zstd 3 --threads 2 --read --write {name}",
                 "tar_zstd3_T2": f"tar cf - {name} | zstd -3 -T2 -c",

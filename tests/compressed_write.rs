@@ -124,6 +124,14 @@ fn every_compression_and_level_decompresses_to_the_plain_tape() {
             // Our reader detects and lists it as the plain tape.
             let a = Archive::from_bytes(packed.clone()).unwrap();
             assert_eq!(a.compression(), kind);
+            if kind == Compression::Gzip {
+                // A member per 4 MiB: each is a place the reader restarts from.
+                assert!(
+                    a.restart_points() > plain.len() >> 22,
+                    "{level}: {} points",
+                    a.restart_points()
+                );
+            }
             let p = Archive::from_bytes(plain.clone()).unwrap();
             assert_eq!(a.entries(), p.entries());
             sizes.push((kind, level, packed.len()));
@@ -137,10 +145,10 @@ fn every_compression_and_level_decompresses_to_the_plain_tape() {
 }
 
 #[test]
-fn zstd_bytes_are_the_same_for_any_number_of_threads() {
+fn gzip_and_zstd_bytes_are_the_same_for_any_number_of_threads() {
     let dir = TempDir::new("cw-threads");
     let root = dir.join("big");
-    // Several MiB so that zstd cuts the frame into jobs for its workers.
+    // Several MiB so that zstd cuts the frame into jobs for its workers, gzip into members.
     let mut rng = Rng::new(4);
     for i in 0..6 {
         let mut data = Vec::new();
@@ -149,22 +157,27 @@ fn zstd_bytes_are_the_same_for_any_number_of_threads() {
         }
         write(&root.join(format!("f{i}")), &data);
     }
-    let bytes = |threads: u32, level: i32| {
-        let c = Compress::new(Compression::Zstd, level)
-            .unwrap()
-            .with_threads(threads)
-            .unwrap();
-        events_bytes(&tape(&root, Some(c)))
-    };
-    for level in [1, 3] {
-        let one = bytes(1, level);
-        for threads in [2, 3, 8] {
+    for kind in [Compression::Zstd, Compression::Gzip] {
+        let bytes = |threads: u32, level: i32| {
+            let c = Compress::new(kind, level)
+                .unwrap()
+                .with_threads(threads)
+                .unwrap();
+            events_bytes(&tape(&root, Some(c)))
+        };
+        for level in [1, 3] {
+            let one = bytes(1, level);
+            for threads in [2, 3, 8] {
+                assert!(
+                    bytes(threads, level) == one,
+                    "{kind:?} level {level}, {threads} threads"
+                );
+            }
             assert!(
-                bytes(threads, level) == one,
-                "level {level}, {threads} threads"
+                one == bytes(1, level),
+                "{kind:?} level {level}: a second run"
             );
         }
-        assert!(one == bytes(1, level), "level {level}: a second run");
     }
 }
 

@@ -101,6 +101,6 @@ func TestCompressionOptionsAreChecked(t *testing.T) {
 		t.Fatalf("xz: %v", err)
 	}
 	if _, err := New(WithCompressionThreads(2)); !errors.As(err, &e) || e.Status != ErrInvalidArgument {
-		t.Fatalf("threads without zstd: %v", err)
+		t.Fatalf("threads without a compression: %v", err)
 	}
 }

@@ -148,8 +148,9 @@ func WithCompression(c Compression, level int) Option {
 	return func(cfg *config) { cfg.compression, cfg.compressionLevel = c, level }
 }
 
-// WithCompressionThreads sets the zstd worker threads (1, the default, to 256); the bytes do not
-// depend on it. Only with WithCompression(CompressionZstd, ...).
+// WithCompressionThreads sets the compression threads (1, the default, to 256): zstd's workers, or
+// the threads compressing gzip's 4 MiB members; the bytes do not depend on it. Only with
+// WithCompression.
 func WithCompressionThreads(n int) Option { return func(c *config) { c.compressionThreads = n } }
 
 // WithMD5 switches MD5 hashing of file contents for FileEnd events (on by default).

@@ -413,7 +413,8 @@ pub extern "C" fn tt_tape_set_deflate(tape: *mut tt_tape, level: i32) -> tt_stat
 /// compressed bytes, their `offset` counting compressed bytes and their `index` UINT64_MAX (the
 /// bytes mix entries); FILE_START and FILE_END keep the TAR's offsets. The same entries,
 /// compression and level give the same bytes (for the library versions of docs/COMPRESSION.md:
-/// gzip by miniz_oxide, zstd by libzstd), whatever the number of threads. A ZIP tape cannot be
+/// gzip by miniz_oxide, in members of 4 MiB uncompressed, zstd by libzstd), whatever the number
+/// of threads (`tt_tape_set_compression_threads`). A ZIP tape cannot be
 /// compressed (its entries are deflated: `tt_tape_set_deflate`): sealing it gives
 /// INVALID_ARGUMENT.
 #[no_mangle]
@@ -449,10 +450,11 @@ pub extern "C" fn tt_tape_set_compression(
     })
 }
 
-/// Sets the number of zstd worker threads of a tape compressed with `tt_tape_set_compression`
-/// (ZSTD), before sealing: 1 (the default: one thread compresses while the caller's thread builds
-/// the TAR) to 256. The bytes are the same for any number. INVALID_ARGUMENT when the tape is not
-/// set to zstd or `threads` is out of range; STATE once sealed.
+/// Sets the number of compression threads of a tape compressed with `tt_tape_set_compression`,
+/// before sealing: 1 (the default: one thread compresses while the caller's thread builds the
+/// TAR) to 256; zstd's workers, or the threads that compress gzip members. The bytes are the same
+/// for any number. INVALID_ARGUMENT when no compression is set or `threads` is out of range;
+/// STATE once sealed.
 #[no_mangle]
 pub extern "C" fn tt_tape_set_compression_threads(tape: *mut tt_tape, threads: u32) -> tt_status {
     boundary(|| {
@@ -460,12 +462,13 @@ pub extern "C" fn tt_tape_set_compression_threads(tape: *mut tt_tape, threads: u
             return tt_status::InvalidArgument;
         };
         t.build(|b| match b.compression() {
-            Some(c) if c.compression() == Compression::Zstd => {
+            Some(c) => {
                 b.set_compression(Some(c.with_threads(threads)?));
                 Ok(())
             }
-            _ => Err(Error::InvalidArgument(
-                "compression threads: set zstd compression first (tt_tape_set_compression)".into(),
+            None => Err(Error::InvalidArgument(
+                "compression threads: set gzip or zstd compression first (tt_tape_set_compression)"
+                    .into(),
             )),
         })
     })

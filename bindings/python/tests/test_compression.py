@@ -31,6 +31,8 @@ def test_gzip_tape_is_the_plain_tar_gzipped(tmp_path: Path, tree: Dict[str, byte
         assert tape.stream_only and not plain.stream_only
         data = full(tape)
         assert gzip.decompress(data) == full(plain)
+    with tar_tape(tmp_path, compression="gzip", compression_level=level, compression_threads=3) as threaded:
+        assert full(threaded) == data
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tf:
         for name, body in tree.items():
             f = tf.extractfile(name)

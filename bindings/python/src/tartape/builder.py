@@ -85,8 +85,8 @@ class TapeBuilder:
             the default, leaves it plain). Stream-only like a deflated ZIP; the same entries and
             level give the same bytes, whatever ``compression_threads``.
         compression_level: gzip 1 to 9, zstd 1 to 22; 0 (the default) means gzip 6, zstd 3.
-        compression_threads: zstd worker threads, 1 (the default) to 256; the bytes do not
-            depend on it.
+        compression_threads: compression threads (zstd's workers, or threads compressing gzip's
+            4 MiB members), 1 (the default) to 256; the bytes do not depend on it.
     """
 
     def __init__(
@@ -131,8 +131,7 @@ class TapeBuilder:
             if not 0 <= threads_v < 2**32:
                 raise InvalidArgumentError(f"compression_threads {threads_v}: use 1 to 256")
             self._live().call(_lib.LIB.tt_tape_set_compression, self._compression, level_v)
-            if self._compression == _lib.TT_COMPRESSION_ZSTD:
-                self._live().call(_lib.LIB.tt_tape_set_compression_threads, threads_v)
+            self._live().call(_lib.LIB.tt_tape_set_compression_threads, threads_v)
         if exclude is not None:
             for item in [exclude] if isinstance(exclude, (str, bytes)) else exclude:
                 self.add_exclude(item)

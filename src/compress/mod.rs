@@ -1,26 +1,32 @@
-//! Compressing a whole TAR stream: gzip (flate2's Rust backend, miniz_oxide) or zstd (libzstd,
-//! always in its multithreaded mode, whose output is the same for any number of workers >= 1).
+//! Compressing a whole TAR stream: gzip (flate2's Rust backend, miniz_oxide; members of 4 MiB
+//! compressed by worker threads, [`gzip_members`]) or zstd (libzstd, always in its multithreaded
+//! mode, whose output is the same for any number of workers >= 1).
 //!
 //! The same uncompressed bytes, compression and level always give the same compressed bytes
-//! (for the library versions named in docs/COMPRESSION.md): the compressor is fed in fixed
-//! [`CHUNK`]s cut from the uncompressed stream, whatever the sizes of the pieces the stream
-//! produces, and is flushed only at the end; the gzip header holds no name, a zero mtime and the
-//! "unknown" operating system (255); zstd frames carry a content checksum and no content size.
+//! (for the library versions named in docs/COMPRESSION.md), whatever the number of threads: the
+//! zstd compressor is fed in fixed [`CHUNK`]s cut from the uncompressed stream, whatever the sizes
+//! of the pieces the stream produces, and is flushed only at the end; gzip members are fixed
+//! slices of the stream; the gzip header holds no name, a zero mtime and the "unknown" operating
+//! system (255); zstd frames carry a content checksum and no content size.
 
-use std::io::Write;
+mod gzip_members;
+
+use gzip_members::GzipMembers;
+pub use gzip_members::MEMBER as GZIP_MEMBER;
 
 use zstd::zstd_safe::{self, CCtx, CParameter, InBuffer, OutBuffer};
 
 pub use crate::reader::Compression;
 use crate::{Error, Result};
 
-/// The uncompressed bytes handed to the compressor at a time.
+/// The uncompressed bytes handed to the zstd compressor at a time.
 pub const CHUNK: usize = 128 << 10;
 
-/// The compressor whose output gzip bytes are (flate2's Rust backend); written into fingerprints.
-pub const GZIP_ENGINE: &str = "miniz_oxide 0.9";
+/// What gzip bytes depend on: the compressor (flate2's Rust backend) and the member size; written
+/// into fingerprints.
+pub const GZIP_ENGINE: &str = "miniz_oxide 0.9, members of 4 MiB";
 
-/// The library and version that make `compression`'s bytes: "miniz_oxide 0.9" for gzip,
+/// The library and version that make `compression`'s bytes: [`GZIP_ENGINE`] for gzip,
 /// "libzstd 1.5.7" (the linked version) for zstd; empty for the others.
 pub fn engine_version(compression: Compression) -> String {
     match compression {
@@ -75,8 +81,8 @@ impl Compress {
         })
     }
 
-    /// Sets the number of zstd worker threads (1 to 256); the bytes do not depend on it. Ignored
-    /// for gzip.
+    /// Sets the number of compression threads (1 to 256): zstd's workers, or the threads that
+    /// compress gzip members; the bytes do not depend on it.
     pub fn with_threads(mut self, threads: u32) -> Result<Compress> {
         if !(1..=256).contains(&threads) {
             return Err(Error::InvalidArgument(format!(
@@ -97,14 +103,14 @@ impl Compress {
         self.level
     }
 
-    /// The zstd worker threads.
+    /// The compression threads.
     pub fn threads(&self) -> u32 {
         self.threads
     }
 }
 
 enum Engine {
-    Gzip(Box<flate2::write::GzEncoder<Vec<u8>>>),
+    Gzip(Box<GzipMembers>),
     Zstd(Box<CCtx<'static>>),
 }
 
@@ -132,12 +138,9 @@ fn zstd_error(code: usize) -> Error {
 impl Compressor {
     pub(crate) fn new(c: &Compress) -> Result<Compressor> {
         let engine = match c.compression {
-            Compression::Gzip => Engine::Gzip(Box::new(
-                flate2::GzBuilder::new()
-                    .mtime(0)
-                    .operating_system(255)
-                    .write(Vec::new(), flate2::Compression::new(c.level as u32)),
-            )),
+            Compression::Gzip => {
+                Engine::Gzip(Box::new(GzipMembers::new(c.level as u32, c.threads)?))
+            }
             Compression::Zstd => {
                 let mut z = CCtx::try_create().ok_or_else(|| Error::Io {
                     path: "zstd compressor".into(),
@@ -168,13 +171,22 @@ impl Compressor {
         })
     }
 
+    /// Uncompressed bytes compressed at a time: a gzip member, a zstd chunk.
+    fn unit(&self) -> usize {
+        match self.engine {
+            Engine::Gzip(_) => GZIP_MEMBER,
+            Engine::Zstd(_) => CHUNK,
+        }
+    }
+
     /// Takes uncompressed bytes; compressed output may follow in [`Compressor::output`].
     pub(crate) fn write(&mut self, mut bytes: &[u8]) -> Result<()> {
+        let unit = self.unit();
         while !bytes.is_empty() {
-            let n = bytes.len().min(CHUNK - self.staged.len());
+            let n = bytes.len().min(unit - self.staged.len());
             self.staged.extend_from_slice(&bytes[..n]);
             bytes = &bytes[n..];
-            if self.staged.len() == CHUNK {
+            if self.staged.len() == unit {
                 self.compress_staged(false)?;
             }
         }
@@ -186,15 +198,14 @@ impl Compressor {
         self.compact();
         match &mut self.engine {
             Engine::Gzip(g) => {
-                let io = |e: std::io::Error| Error::Io {
-                    path: "gzip compressor".into(),
-                    source: e,
-                };
-                g.write_all(&self.staged).map_err(io)?;
-                if end {
-                    g.try_finish().map_err(io)?;
+                // A last member only if there is something for it (or nothing was written).
+                if !self.staged.is_empty() || (end && g.is_empty()) {
+                    let data = std::mem::replace(&mut self.staged, Vec::with_capacity(GZIP_MEMBER));
+                    g.submit(data, &mut self.out)?;
                 }
-                self.out.append(g.get_mut());
+                if end {
+                    g.finish(&mut self.out)?;
+                }
             }
             Engine::Zstd(z) => {
                 let mut input = InBuffer::around(&self.staged);
@@ -296,6 +307,23 @@ mod tests {
             .unwrap()
             .with_threads(0)
             .is_err());
+    }
+
+    #[test]
+    fn gzip_members_are_fixed_slices_whatever_the_threads() {
+        let data: Vec<u8> = (0..(2 * GZIP_MEMBER + 1000) as u32)
+            .map(|i| (i % 251) as u8)
+            .collect();
+        let c = Compress::new(Compression::Gzip, 6).unwrap();
+        let one = compress(&c, &data, 300_000);
+        let want: Vec<u8> = data
+            .chunks(GZIP_MEMBER)
+            .flat_map(|m| gzip_members::member(m, 6))
+            .collect();
+        assert_eq!(one, want);
+        assert_eq!(one, compress(&c.with_threads(3).unwrap(), &data, 1 << 20));
+        let empty = compress(&c, &[], 1);
+        assert_eq!(empty, gzip_members::member(&[], 6));
     }
 
     #[test]
