@@ -36,9 +36,11 @@ echo "--- examples under AddressSanitizer + UndefinedBehaviorSanitizer"
 "$out/multipart_asan" 1536 examples/site > /dev/null
 "$out/compress_asan" zstd 3 examples/site > "$work/a.tar.zst"
 "$out/compress_asan" gzip 6 examples/site > "$work/a.tar.gz"
-echo "--- compress under valgrind"
-valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
-  --error-exitcode=1 "$rel/examples-c/compress" zstd 3 examples/site > /dev/null
+echo "--- compress (zstd and gzip threads) under valgrind"
+for c in zstd gzip; do
+  valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
+    --error-exitcode=1 "$rel/examples-c/compress" $c 3 examples/site > /dev/null
+done
 echo "--- api_test under valgrind"
 valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
   --error-exitcode=1 "$out/api_test" "$work/valgrind"
