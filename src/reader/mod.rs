@@ -1,7 +1,9 @@
 //! The archive reader: list the entries of a TAR or ZIP archive and read its members in place.
 //!
 //! [`Archive::open`] (a file, read with `pread`) or [`Archive::from_bytes`] (memory) detects the
-//! format from the content, builds the whole listing at once (bounded by [`Limits`]) and then answers
+//! format from the content (also inside gzip, zstd, xz or bzip2: [`Compression`], read through
+//! restart points that [`Archive::save_index`] can keep beside the archive), builds the whole
+//! listing at once (bounded by [`Limits`]) and then answers
 //! [`Archive::entries`], [`Archive::find`], [`Archive::open_member`] (a streaming [`Member`] that is
 //! `Read + Seek`) and [`Archive::read_member_at`] (random access without a cursor). An `Archive` is
 //! `Send + Sync` and cheap to clone: members can be read from several threads at once.
