@@ -1,5 +1,5 @@
 //! Compressing a whole TAR stream: gzip (flate2's Rust backend, miniz_oxide; members of 4 MiB
-//! compressed by worker threads, [`gzip_members`]) or zstd (libzstd, always in its multithreaded
+//! compressed by worker threads) or zstd (libzstd, always in its multithreaded
 //! mode, whose output is the same for any number of workers >= 1).
 //!
 //! The same uncompressed bytes, compression and level always give the same compressed bytes
