@@ -675,15 +675,17 @@ tt_status tt_tape_set_deflate(struct tt_tape *tape, int32_t level);
 // compressed bytes, their `offset` counting compressed bytes and their `index` UINT64_MAX (the
 // bytes mix entries); FILE_START and FILE_END keep the TAR's offsets. The same entries,
 // compression and level give the same bytes (for the library versions of docs/COMPRESSION.md:
-// gzip by miniz_oxide, zstd by libzstd), whatever the number of threads. A ZIP tape cannot be
+// gzip by miniz_oxide, in members of 4 MiB uncompressed, zstd by libzstd), whatever the number
+// of threads (`tt_tape_set_compression_threads`). A ZIP tape cannot be
 // compressed (its entries are deflated: `tt_tape_set_deflate`): sealing it gives
 // INVALID_ARGUMENT.
 tt_status tt_tape_set_compression(struct tt_tape *tape, uint32_t compression, int32_t level);
 
-// Sets the number of zstd worker threads of a tape compressed with `tt_tape_set_compression`
-// (ZSTD), before sealing: 1 (the default: one thread compresses while the caller's thread builds
-// the TAR) to 256. The bytes are the same for any number. INVALID_ARGUMENT when the tape is not
-// set to zstd or `threads` is out of range; STATE once sealed.
+// Sets the number of compression threads of a tape compressed with `tt_tape_set_compression`,
+// before sealing: 1 (the default: one thread compresses while the caller's thread builds the
+// TAR) to 256; zstd's workers, or the threads that compress gzip members. The bytes are the same
+// for any number. INVALID_ARGUMENT when no compression is set or `threads` is out of range;
+// STATE once sealed.
 tt_status tt_tape_set_compression_threads(struct tt_tape *tape, uint32_t threads);
 
 // Switches MD5 hashing of file contents for FILE_END events (on by default). Applies to streams
