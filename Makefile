@@ -9,7 +9,7 @@ MINOR := $(word 2,$(subst ., ,$(VERSION)))
 SONAME := libtartape.so.$(MAJOR).$(MINOR)
 REL := target/release
 CFLAGS_STRICT := -std=c99 -Wall -Wextra -Werror -pedantic -O2
-EXAMPLES := stream_dir from_memory resume read_range multipart
+EXAMPLES := stream_dir from_memory resume read_range multipart compress
 
 .PHONY: all release examples install demo test quick clean wheel
 

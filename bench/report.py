@@ -373,6 +373,20 @@ class Report:
                    "each run). Both produce the same bytes for these trees (sizes above).")
             self.w()
 
+        for data in ("text", "small"):
+            group = f"compress_{data}"
+            if (group, "ours_zstd3") not in R:
+                continue
+            self.w(f"### Compressed TAR of the `{data}` set: the engine (`tt_stream --read --write`, as the "
+                   "command line writes) against tar piped into the compressor, same level")
+            self.w()
+            self.wall_table(group, "ours_zstd3", ["tar_zstd3_T2", "ours_zstd3", "tar_czf", "ours_gzip6"])
+            for ours, theirs, what in (("ours_zstd3", "tar_zstd3_T2", "zstd -3 (2 workers) vs `tar cf - | zstd -3 -T2`"),
+                                       ("ours_gzip6", "tar_czf", "gzip -6 (2 threads) vs `tar czf -`")):
+                r = self.med(group, ours) / self.med(group, theirs)
+                a, b = self.size_of(group, ours), self.size_of(group, theirs)
+                self.target(f"Compressed, {data} set: {what}", f"{r:.2f}", "<= 1.00", r <= 1.0,
+                            f"sizes {a:,} vs {b:,} bytes ({100 * (a / b - 1):+.2f}%)")
         if ("binding", "py_play") in R:
             self.w("### Our Python binding vs the C loop (1 GiB tape, hashing off, in-process)")
             self.w()

@@ -29,12 +29,14 @@ PY_TARTAPE3 = BENCH / ".venv-tartape3" / "bin" / "python"
 
 CONFIGS = {
     "full": dict(large_files=4, large_mib=256, large4_copies=4, small_files=20000, small_dirs=100,
-                 small_max=8192, tree_entries=200000, tree_dirs=200, random_calls=200000, resume_reps=11),
+                 small_max=8192, tree_entries=200000, tree_dirs=200, random_calls=200000, resume_reps=11,
+                 text_files=64, text_mib=4),
     "quick": dict(large_files=4, large_mib=16, large4_copies=4, small_files=2000, small_dirs=10,
-                  small_max=8192, tree_entries=20000, tree_dirs=20, random_calls=20000, resume_reps=5),
+                  small_max=8192, tree_entries=20000, tree_dirs=20, random_calls=20000, resume_reps=5,
+                  text_files=16, text_mib=1),
 }
 GROUPS = ["large_inproc", "large_pipe", "large_md5", "small", "tree", "memory", "random", "resume",
-          "tartape3", "binding", "profile", "serve"]
+          "tartape3", "binding", "compress", "profile", "serve"]
 DATASET_VERSION = 1
 
 
@@ -103,6 +105,20 @@ class Harness:
                 at = rng.randint(0, self.cfg["small_max"])
                 with open(sub / f"f{i:05d}", "wb") as f:
                     f.write(pool[at:at + size])
+
+    def make_text(self, path: Path) -> None:
+        # Compressible files: lines of words and numbers, different in every file.
+        rng = random.Random(64)
+        words = [w.encode() for w in "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu".split()]
+        path.mkdir(parents=True)
+        for i in range(self.cfg["text_files"]):
+            want = self.cfg["text_mib"] << 20
+            parts, n = [], 0
+            while n < want:
+                line = b" ".join(rng.choices(words, k=8)) + b" %d\n" % rng.randrange(1 << 30)
+                parts.append(line)
+                n += len(line)
+            (path / f"t{i:03d}.txt").write_bytes(b"".join(parts)[:want])
 
     def make_tree(self, path: Path) -> None:
         # entries = the root + dirs + files, all files empty.
@@ -248,6 +264,30 @@ class Harness:
         self.alternate("tree", {k: (f"{v} | cat > /dev/null", True) for k, v in pipes.items()},
                        tree.parent, reps=max(3, self.reps // 2))
         self.sizes("tree", pipes, tree.parent, times=1)
+
+    def g_compress(self) -> None:
+        # Compressed TAR through the engine (bench/c/tt_stream --read --write, as the command line
+        # writes) against tar piped into the compressor, same level; output sizes side by side.
+        probe = BIN / "tt_stream"
+        for data in (self.dataset("text"), self.dataset("small")):
+            name = data.name
+            group = f"compress_{name}"
+            pipes = {
+                "ours_gzip6": f"{probe} --gzip 6 --threads 2 --read --write {name}",
+                "tar_czf": f"tar czf - {name}",
+                "ours_zstd3": f"{probe} --zstd 3 --threads 2 --read --write {name}",
+                "tar_zstd3_T2": f"tar cf - {name} | zstd -3 -T2 -c",
+            }
+            self.warm(data)
+            self.alternate(group, {k: (f"{v} 2>/dev/null | cat > /dev/null", True) for k, v in pipes.items()},
+                           data.parent)
+            self.sizes(group, pipes, data.parent, times=1)
+            # Our bytes decompress to our plain TAR.
+            plain = self.run(f"{probe} --read --write {name} 2>/dev/null | md5sum", data.parent, shell=True)["stdout"]
+            for k, back in (("ours_gzip6", "gzip -dc"), ("ours_zstd3", "zstd -dc")):
+                got = self.run(f"{pipes[k]} 2>/dev/null | {back} | md5sum", data.parent, shell=True)["stdout"]
+                self.check_equal(group, f"{k} decompresses to the plain TAR", int(got.split()[0], 16),
+                                 int(plain.split()[0], 16))
 
     def g_large_md5(self) -> None:
         large = self.dataset("large")

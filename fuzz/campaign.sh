@@ -10,7 +10,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 corpora="$here/../../shared/corpora"
 runs=${1:-10000000}
 [ $# -gt 0 ] && shift
-targets=${*:-"catalog_loader pax_records tar_reader tar_stream zip_reader tape_api"}
+targets=${*:-"catalog_loader pax_records tar_reader tar_stream zip_reader compressed_reader tape_api"}
 cd "$here"
 tdir=${FUZZ_TARGET_DIR:-target}
 RUSTC_BOOTSTRAP=1 cargo fuzz build -O -a --sanitizer none --target-dir "$tdir" >/dev/null

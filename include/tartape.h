@@ -40,6 +40,28 @@ enum tt_archive_flag
 typedef uint32_t tt_archive_flag;
 #endif // __cplusplus
 
+// A compression around a whole archive: what `tt_archive_compression` reports of an archive
+// read, and what `tt_tape_set_compression` writes. Stable numbers.
+enum tt_compression
+#ifdef __cplusplus
+  : uint32_t
+#endif // __cplusplus
+ {
+  // Not compressed.
+  TT_COMPRESSION_NONE = 0,
+  // gzip (RFC 1952).
+  TT_COMPRESSION_GZIP = 1,
+  // Zstandard (RFC 8878).
+  TT_COMPRESSION_ZSTD = 2,
+  // xz (read only).
+  TT_COMPRESSION_XZ = 3,
+  // bzip2 (read only).
+  TT_COMPRESSION_BZIP2 = 4,
+};
+#ifndef __cplusplus
+typedef uint32_t tt_compression;
+#endif // __cplusplus
+
 // What kind of entry. A tape holds files, directories and symlinks; an archive being read
 // (`tt_archive_entry_info.kind`) may hold any of these.
 enum tt_entry_kind
@@ -378,6 +400,15 @@ extern "C" {
 // Opens the TAR or ZIP archive at `path` (a NUL-terminated byte path), detecting the format from
 // its content, and lists all its entries (bounded by the default limits: see docs/READER.md).
 //
+// An archive compressed with gzip, zstd, xz or bzip2 (`.tar.gz`, `.tar.zst`, `.tar.xz`,
+// `.tar.bz2`) is detected by its magic bytes and read as what it decompresses to: opening decodes
+// it once (checking it, and recording restart points so that members far in are read without
+// decoding from the start; `tt_archive_save_index` saves them for `tt_archive_open_with_index`);
+// entry offsets are then offsets in the uncompressed bytes, and `tt_archive_compression` names
+// the compression. Truncated or corrupt compressed data gives
+// `CORRUPT`; one past the decompression limits (ratio 1000, 1 TiB, 256 MiB of decoder memory)
+// gives `LIMIT`, its message naming the limit.
+//
 // On success `*out` receives a new archive the caller owns and frees with `tt_archive_free`; the
 // file stays open and must not change while in use. On failure `*out` is untouched, the status
 // says why (`IO`, `CORRUPT`, `LIMIT`, `UNSUPPORTED`...) and, when `msg_buf` is not NULL, the
@@ -393,6 +424,31 @@ tt_status tt_archive_open_memory(const uint8_t *buf,
                                  char *msg_buf,
                                  size_t msg_len,
                                  struct tt_archive **out);
+
+// Opens the compressed archive at `path` with the restart points that `tt_archive_save_index`
+// saved in the file `index_path` (both NUL-terminated byte paths), without the decoding pass
+// `tt_archive_open` makes: listing and member reads start from the saved points. The index must
+// be this archive's: its compressed length and the CRC-32 of all its bytes are checked (one read
+// of the file, no decoding); another archive's index, or this one's after the archive changed,
+// gives INVALID_ARGUMENT, a damaged index CORRUPT, an archive that is not compressed
+// INVALID_ARGUMENT. Ownership of `*out`, failure reporting and `msg_buf` as in
+// `tt_archive_open`. No pointer may be NULL but `msg_buf`. Thread-safe.
+tt_status tt_archive_open_with_index(const char *path,
+                                     const char *index_path,
+                                     char *msg_buf,
+                                     size_t msg_len,
+                                     struct tt_archive **out);
+
+// Saves the restart points of a compressed `archive` to `path` (a NUL-terminated byte path),
+// atomically (a temporary file beside it, then renamed), for `tt_archive_open_with_index`:
+// about 32 KiB per 4 MiB of a gzip archive, 24 bytes per point otherwise. INVALID_ARGUMENT for
+// an archive that is not compressed or a NULL pointer, IO when the file cannot be written.
+// Thread-safe.
+tt_status tt_archive_save_index(const struct tt_archive *archive, const char *path);
+
+// The compression around `archive`, a `tt_compression` value: `TT_COMPRESSION_NONE` (0) for a
+// plain archive or a NULL `archive`. Thread-safe.
+uint32_t tt_archive_compression(const struct tt_archive *archive);
 
 // The number of entries of `archive`, or 0 when `archive` is NULL. Thread-safe.
 uint64_t tt_archive_entry_count(const struct tt_archive *archive);
@@ -611,6 +667,29 @@ tt_status tt_tape_set_format(struct tt_tape *tape, uint32_t format);
 // `tt_tape_start_at` with an offset above 0 give NOT_RANDOM_ACCESS; event offsets are the real
 // ones. Streaming keeps 24 bytes per entry for the central directory. Ignored for TAR.
 tt_status tt_tape_set_deflate(struct tt_tape *tape, int32_t level);
+
+// Compresses the whole TAR stream, before sealing (STATE after): `compression` is a
+// `tt_compression` value, `TT_COMPRESSION_GZIP` or `TT_COMPRESSION_ZSTD` (`TT_COMPRESSION_NONE`
+// turns it off; XZ and BZIP2 are read only: UNSUPPORTED); `level` is 1 to 9 for gzip, 1 to 22
+// for zstd, 0 for the default (gzip 6, zstd 3); anything else is INVALID_ARGUMENT.
+//
+// Like a deflated ZIP, a compressed tape is stream-only: `tt_tape_total_size`, `tt_read_at` and
+// `tt_tape_start_at` with an offset above 0 give NOT_RANDOM_ACCESS. Its DATA events carry
+// compressed bytes, their `offset` counting compressed bytes and their `index` UINT64_MAX (the
+// bytes mix entries); FILE_START and FILE_END keep the TAR's offsets. The same entries,
+// compression and level give the same bytes (for the library versions of docs/COMPRESSION.md:
+// gzip by miniz_oxide, in members of 4 MiB uncompressed, zstd by libzstd), whatever the number
+// of threads (`tt_tape_set_compression_threads`). A ZIP tape cannot be
+// compressed (its entries are deflated: `tt_tape_set_deflate`): sealing it gives
+// INVALID_ARGUMENT.
+tt_status tt_tape_set_compression(struct tt_tape *tape, uint32_t compression, int32_t level);
+
+// Sets the number of compression threads of a tape compressed with `tt_tape_set_compression`,
+// before sealing: 1 (the default: one thread compresses while the caller's thread builds the
+// TAR) to 256; zstd's workers, or the threads that compress gzip members. The bytes are the same
+// for any number. INVALID_ARGUMENT when no compression is set or `threads` is out of range;
+// STATE once sealed.
+tt_status tt_tape_set_compression_threads(struct tt_tape *tape, uint32_t threads);
 
 // Switches MD5 hashing of file contents for FILE_END events (on by default). Applies to streams
 // started afterwards.

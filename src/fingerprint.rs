@@ -16,6 +16,14 @@ pub fn compute(tape: &Tape) -> Result<String> {
         crate::Format::Tar => h.update(b"tar\0"),
         crate::Format::Zip => h.update(b"zip\0"),
     }
+    if let Some(c) = tape.compression() {
+        // The compressed bytes depend on the compression, its level and the library's version
+        // (not on the number of zstd threads).
+        h.update(b"compressed\0");
+        h.update(c.compression().name());
+        h.update(c.level().to_le_bytes());
+        h.update(crate::compress::engine_version(c.compression()));
+    }
     h.update((tape.len() as u64).to_le_bytes());
     h.update(tape.total_size().to_le_bytes());
     let mut scratch = Vec::new();

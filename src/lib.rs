@@ -63,6 +63,7 @@ mod workqueue;
 
 mod catalog;
 mod checksum;
+mod compress;
 mod entry;
 mod fingerprint;
 mod hashpool;
@@ -75,6 +76,7 @@ mod tape;
 mod walk;
 mod zip;
 
+pub use compress::{Compress, Compression};
 pub use entry::{Entry, EntryKind, Owner};
 pub use layout::{Format, Layout, Position, Slot};
 pub use source::{ReadAtSource, Source};

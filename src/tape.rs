@@ -6,6 +6,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
+use crate::compress::Compress;
 use crate::entry::{Entry, EntryKind};
 use crate::error::{show_name, Error, Result};
 use crate::header;
@@ -85,6 +86,8 @@ pub struct TapeBuilder {
     level: u8,
     /// Entries whose level was chosen when added (by index), kept over the tape's level.
     own_level: HashMap<usize, u8>,
+    /// gzip or zstd around the whole TAR.
+    compress: Option<Compress>,
 }
 
 impl TapeBuilder {
@@ -110,6 +113,21 @@ impl TapeBuilder {
     pub fn set_deflate(&mut self, level: u32) -> Result<()> {
         self.level = check_level(level)?;
         Ok(())
+    }
+
+    /// Compresses the whole TAR stream with gzip or zstd ([`Compress`]), or not (`None`, the
+    /// default). A compressed tape is stream-only, as a deflated ZIP is: its compressed size and
+    /// offsets are known only once compressed, so [`Tape::size`], [`Tape::read_at`] and streams
+    /// from an offset above 0 give [`Error::NotRandomAccess`]. The same entries, compression and
+    /// level give the same bytes (for the library versions of docs/COMPRESSION.md), whatever the
+    /// number of zstd threads. TAR only: sealing a compressed ZIP tape is `InvalidArgument`.
+    pub fn set_compression(&mut self, compress: Option<Compress>) {
+        self.compress = compress;
+    }
+
+    /// The compression set with [`TapeBuilder::set_compression`].
+    pub fn compression(&self) -> Option<Compress> {
+        self.compress
     }
 
     /// The walk options for paths added from now on.
@@ -287,6 +305,7 @@ impl TapeBuilder {
     /// Checks that the entries can be sealed: no name appears twice (an archive name must say
     /// which entry it is).
     pub fn check(&self) -> Result<()> {
+        check_compression(self.format, self.compress.as_ref())?;
         let mut order: Vec<u32> = (0..self.entries.len() as u32).collect();
         order.sort_unstable_by(|&a, &b| {
             self.entries[a as usize]
@@ -325,7 +344,19 @@ impl TapeBuilder {
         if many {
             release_freed_memory();
         }
-        Ok(Tape::from_layout(layout, bound, self.skipped))
+        let mut tape = Tape::from_layout(layout, bound, self.skipped);
+        tape.compress = self.compress;
+        Ok(tape)
+    }
+}
+
+fn check_compression(format: Format, compress: Option<&Compress>) -> Result<()> {
+    match (format, compress) {
+        (Format::Zip, Some(c)) => Err(Error::InvalidArgument(format!(
+            "{} compression wraps TAR tapes: a ZIP compresses its entries (set_deflate)",
+            c.compression().name()
+        ))),
+        _ => Ok(()),
     }
 }
 
@@ -418,6 +449,8 @@ pub struct Tape {
     fingerprint: OnceLock<String>,
     /// ZIP: each entry's CRC-32 once streamed or computed (bit 32 set when present).
     crcs: Vec<AtomicU64>,
+    /// gzip or zstd around the whole TAR stream.
+    compress: Option<Compress>,
 }
 
 impl Tape {
@@ -438,7 +471,21 @@ impl Tape {
             bound: RwLock::new(bound),
             open_files: OpenFiles::default(),
             fingerprint: OnceLock::new(),
+            compress: None,
         }
+    }
+
+    /// Compresses this tape's streams (see [`TapeBuilder::set_compression`]); for a tape opened
+    /// from a catalog, which does not record compression. TAR only (`InvalidArgument` for ZIP).
+    pub fn set_compression(&mut self, compress: Option<Compress>) -> Result<()> {
+        check_compression(self.format(), compress.as_ref())?;
+        self.compress = compress;
+        Ok(())
+    }
+
+    /// The compression around this tape's streams, if any.
+    pub fn compression(&self) -> Option<Compress> {
+        self.compress
     }
 
     /// Opens a catalog written by [`Tape::save`], without rescanning the sources.
@@ -500,8 +547,16 @@ impl Tape {
         self.layout.format()
     }
 
-    /// Fails with [`Error::NotRandomAccess`] when the tape has deflated entries.
+    /// Fails with [`Error::NotRandomAccess`] when the tape has deflated entries or is compressed.
     pub fn check_random_access(&self) -> Result<()> {
+        if let Some(c) = &self.compress {
+            return Err(Error::NotRandomAccess(format!(
+                "the tape is {}-compressed as one stream, whose size and offsets are known only \
+                 once compressed: stream it from offset 0 (the total size, read_at and resume \
+                 offsets need an uncompressed tape)",
+                c.compression().name()
+            )));
+        }
         if self.layout.deflated() {
             return Err(Error::NotRandomAccess(
                 "the ZIP has deflated entries, whose sizes are known only once compressed: \
@@ -795,6 +850,15 @@ impl Tape {
     /// [`Tape::crc32`] for what that may cost. A tape with deflated entries refuses.
     pub fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
         self.check_random_access()?;
+        self.read_tar_at(offset, buf)
+    }
+
+    /// [`Tape::read_at`] of the uncompressed archive, for a compressed tape's own stream (which
+    /// compresses these bytes); a deflated ZIP still refuses.
+    pub(crate) fn read_tar_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        if self.layout.deflated() {
+            self.check_random_access()?;
+        }
         let total = self.total_size();
         if offset >= total {
             return Ok(0);

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Installs what the test suite needs on a fresh Debian machine: the real archive readers we test
-# against, pkg-config for the install check, valgrind, pytest, the HTTP clients (curl, wget,
-# aria2c, Python requests) and nginx for tartape serve, and werkzeug and uvicorn for the Python
-# WSGI and ASGI apps. Does nothing when all is there.
+# Installs what the test suite needs on a fresh Debian machine: the real archive readers and
+# compressors (gzip, zstd, xz, bzip2) we test against, pkg-config for the install check,
+# valgrind, pytest, the HTTP clients (curl, wget, aria2c, Python requests) and nginx for tartape
+# serve, werkzeug and uvicorn for the Python WSGI and ASGI apps, and boto3 for the S3 uploads.
+# Does nothing when all is there.
 set -euo pipefail
 need=()
 command -v bsdtar >/dev/null || need+=(libarchive-tools)
@@ -12,6 +13,10 @@ command -v sqlite3 >/dev/null || need+=(sqlite3)
 command -v pkg-config >/dev/null || need+=(pkg-config)
 command -v valgrind >/dev/null || need+=(valgrind)
 command -v readelf >/dev/null || need+=(binutils)
+command -v gzip >/dev/null || need+=(gzip)
+command -v zstd >/dev/null || need+=(zstd)
+command -v xz >/dev/null || need+=(xz-utils)
+command -v bzip2 >/dev/null || need+=(bzip2)
 # tartape serve's tests (cli/tests/serve.rs) use real HTTP clients; its benchmark uses nginx.
 command -v curl >/dev/null || need+=(curl)
 command -v wget >/dev/null || need+=(wget)

@@ -530,3 +530,118 @@ fn push_entries_through_the_c_abi_feed_and_refuse_read_at() {
     assert_eq!(out.len(), 512, "only the header went out");
     tape.expect(tt_next_event(t, &mut ev), tt_status::State, "");
 }
+
+/// Streams `tape` with `tt_read` to the end.
+fn read_all(tape: &Tape) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 50_000];
+    loop {
+        let mut n = 0usize;
+        let st = tt_read(tape.0, buf.as_mut_ptr(), buf.len(), &mut n);
+        if st == tt_status::Eof {
+            return out;
+        }
+        assert_eq!(st, tt_status::Ok, "{}", tape.message());
+        out.extend_from_slice(&buf[..n]);
+    }
+}
+
+fn add_two_entries(tape: &Tape, data: &[u8]) {
+    for name in [&b"a.txt"[..], b"dir/b.txt"] {
+        let st = tt_add_bytes(
+            tape.0,
+            name.as_ptr(),
+            name.len(),
+            data.as_ptr(),
+            data.len(),
+            0o644,
+            1_700_000_000,
+        );
+        assert_eq!(st, tt_status::Ok, "{}", tape.message());
+    }
+}
+
+#[test]
+fn compression_is_set_checked_and_streamed_through_the_c_functions() {
+    let data: Vec<u8> = (0..300_000u32).map(|i| (i % 61) as u8 + b' ').collect();
+    let plain = Tape::new();
+    add_two_entries(&plain, &data);
+    let plain = read_all(&plain);
+
+    let t = Tape::new();
+    add_two_entries(&t, &data);
+    t.expect(
+        tt_tape_set_compression(t.0, 9, 0),
+        tt_status::InvalidArgument,
+        "compression 9",
+    );
+    t.expect(
+        tt_tape_set_compression(t.0, 1, 10),
+        tt_status::InvalidArgument,
+        "gzip level 10",
+    );
+    t.expect(
+        tt_tape_set_compression(t.0, 3, 0),
+        tt_status::Unsupported,
+        "xz",
+    );
+    t.expect(
+        tt_tape_set_compression_threads(t.0, 2),
+        tt_status::InvalidArgument,
+        "zstd",
+    );
+    assert_eq!(
+        tt_tape_set_compression(null_mut(), 2, 3),
+        tt_status::InvalidArgument
+    );
+    assert_eq!(tt_tape_set_compression(t.0, 2, 19), tt_status::Ok);
+    assert_eq!(tt_tape_set_compression_threads(t.0, 2), tt_status::Ok);
+    t.expect(
+        tt_tape_set_compression_threads(t.0, 0),
+        tt_status::InvalidArgument,
+        "threads",
+    );
+    assert_eq!(tt_tape_seal(t.0), tt_status::Ok);
+    t.expect(
+        tt_tape_set_compression(t.0, 1, 0),
+        tt_status::State,
+        "sealed",
+    );
+    let mut size = 0u64;
+    t.expect(
+        tt_tape_total_size(t.0, &mut size),
+        tt_status::NotRandomAccess,
+        "zstd",
+    );
+    let mut buf = [0u8; 10];
+    let mut n = 0usize;
+    t.expect(
+        tt_read_at(t.0, 0, buf.as_mut_ptr(), buf.len(), &mut n),
+        tt_status::NotRandomAccess,
+        "offset 0",
+    );
+    t.expect(
+        tt_tape_start_at(t.0, 512),
+        tt_status::NotRandomAccess,
+        "zstd",
+    );
+    let packed = read_all(&t);
+    assert_eq!(zstd::stream::decode_all(&packed[..]).unwrap(), plain);
+
+    // gzip, level 0 is the default (6); a ZIP tape cannot be compressed.
+    let g = Tape::new();
+    add_two_entries(&g, &data);
+    assert_eq!(tt_tape_set_compression(g.0, 1, 0), tt_status::Ok);
+    let mut back = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(&read_all(&g)[..]),
+        &mut back,
+    )
+    .unwrap();
+    assert_eq!(back, plain);
+    let z = Tape::new();
+    add_two_entries(&z, &data);
+    assert_eq!(tt_tape_set_format(z.0, 1), tt_status::Ok);
+    assert_eq!(tt_tape_set_compression(z.0, 2, 3), tt_status::Ok);
+    z.expect(tt_tape_seal(z.0), tt_status::InvalidArgument, "set_deflate");
+}

@@ -3,7 +3,8 @@
 # Builds the targets the way cargo-fuzz does (libFuzzer with SanitizerCoverage, --cfg fuzzing,
 # debug assertions and overflow checks; no ASan, for speed) with plain `cargo build`, so neither
 # cargo-fuzz nor a nightly toolchain is needed. Seeds: fuzz/regressions, archives and catalogs of
-# examples/site made by our command line, and ../shared/corpora when it is there.
+# examples/site made by our command line (compressed by gzip, zstd, xz and bzip2 for
+# compressed_reader), and ../shared/corpora when it is there.
 # A crash, hang (10 s), or allocation over 2 GiB fails the run; the input is kept in fuzz/artifacts.
 #   tests/fuzz-short.sh [SECONDS] [TARGET...]
 # The long campaign (10 million executions per target) is fuzz/campaign.sh; see docs/RELIABILITY.md.
@@ -12,7 +13,7 @@ cd "$(dirname "$0")/.."
 repo=$(pwd)
 secs=${1:-60}
 [ $# -gt 0 ] && shift
-targets=(${*:-tar_reader tar_stream zip_reader pax_records tape_api catalog_loader})
+targets=(${*:-tar_reader tar_stream zip_reader compressed_reader pax_records tape_api catalog_loader})
 
 export RUSTFLAGS="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
 -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
@@ -36,7 +37,7 @@ mkdir -p "$work/archives"
 "$cli" create -o "$work/archives/site.tar" examples/site >/dev/null
 "$cli" create --format zip -o "$work/archives/site.zip" examples/site >/dev/null
 "$cli" create --format zip --deflate -o "$work/archives/site-deflate.zip" examples/site >/dev/null
-CARGO_TERM_QUIET=true sh fuzz/seed.sh "$work/catalogs" >/dev/null
+CARGO_TERM_QUIET=true sh fuzz/seed.sh "$work/catalogs" "$work/compressed" >/dev/null
 
 seeds_for() {
   local t=$1 s=()
@@ -48,6 +49,7 @@ seeds_for() {
       [ -d "../shared/corpora/$c" ] && s+=("../shared/corpora/$c")
     done
     ;;
+  compressed_reader) s+=("$work/compressed") ;;
   catalog_loader) s+=("$work/catalogs") ;;
   esac
   echo "${s[@]}"

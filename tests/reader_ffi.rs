@@ -7,7 +7,7 @@ use std::ffi::{c_char, CStr, CString};
 use std::ptr;
 
 use tartape::ffi::archive::*;
-use tartape::ffi::tape::tt_entry_kind;
+use tartape::ffi::tape::{tt_compression, tt_entry_kind};
 use tartape::ffi::tt_status;
 
 fn open_memory(bytes: &[u8]) -> *mut tt_archive {
@@ -159,4 +159,115 @@ fn encrypted_and_unsafe_entries_are_flagged() {
     let mut m = ptr::null_mut();
     assert_eq!(tt_member_open(a, 0, &mut m), tt_status::Unsupported);
     tt_archive_free(a);
+}
+
+#[test]
+fn a_compressed_tar_opens_from_memory_and_names_its_compression() {
+    use std::io::Write;
+    let data: Vec<u8> = (0..30_000u32).map(|i| (i % 251) as u8).collect();
+    let tar = build::tar(&[(build::tar_header(b"a.bin", data.len() as u64, b'0'), &data)]);
+    let plain = open_memory(&tar);
+    assert_eq!(tt_archive_compression(plain), tt_compression::None as u32);
+    tt_archive_free(plain);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&tar).unwrap();
+    let gz = gz.finish().unwrap();
+    let a = open_memory(&gz);
+    assert_eq!(tt_archive_compression(a), tt_compression::Gzip as u32);
+    assert_eq!(
+        tt_archive_compression(ptr::null()),
+        tt_compression::None as u32
+    );
+    assert_eq!(tt_archive_entry_count(a), 1);
+    let mut m = ptr::null_mut();
+    assert_eq!(tt_member_open(a, 0, &mut m), tt_status::Ok);
+    let mut buf = vec![0u8; 40_000];
+    let mut n = 0usize;
+    let mut got = Vec::new();
+    loop {
+        assert_eq!(
+            tt_member_read(m, buf.as_mut_ptr(), buf.len(), &mut n),
+            tt_status::Ok
+        );
+        if n == 0 {
+            break;
+        }
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert_eq!(got, data);
+    tt_member_free(m);
+    tt_archive_free(a);
+    // Cut short: CORRUPT with a message, no handle.
+    let mut out = ptr::null_mut();
+    let mut msg = [0 as c_char; 200];
+    let st = tt_archive_open_memory(gz.as_ptr(), gz.len() - 5, msg.as_mut_ptr(), 200, &mut out);
+    assert_eq!(st, tt_status::Corrupt);
+    assert!(out.is_null());
+    let msg = unsafe { CStr::from_ptr(msg.as_ptr()) }.to_string_lossy();
+    assert!(msg.contains("gzip"), "{msg}");
+}
+
+#[test]
+fn a_saved_index_reopens_a_compressed_tar_through_the_c_functions() {
+    use std::io::Write;
+    let data: Vec<u8> = (0..300_000u32).map(|i| (i % 241) as u8).collect();
+    let tar = build::tar(&[(build::tar_header(b"a.bin", data.len() as u64, b'0'), &data)]);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&tar).unwrap();
+    let dir = std::env::temp_dir().join(format!("tartape-reader-ffi-index-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("a.tar.gz");
+    std::fs::write(&file, gz.finish().unwrap()).unwrap();
+    let c = |p: &std::path::Path| CString::new(p.to_str().unwrap()).unwrap();
+    let (file_c, index_c) = (c(&file), c(&dir.join("a.idx")));
+    let mut a = ptr::null_mut();
+    assert_eq!(
+        tt_archive_open(file_c.as_ptr(), ptr::null_mut(), 0, &mut a),
+        tt_status::Ok
+    );
+    assert_eq!(tt_archive_save_index(a, index_c.as_ptr()), tt_status::Ok);
+    assert_eq!(
+        tt_archive_save_index(a, ptr::null()),
+        tt_status::InvalidArgument
+    );
+    tt_archive_free(a);
+    let mut b = ptr::null_mut();
+    assert_eq!(
+        tt_archive_open_with_index(
+            file_c.as_ptr(),
+            index_c.as_ptr(),
+            ptr::null_mut(),
+            0,
+            &mut b
+        ),
+        tt_status::Ok
+    );
+    assert_eq!(tt_archive_entry_count(b), 1);
+    assert_eq!(tt_archive_compression(b), tt_compression::Gzip as u32);
+    tt_archive_free(b);
+    // A plain TAR takes no index and has none to save.
+    let plain = dir.join("a.tar");
+    std::fs::write(&plain, &tar).unwrap();
+    let mut msg = [0 as c_char; 200];
+    let mut x = ptr::null_mut();
+    let st = tt_archive_open_with_index(
+        c(&plain).as_ptr(),
+        index_c.as_ptr(),
+        msg.as_mut_ptr(),
+        200,
+        &mut x,
+    );
+    assert_eq!(st, tt_status::InvalidArgument);
+    assert!(x.is_null());
+    let p = open_memory(&tar);
+    assert_eq!(
+        tt_archive_save_index(p, index_c.as_ptr()),
+        tt_status::InvalidArgument
+    );
+    let m = unsafe { CStr::from_ptr(tt_archive_error_message(p)) }
+        .to_string_lossy()
+        .into_owned();
+    assert!(m.contains("not compressed"), "{m}");
+    tt_archive_free(p);
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -5,7 +5,8 @@
  * a command line with a full output buffer would do. --read takes the archive with tt_read (plain bytes
  * built in one buffer of 1 MiB, or --buffer BYTES, no events) instead, counted or, with --write, written.
  * Prints one JSON line (to stderr with --list or --write).
- * Usage: tt_stream [--md5] [--read] [--list | --write [--buffer BYTES]] PATH... */
+ * --gzip LEVEL or --zstd LEVEL (with --threads N) compresses the tape (tt_tape_set_compression).
+ * Usage: tt_stream [--md5] [--read] [--gzip L | --zstd L [--threads N]] [--list | --write [--buffer BYTES]] PATH... */
 #include "common.h"
 #include <errno.h>
 #include <unistd.h>
@@ -39,7 +40,8 @@ static int out(const uint8_t *p, size_t n) {
 }
 
 int main(int argc, char **argv) {
-    int md5 = 0, list = 0, to_stdout = 0, read_mode = 0, i;
+    int md5 = 0, list = 0, to_stdout = 0, read_mode = 0, level = 0, i;
+    uint32_t compression = TT_COMPRESSION_NONE, threads = 0;
     tt_tape *tape;
     tt_event ev;
     tt_status st;
@@ -51,6 +53,9 @@ int main(int argc, char **argv) {
         else if (strcmp(argv[i], "--write") == 0) to_stdout = 1;
         else if (strcmp(argv[i], "--read") == 0) read_mode = 1;
         else if (strcmp(argv[i], "--buffer") == 0 && i + 1 < argc) OUT_BUF = (size_t)atol(argv[++i]);
+        else if (strcmp(argv[i], "--gzip") == 0 && i + 1 < argc) { compression = TT_COMPRESSION_GZIP; level = atoi(argv[++i]); }
+        else if (strcmp(argv[i], "--zstd") == 0 && i + 1 < argc) { compression = TT_COMPRESSION_ZSTD; level = atoi(argv[++i]); }
+        else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) threads = (uint32_t)atol(argv[++i]);
         else { fprintf(stderr, "tt_stream: unknown option %s\n", argv[i]); return 2; }
     }
     if (i >= argc || (list && to_stdout) || OUT_BUF == 0) {
@@ -61,9 +66,16 @@ int main(int argc, char **argv) {
     tape = tt_tape_new();
     if (tape == NULL) return 1;
     if ((st = tt_tape_set_md5(tape, md5)) != TT_STATUS_OK) goto fail;
+    if (compression != TT_COMPRESSION_NONE) {
+        if ((st = tt_tape_set_compression(tape, compression, level)) != TT_STATUS_OK) goto fail;
+        if (threads && (st = tt_tape_set_compression_threads(tape, threads)) != TT_STATUS_OK) goto fail;
+    }
     for (; i < argc; i++)
         if ((st = tt_add_path(tape, argv[i], NULL, 0)) != TT_STATUS_OK) goto fail;
-    if ((st = tt_tape_total_size(tape, &total)) != TT_STATUS_OK) goto fail;
+    if (compression != TT_COMPRESSION_NONE) {
+        /* Stream-only: the compressed size is known once streamed. */
+        if ((st = tt_tape_seal(tape)) != TT_STATUS_OK) goto fail;
+    } else if ((st = tt_tape_total_size(tape, &total)) != TT_STATUS_OK) goto fail;
     if ((st = tt_tape_entry_count(tape, &entries)) != TT_STATUS_OK) goto fail;
     t_scan = now_s();
     while (read_mode) {
@@ -99,7 +111,7 @@ int main(int argc, char **argv) {
     if (st != TT_STATUS_EOF) goto fail;
     if (to_stdout && !read_mode && write_all(out_buf, out_len) != 0) { perror("tt_stream: write"); return 1; }
     t1 = now_s();
-    if (bytes != total) {
+    if (compression == TT_COMPRESSION_NONE && bytes != total) {
         fprintf(stderr, "tt_stream: streamed %llu bytes, the tape says %llu\n",
                 (unsigned long long)bytes, (unsigned long long)total);
         tt_tape_free(tape);

@@ -30,7 +30,7 @@ type Archive struct {
 // The compression methods of ArchiveEntry.Method (TAR members are always MethodStored).
 const (
 	MethodStored   uint16 = 0 // stored as is
-	MethodDeflated uint16 = 8 // deflate (the only compression the reader inflates)
+	MethodDeflated uint16 = 8 // deflate (the reader also reads bzip2 12, LZMA 14, zstd 93 and xz 95)
 )
 
 // ArchiveEntry is one entry of an archive's listing.
@@ -42,7 +42,7 @@ type ArchiveEntry struct {
 	ModTime        time.Time   // modification time, whole seconds
 	Size           int64       // the content's real size (uncompressed, or expanded for sparse members)
 	CompressedSize int64       // the bytes the content occupies in the archive
-	Method         uint16      // MethodStored, MethodDeflated, or another ZIP method (unsupported)
+	Method         uint16      // MethodStored, MethodDeflated, or another ZIP method (12, 14, 93, 95 read; others unsupported)
 	CRC32          uint32      // the CRC-32 of the content (ZIP; 0 for TAR)
 	Link           string      // the target of a symlink or hard link ("" otherwise)
 	HeaderOffset   int64       // where the entry's first header starts in the archive
@@ -61,6 +61,29 @@ func OpenArchive(path string) (*Archive, error) {
 	defer C.free(unsafe.Pointer(cpath))
 	return openArchive("OpenArchive", func(msg *C.char, n C.size_t, out **C.tt_archive) C.tt_status {
 		return C.tt_archive_open(cpath, msg, n, out)
+	})
+}
+
+// OpenArchiveWithIndex opens the compressed archive at path with the restart points that
+// SaveIndex saved in indexPath, skipping the decoding pass OpenArchive makes. Another archive's
+// index (or this one's after the file changed) is ErrInvalidArgument, a damaged one ErrCorrupt.
+func OpenArchiveWithIndex(path, indexPath string) (*Archive, error) {
+	cpath := C.CString(path)
+	defer C.free(unsafe.Pointer(cpath))
+	cindex := C.CString(indexPath)
+	defer C.free(unsafe.Pointer(cindex))
+	return openArchive("OpenArchiveWithIndex", func(msg *C.char, n C.size_t, out **C.tt_archive) C.tt_status {
+		return C.tt_archive_open_with_index(cpath, cindex, msg, n, out)
+	})
+}
+
+// SaveIndex writes the restart points of a compressed archive to path (atomically), for
+// OpenArchiveWithIndex. ErrInvalidArgument for an archive that is not compressed.
+func (a *Archive) SaveIndex(path string) error {
+	cpath := C.CString(path)
+	defer C.free(unsafe.Pointer(cpath))
+	return a.call("SaveIndex", func(p *C.tt_archive) C.tt_status {
+		return C.tt_archive_save_index(p, cpath)
 	})
 }
 
@@ -149,6 +172,18 @@ func fileMode(kind EntryKind, mode uint32) fs.FileMode {
 		m |= fs.ModeIrregular
 	}
 	return m
+}
+
+// Compression is the compression around the archive, detected by its magic bytes
+// (CompressionNone for a plain one). Entry offsets of a compressed archive are offsets in its
+// uncompressed bytes.
+func (a *Archive) Compression() Compression {
+	var c C.uint32_t
+	_ = a.call("Compression", func(p *C.tt_archive) C.tt_status {
+		c = C.tt_archive_compression(p)
+		return C.TT_STATUS_OK
+	})
+	return Compression(c)
 }
 
 // Entries is the archive's listing, in archive order (a copy: the caller may change it).

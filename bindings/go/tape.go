@@ -9,6 +9,7 @@ import "C"
 import (
 	"fmt"
 	"io/fs"
+	"math"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -55,6 +56,48 @@ type config struct {
 	exclude                            []string
 	format                             Format
 	deflate                            int
+	compression                        Compression
+	compressionLevel                   int
+	compressionThreads                 int
+}
+
+// Compression is a compression around a whole archive: what WithCompression writes around a
+// TAR tape, and what Archive.Compression reports of an archive read.
+type Compression uint32
+
+// The compressions. The numbers are the C API's tt_compression values.
+const (
+	CompressionNone  Compression = 0 // not compressed
+	CompressionGzip  Compression = 1 // gzip (RFC 1952)
+	CompressionZstd  Compression = 2 // Zstandard (RFC 8878)
+	CompressionXz    Compression = 3 // xz (read only)
+	CompressionBzip2 Compression = 4 // bzip2 (read only)
+)
+
+// The numbers above are the C API's: these lines do not compile if they differ.
+var (
+	_ [0]struct{} = [int(CompressionNone) - int(C.TT_COMPRESSION_NONE)]struct{}{}
+	_ [0]struct{} = [int(CompressionGzip) - int(C.TT_COMPRESSION_GZIP)]struct{}{}
+	_ [0]struct{} = [int(CompressionZstd) - int(C.TT_COMPRESSION_ZSTD)]struct{}{}
+	_ [0]struct{} = [int(CompressionXz) - int(C.TT_COMPRESSION_XZ)]struct{}{}
+	_ [0]struct{} = [int(CompressionBzip2) - int(C.TT_COMPRESSION_BZIP2)]struct{}{}
+)
+
+// String is "none", "gzip", "zstd", "xz" or "bzip2".
+func (c Compression) String() string {
+	switch c {
+	case CompressionNone:
+		return "none"
+	case CompressionGzip:
+		return "gzip"
+	case CompressionZstd:
+		return "zstd"
+	case CompressionXz:
+		return "xz"
+	case CompressionBzip2:
+		return "bzip2"
+	}
+	return "unknown"
 }
 
 // Format is the archive format of a tape.
@@ -94,6 +137,21 @@ func WithFormat(f Format) Option { return func(c *config) { c.format = f } }
 // work, while Size, ReadAt, NewReader, Volumes and Stream at an offset above 0 fail with
 // ErrNotRandomAccess (its size is known only once streamed).
 func WithDeflate(level int) Option { return func(c *config) { c.deflate = level } }
+
+// WithCompression compresses a TAR tape as one stream with CompressionGzip (level 1 to 9) or
+// CompressionZstd (1 to 22); level 0 is the default (gzip 6, zstd 3). Like a deflated ZIP, a
+// compressed tape is stream-only (Size, ReadAt, NewReader, Volumes and Stream above 0 fail with
+// ErrNotRandomAccess); the same entries and level give the same bytes, whatever the threads. Its
+// Data events carry compressed bytes without an entry index. New fails with ErrInvalidArgument for
+// a bad level and ErrUnsupported for xz or bzip2 (read only); sealing a compressed ZIP tape fails.
+func WithCompression(c Compression, level int) Option {
+	return func(cfg *config) { cfg.compression, cfg.compressionLevel = c, level }
+}
+
+// WithCompressionThreads sets the compression threads (1, the default, to 256): zstd's workers, or
+// the threads compressing gzip's 4 MiB members; the bytes do not depend on it. Only with
+// WithCompression.
+func WithCompressionThreads(n int) Option { return func(c *config) { c.compressionThreads = n } }
 
 // WithMD5 switches MD5 hashing of file contents for FileEnd events (on by default).
 func WithMD5(enabled bool) Option { return func(c *config) { c.md5 = enabled } }
@@ -142,6 +200,22 @@ func New(opts ...Option) (*Tape, error) {
 		}
 		if st := C.tt_tape_set_deflate(p, C.int32_t(cfg.deflate)); st != C.TT_STATUS_OK {
 			return st
+		}
+		if cfg.compression != CompressionNone {
+			if cfg.compressionLevel < math.MinInt32 || cfg.compressionLevel > math.MaxInt32 {
+				return C.TT_STATUS_INVALID_ARGUMENT
+			}
+			if st := C.tt_tape_set_compression(p, C.uint32_t(cfg.compression), C.int32_t(cfg.compressionLevel)); st != C.TT_STATUS_OK {
+				return st
+			}
+		}
+		if cfg.compressionThreads != 0 {
+			if cfg.compressionThreads < 0 || cfg.compressionThreads > math.MaxUint32 {
+				return C.TT_STATUS_INVALID_ARGUMENT
+			}
+			if st := C.tt_tape_set_compression_threads(p, C.uint32_t(cfg.compressionThreads)); st != C.TT_STATUS_OK {
+				return st
+			}
 		}
 		if st := C.tt_tape_set_md5(p, cbool(cfg.md5)); st != C.TT_STATUS_OK {
 			return st

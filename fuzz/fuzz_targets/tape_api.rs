@@ -65,12 +65,31 @@ fuzz_target!(|data: &[u8]| {
             _ => builder.add_bytes(&name, input.take(300), mode, mtime),
         };
     }
+    // Sometimes the whole TAR is compressed: stream-only, and what it streams is a compressed
+    // TAR the reader opens with every entry.
+    let compression = match input.byte() % 8 {
+        0 => Some(tartape::Compression::Gzip),
+        1 => Some(tartape::Compression::Zstd),
+        _ => None,
+    };
+    if let Some(kind) = compression {
+        let c = tartape::Compress::new(kind, 1).and_then(|c| c.with_threads(1 + u32::from(input.byte() % 3)));
+        builder.set_compression(c.ok());
+    }
     let Ok(tape) = builder.seal() else {
         return;
     };
     let tape = Arc::new(tape);
     let total = tape.total_size();
     let start = if total == 0 { 0 } else { input.u64() % (total + 1) };
+    if tape.compression().is_some() {
+        if start > 0 {
+            assert!(matches!(tape.stream(start, false), Err(tartape::Error::NotRandomAccess(_))));
+        }
+        assert!(tape.read_at(0, &mut [0u8; 16]).is_err());
+        compressed_round_trip(&tape, &mut input);
+        return;
+    }
     let Ok(mut stream) = tape.stream(start, input.byte() & 1 == 1) else {
         return;
     };
@@ -113,3 +132,44 @@ fuzz_target!(|data: &[u8]| {
     }
     let _ = tape.read_at(u64::MAX - 3, &mut [0u8; 8]);
 });
+
+/// Streams a compressed tape from 0, feeding push entries as the input says; a stream that
+/// completes is a compressed TAR that the reader lists with the tape's entries.
+fn compressed_round_trip(tape: &Arc<tartape::Tape>, input: &mut Bytes) {
+    let Ok(mut stream) = tape.stream(0, false) else {
+        return;
+    };
+    let (mut packed, mut completed) = (Vec::new(), false);
+    loop {
+        let step = match stream.next_event() {
+            Ok(Some(Event::Data { offset, bytes, index })) => {
+                assert_eq!((offset, index), (packed.len() as u64, None));
+                packed.extend_from_slice(bytes);
+                None
+            }
+            Ok(Some(Event::NeedData { remaining, .. })) => Some(remaining),
+            Ok(Some(Event::Completed)) => {
+                completed = true;
+                None
+            }
+            Ok(Some(_)) => None,
+            Ok(None) | Err(_) => break,
+        };
+        if let Some(remaining) = step {
+            let n = (input.byte() as u64 * 5).min(remaining);
+            let r = if n == 0 && input.byte() % 17 == 0 {
+                stream.feed_end()
+            } else {
+                stream.feed(&vec![b'p'; n as usize])
+            };
+            if r.is_err() {
+                break;
+            }
+        }
+    }
+    if completed {
+        let a = tartape::reader::Archive::from_bytes(packed).expect("a compressed tape reads back");
+        assert_eq!(Some(a.compression()), tape.compression().map(|c| c.compression()));
+        assert_eq!(a.entries().len(), tape.len());
+    }
+}

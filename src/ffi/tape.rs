@@ -11,7 +11,7 @@ use crate::ffi::{boundary, boundary_or, c_bytes, input, output, tt_status, LastE
 use crate::source::{ReadAtSource, Source};
 use crate::stream::Stream;
 use crate::tape::{MemoryEntry, Tape, TapeBuilder};
-use crate::{Error, Result};
+use crate::{Compress, Compression, Error, Result};
 
 /// A tape: entries are added, then it is sealed (explicitly or by the first event, read or size
 /// query) and its layout is fixed. Opaque; create with `tt_tape_new`, free with `tt_tape_free`.
@@ -339,6 +339,24 @@ pub enum tt_format {
     Zip = 1,
 }
 
+/// A compression around a whole archive: what `tt_archive_compression` reports of an archive
+/// read, and what `tt_tape_set_compression` writes. Stable numbers.
+#[allow(non_camel_case_types)]
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum tt_compression {
+    /// Not compressed.
+    None = 0,
+    /// gzip (RFC 1952).
+    Gzip = 1,
+    /// Zstandard (RFC 8878).
+    Zstd = 2,
+    /// xz (read only).
+    Xz = 3,
+    /// bzip2 (read only).
+    Bzip2 = 4,
+}
+
 /// Chooses the archive format, before the tape is sealed (STATE after). `format` is a
 /// `tt_format` value passed as a fixed-width integer; an unknown value gives INVALID_ARGUMENT.
 ///
@@ -381,6 +399,77 @@ pub extern "C" fn tt_tape_set_deflate(tape: *mut tt_tape, level: i32) -> tt_stat
                 Error::InvalidArgument(format!("deflate level {level}: use 0 (stored) to 9"))
             })?;
             b.set_deflate(level)
+        })
+    })
+}
+
+/// Compresses the whole TAR stream, before sealing (STATE after): `compression` is a
+/// `tt_compression` value, `TT_COMPRESSION_GZIP` or `TT_COMPRESSION_ZSTD` (`TT_COMPRESSION_NONE`
+/// turns it off; XZ and BZIP2 are read only: UNSUPPORTED); `level` is 1 to 9 for gzip, 1 to 22
+/// for zstd, 0 for the default (gzip 6, zstd 3); anything else is INVALID_ARGUMENT.
+///
+/// Like a deflated ZIP, a compressed tape is stream-only: `tt_tape_total_size`, `tt_read_at` and
+/// `tt_tape_start_at` with an offset above 0 give NOT_RANDOM_ACCESS. Its DATA events carry
+/// compressed bytes, their `offset` counting compressed bytes and their `index` UINT64_MAX (the
+/// bytes mix entries); FILE_START and FILE_END keep the TAR's offsets. The same entries,
+/// compression and level give the same bytes (for the library versions of docs/COMPRESSION.md:
+/// gzip by miniz_oxide, in members of 4 MiB uncompressed, zstd by libzstd), whatever the number
+/// of threads (`tt_tape_set_compression_threads`). A ZIP tape cannot be
+/// compressed (its entries are deflated: `tt_tape_set_deflate`): sealing it gives
+/// INVALID_ARGUMENT.
+#[no_mangle]
+pub extern "C" fn tt_tape_set_compression(
+    tape: *mut tt_tape,
+    compression: u32,
+    level: i32,
+) -> tt_status {
+    boundary(|| {
+        let Some(t) = tape_ref(tape) else {
+            return tt_status::InvalidArgument;
+        };
+        t.build(|b| {
+            let threads = b.compression().map_or(1, |c| c.threads());
+            let kind = match compression {
+                0 => {
+                    b.set_compression(None);
+                    return Ok(());
+                }
+                1 => Compression::Gzip,
+                2 => Compression::Zstd,
+                3 => Compression::Xz,
+                4 => Compression::Bzip2,
+                other => {
+                    return Err(Error::InvalidArgument(format!(
+                        "compression {other}: use a tt_compression value (0 to 4)"
+                    )))
+                }
+            };
+            b.set_compression(Some(Compress::new(kind, level)?.with_threads(threads)?));
+            Ok(())
+        })
+    })
+}
+
+/// Sets the number of compression threads of a tape compressed with `tt_tape_set_compression`,
+/// before sealing: 1 (the default: one thread compresses while the caller's thread builds the
+/// TAR) to 256; zstd's workers, or the threads that compress gzip members. The bytes are the same
+/// for any number. INVALID_ARGUMENT when no compression is set or `threads` is out of range;
+/// STATE once sealed.
+#[no_mangle]
+pub extern "C" fn tt_tape_set_compression_threads(tape: *mut tt_tape, threads: u32) -> tt_status {
+    boundary(|| {
+        let Some(t) = tape_ref(tape) else {
+            return tt_status::InvalidArgument;
+        };
+        t.build(|b| match b.compression() {
+            Some(c) => {
+                b.set_compression(Some(c.with_threads(threads)?));
+                Ok(())
+            }
+            None => Err(Error::InvalidArgument(
+                "compression threads: set gzip or zstd compression first (tt_tape_set_compression)"
+                    .into(),
+            )),
         })
     })
 }

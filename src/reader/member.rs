@@ -14,6 +14,7 @@ use std::sync::Arc;
 use flate2::{Decompress, FlushDecompress, Status};
 
 use super::store::Store;
+use super::unpack::{zip_codec, Cursor};
 use super::{entry_at, ArchiveEntry, Format, Inner, Limits};
 use crate::error::show_name;
 use crate::{Error, Result};
@@ -31,6 +32,41 @@ enum Source {
     Sparse { offset: u64, regions: Vec<Region> },
     /// Raw deflate data.
     Deflate(Box<Inflate>),
+    /// Data of another method (bzip2, LZMA, zstd, xz), decoded by a [`Cursor`].
+    Codec(Box<Coded>),
+}
+
+/// A member compressed with a method other than deflate: its decoder, remade to seek back.
+struct Coded {
+    method: u16,
+    start: u64,
+    len: u64,
+    cursor: Cursor,
+    what: String,
+    limits: Limits,
+}
+
+impl Coded {
+    fn new(method: u16, start: u64, len: u64, limits: &Limits, what: String) -> Result<Coded> {
+        let codec = match zip_codec(method, limits, &what) {
+            Some(c) => c?,
+            None => {
+                return Err(Error::Unsupported(format!(
+                    "compression method {method} of {what} (stored, deflate, bzip2, LZMA, zstd \
+                     and xz are read)"
+                )))
+            }
+        };
+        let cursor = Cursor::new(codec, start, start + len, 0, &what);
+        Ok(Coded {
+            method,
+            start,
+            len,
+            cursor,
+            what,
+            limits: limits.clone(),
+        })
+    }
 }
 
 struct Inflate {
@@ -164,7 +200,7 @@ impl Body {
                 }
                 Ok(plain(entry.size))
             }
-            8 => {
+            8 | 12 | 14 | 93 | 95 => {
                 if entry.size > limits.max_inflated_size {
                     return Err(Error::Limit(format!(
                         "{name:?} inflates to {} bytes, more than {} (Limits::max_inflated_size)",
@@ -179,16 +215,28 @@ impl Body {
                         entry.compressed_size, entry.size, limits.max_inflation_ratio
                     )));
                 }
-                Ok(Body {
-                    source: Source::Deflate(Box::new(Inflate::new(
+                let source = if entry.method == 8 {
+                    Source::Deflate(Box::new(Inflate::new(
                         entry.data_offset,
                         entry.compressed_size,
-                    ))),
+                    )))
+                } else {
+                    Source::Codec(Box::new(Coded::new(
+                        entry.method,
+                        entry.data_offset,
+                        entry.compressed_size,
+                        limits,
+                        format!("{name:?}"),
+                    )?))
+                };
+                Ok(Body {
+                    source,
                     ..plain(entry.size)
                 })
             }
             m => Err(Error::Unsupported(format!(
-                "compression method {m} of {name:?} (only stored and deflate are read)"
+                "compression method {m} of {name:?} (stored, deflate, bzip2, LZMA, zstd and xz \
+                 are read)"
             ))),
         }
     }
@@ -227,7 +275,9 @@ impl Body {
                     }
                 }
             }
-            Source::Deflate(_) => Err(Error::NotRandomAccess("a deflated member".into())),
+            Source::Deflate(_) | Source::Codec(_) => {
+                Err(Error::NotRandomAccess("a compressed member".into()))
+            }
         }
     }
 
@@ -238,7 +288,31 @@ impl Body {
         entry: &ArchiveEntry,
         buf: &mut [u8],
     ) -> Result<usize> {
-        let n = if let Source::Deflate(z) = &mut self.source {
+        let n = if let Source::Codec(c) = &mut self.source {
+            if self.pos < c.cursor.out {
+                let fresh = Coded::new(c.method, c.start, c.len, &c.limits, c.what.clone())?;
+                **c = fresh;
+                if let Some(crc) = &mut self.crc {
+                    *crc = Crc::new(crc.expected);
+                }
+            }
+            let mut scratch = Vec::new();
+            while c.cursor.out < self.pos.min(self.size) {
+                if scratch.is_empty() {
+                    scratch = vec![0; CHUNK];
+                }
+                let n = (self.pos - c.cursor.out).min(CHUNK as u64) as usize;
+                decode_some(c, store, &mut scratch[..n], self.size, &mut self.crc)?;
+            }
+            if self.pos >= self.size || buf.is_empty() {
+                0
+            } else {
+                let want = buf
+                    .len()
+                    .min(usize::try_from(self.size - self.pos).unwrap_or(usize::MAX));
+                decode_some(c, store, &mut buf[..want], self.size, &mut self.crc)?
+            }
+        } else if let Source::Deflate(z) = &mut self.source {
             let z = z.as_mut();
             if self.pos < z.out {
                 *z = Inflate::new(z.start, z.end - z.start);
@@ -288,6 +362,31 @@ impl Body {
         }
         Ok(n)
     }
+}
+
+/// Decodes into `out` (not empty); returns the bytes produced (never 0: an early end is an error).
+fn decode_some(
+    c: &mut Coded,
+    store: &Store,
+    out: &mut [u8],
+    size: u64,
+    crc: &mut Option<Crc>,
+) -> Result<usize> {
+    let at = c.cursor.out;
+    let n = c.cursor.read(store, out)?;
+    if n == 0 {
+        return Err(Error::corrupt(
+            "zip archive",
+            format!(
+                "{}: the compressed data ends after {at} of {size} bytes",
+                c.what
+            ),
+        ));
+    }
+    if let Some(crc) = crc {
+        crc.track(at, &out[..n]);
+    }
+    Ok(n)
 }
 
 /// Inflates into `out` (not empty); returns the bytes produced (never 0: no progress is an error).
@@ -345,10 +444,11 @@ fn inflate_some(
 /// Random access for [`super::Archive::read_member_at`].
 pub(crate) fn read_at(inner: &Inner, index: usize, offset: u64, buf: &mut [u8]) -> Result<usize> {
     let entry = entry_at(inner, index)?;
-    if entry.method == 8 && entry.has_content() && !entry.encrypted {
+    if entry.method != 0 && entry.has_content() && !entry.encrypted {
         return Err(Error::NotRandomAccess(format!(
-            "{:?} is deflated: read it with open_member",
-            show_name(&entry.name)
+            "{:?} is compressed (method {}): read it with open_member",
+            show_name(&entry.name),
+            entry.method
         )));
     }
     Body::new(entry, &inner.limits, false)?.read_at(&inner.store, offset, buf)

@@ -1,4 +1,5 @@
-//! Where an archive's bytes live: a file read with `pread`, or memory.
+//! Where an archive's bytes live: a file read with `pread`, memory, or the uncompressed view of
+//! either (src/reader/unpack).
 
 use std::fs::File;
 use std::io::Read;
@@ -6,6 +7,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use super::unpack::index::Unpacked;
 use crate::{Error, Result};
 
 /// An archive's bytes. Both variants are read at an offset without a shared cursor, so one store
@@ -15,6 +17,8 @@ pub(crate) enum Store {
     File(File, PathBuf, u64),
     /// Bytes in memory.
     Memory(Arc<[u8]>),
+    /// The uncompressed bytes of a compressed store (`.tar.gz`...).
+    Unpacked(Arc<Unpacked>),
     /// A stream read once, front to back (a pipe, standard input): its length is not known until
     /// its end, and a read behind the cursor is refused.
     Forward(Mutex<Forward>),
@@ -91,8 +95,19 @@ impl Store {
         match self {
             Store::File(_, _, len) => *len,
             Store::Memory(bytes) => bytes.len() as u64,
+            Store::Unpacked(u) => u.len(),
             // Unknown until the end: reads past it give 0 bytes, as for a file.
             Store::Forward(_) => u64::MAX,
+        }
+    }
+
+    /// What the store is, for messages: its path, or "archive in memory".
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            Store::File(_, path, _) => path.display().to_string(),
+            Store::Memory(_) => "archive in memory".into(),
+            Store::Unpacked(u) => format!("uncompressed {}", u.compression().name()),
+            Store::Forward(_) => "standard input".into(),
         }
     }
 
@@ -119,6 +134,7 @@ impl Store {
                 buf[..n].copy_from_slice(&bytes[start..start + n]);
                 Ok(n)
             }
+            Store::Unpacked(u) => u.read_at(offset, buf),
             Store::Forward(f) => f
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())

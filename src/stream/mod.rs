@@ -18,6 +18,7 @@ use crate::layout::Slot;
 use crate::layout::{Format, Position};
 use crate::source::{pread_full, DirHandle, Source};
 
+mod compressed;
 mod outbuf;
 mod read;
 
@@ -174,6 +175,8 @@ impl Emitted {
 pub struct Stream {
     inner: Inner,
     reading: read::ReadState,
+    /// A compressed tape's compressor (gzip or zstd around the TAR).
+    compress: Option<Box<compressed::Compressing>>,
 }
 
 enum Inner {
@@ -187,6 +190,15 @@ impl Stream {
     /// A stream of `tape` starting at archive offset `offset` (at most the total size). A tape
     /// with deflated entries only streams from 0 ([`Error::NotRandomAccess`] otherwise).
     pub fn new(tape: Arc<Tape>, offset: u64, md5: bool) -> Result<Stream> {
+        let compress = match tape.compression() {
+            Some(c) => {
+                if offset > 0 {
+                    tape.check_random_access()?;
+                }
+                Some(Box::new(compressed::Compressing::new(&c)?))
+            }
+            None => None,
+        };
         let inner = if tape.layout().deflated() {
             if offset > 0 {
                 tape.check_random_access()?;
@@ -198,11 +210,15 @@ impl Stream {
         Ok(Stream {
             inner,
             reading: read::ReadState::default(),
+            compress,
         })
     }
 
     /// The archive offset of the next byte this stream will emit.
     pub fn position(&self) -> u64 {
+        if let Some(c) = &self.compress {
+            return c.emitted();
+        }
         let produced = match &self.inner {
             Inner::Stored(s) => s.pos,
             Inner::Deflate(d) => d.position(),
@@ -221,6 +237,9 @@ impl Stream {
     /// The next event, or `None` after `Completed`. A fatal error stops the stream for good; an
     /// error in the call (wrong state) changes nothing.
     pub fn next_event(&mut self) -> Result<Option<Event<'_>>> {
+        if self.compress.is_some() {
+            return self.next_compressed();
+        }
         if self.holds_spill() {
             return Ok(self.take_spill());
         }
@@ -235,7 +254,11 @@ impl Stream {
     /// consumer that must own the bytes (a Python `bytes`, a socket's ring buffer) does not copy
     /// them again: while more content follows, the event fills `out` exactly. Other `Data` events
     /// point into the stream's own buffer as usual. `out` must hold at least 64 KiB to be used.
+    /// A compressed tape's `Data` events always point into the stream's buffer.
     pub fn next_event_into<'a>(&'a mut self, out: &'a mut [u8]) -> Result<Option<Event<'a>>> {
+        if self.compress.is_some() {
+            return self.next_compressed();
+        }
         if self.holds_spill() {
             return Ok(self.take_spill());
         }
@@ -495,7 +518,7 @@ impl Stored {
                     let n = (total - offset).min(BUFFER_SIZE as u64) as usize;
                     self.buf.clear();
                     let out = self.buf.grow(n);
-                    self.tape.read_at(offset, out)?;
+                    self.tape.read_tar_at(offset, out)?;
                     self.pos += n as u64;
                     Emitted::Data {
                         index: None,

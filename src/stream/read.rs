@@ -39,6 +39,7 @@ impl Stream {
         }
         let mut filled = 0;
         let result = match &mut self.inner {
+            _ if self.compress.is_some() => self.read_compressed(out, &mut filled),
             Inner::Stored(s) => s.read(out, &mut filled),
             Inner::Deflate(_) => self.read_events(out, &mut filled),
         };
@@ -141,7 +142,7 @@ impl Stream {
     }
 }
 
-fn push_fed(tape: &crate::Tape, index: usize) -> Error {
+pub(super) fn push_fed(tape: &crate::Tape, index: usize) -> Error {
     let name = tape.layout().name(index).map(show_name).unwrap_or_default();
     Error::State(format!(
         "{name} is fed by push, which read cannot do: its NEED_DATA is the next event (next_event, then feed)"

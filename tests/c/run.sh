@@ -27,6 +27,13 @@ mkdir -p "$work/x" && tar xf "$work/site.tar" -C "$work/x"
 check "extracted tree equals the source" diff -r examples/site "$work/x/site"
 check "FILE_END MD5s equal md5sum" bash -c "cd examples && md5sum site/index.html | cmp -s - <(grep ' site/index.html\$' '$work/md5.txt')"
 
+for c in gzip zstd; do
+  "$bin/compress" $c 0 examples/site > "$work/site.tar.$c"
+  check "compress $c: $c -d gives the plain TAR" bash -c "$c -d -c < '$work/site.tar.$c' | cmp -s - '$work/site.tar'"
+done
+check "compress zstd: GNU tar --zstd lists it" tar --zstd -tf "$work/site.tar.zstd"
+check "compress gzip: GNU tar -z lists it" tar -ztf "$work/site.tar.gzip"
+
 "$bin/from_memory" > "$work/mem.tar"
 check "Python reads from_memory output" python3 - "$work/mem.tar" <<'PY'
 import sys, tarfile

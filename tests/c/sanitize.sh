@@ -15,7 +15,7 @@ link=(-L"$rel" -ltartape -Wl,-rpath,"$(pwd)/$rel" -lpthread)
 cc "${flags[@]}" -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all \
   tests/c/api_test.c "${link[@]}" -o "$out/api_test_asan"
 cc "${flags[@]}" tests/c/api_test.c "${link[@]}" -o "$out/api_test"
-for e in stream_dir from_memory multipart; do
+for e in stream_dir from_memory multipart compress; do
   cc "${flags[@]}" -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all \
     examples-c/$e.c "${link[@]}" -o "$out/${e}_asan"
 done
@@ -34,6 +34,13 @@ echo "--- examples under AddressSanitizer + UndefinedBehaviorSanitizer"
 "$out/stream_dir_asan" examples/site > "$work/a.tar" 2>/dev/null
 "$out/from_memory_asan" > "$work/m.tar"
 "$out/multipart_asan" 1536 examples/site > /dev/null
+"$out/compress_asan" zstd 3 examples/site > "$work/a.tar.zst"
+"$out/compress_asan" gzip 6 examples/site > "$work/a.tar.gz"
+echo "--- compress (zstd and gzip threads) under valgrind"
+for c in zstd gzip; do
+  valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
+    --error-exitcode=1 "$rel/examples-c/compress" $c 3 examples/site > /dev/null
+done
 echo "--- api_test under valgrind"
 valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
   --error-exitcode=1 "$out/api_test" "$work/valgrind"

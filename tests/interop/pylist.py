@@ -2,7 +2,7 @@
 mtime, linkname, and the sha256 of the content (regular files). Names and link targets are also
 given in hex, since they may not be UTF-8.
 
-Usage: python3 pylist.py [--headers-only] ARCHIVE|-
+Usage: python3 pylist.py [--headers-only] ARCHIVE|-   (plain or compressed with gzip, bzip2, xz)
 With --headers-only, contents are not read (a file archive is read with seeks, so a huge sparse
 archive lists fast), and from standard input only the first entry is listed (for an archive cut
 after its first header).
@@ -23,7 +23,8 @@ def main():
     from_stdin = args[0] == "-"
     src = sys.stdin.buffer if from_stdin else open(args[0], "rb")
     # Standard input in stream mode (never seeks); files in random-access mode (skips by seeking).
-    mode = "r|" if from_stdin else "r:"
+    # Either may be compressed (gzip, bzip2, xz: tarfile detects it).
+    mode = "r|*" if from_stdin else "r:*"
     with tarfile.open(fileobj=src, mode=mode, encoding="utf-8", errors="surrogateescape") as t:
         for m in t:
             name = os.fsencode(m.name) if m.name else b""

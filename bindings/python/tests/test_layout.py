@@ -31,7 +31,7 @@ STRUCTS = {
 ENUMS = [
     name
     for name in dir(_lib)
-    if re.match(r"TT_(STATUS|EVENT_TYPE|ENTRY_KIND|ROLE|FORMAT|ARCHIVE_FLAG)_[A-Z_]+$", name)
+    if re.match(r"TT_(STATUS|EVENT_TYPE|ENTRY_KIND|ROLE|FORMAT|COMPRESSION|ARCHIVE_FLAG)_[A-Z_]+$", name)
 ]
 # Constants the bindings use that older headers defined; checked when the header still has them.
 CONSTANTS = ["BLOCK", "TRAILER_LEN", "BUFFER_SIZE"]

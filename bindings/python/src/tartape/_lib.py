@@ -42,6 +42,8 @@ tt_event_type = c_uint32
 tt_role = c_uint32
 #: ``tt_format``: a C enum typed ``uint32_t`` (passed to ``tt_tape_set_format`` as ``uint32_t``).
 tt_format = c_uint32
+#: ``tt_compression``: a C enum typed ``uint32_t`` (``tt_archive_compression``, ``tt_tape_set_compression``).
+tt_compression = c_uint32
 #: ``tt_archive_flag``: a C enum typed ``uint32_t`` (bits of ``tt_archive_entry_info.flags``).
 tt_archive_flag = c_uint32
 
@@ -63,6 +65,12 @@ TT_ENTRY_KIND_OTHER = 7
 
 TT_FORMAT_TAR = 0
 TT_FORMAT_ZIP = 1
+
+TT_COMPRESSION_NONE = 0
+TT_COMPRESSION_GZIP = 1
+TT_COMPRESSION_ZSTD = 2
+TT_COMPRESSION_XZ = 3
+TT_COMPRESSION_BZIP2 = 4
 
 TT_ARCHIVE_FLAG_UNSAFE_NAME = 1
 TT_ARCHIVE_FLAG_ENCRYPTED = 2
@@ -220,11 +228,14 @@ u8_p = POINTER(c_uint8)
 
 _FUNCTIONS: List[Tuple[str, Any, List[Any]]] = [
     ("tt_archive_open", tt_status, [c_char_p, c_char_p, c_size_t, POINTER(tt_archive_p)]),
+    ("tt_archive_open_with_index", tt_status, [c_char_p, c_char_p, c_char_p, c_size_t, POINTER(tt_archive_p)]),
+    ("tt_archive_save_index", tt_status, [tt_archive_p, c_char_p]),
     (
         "tt_archive_open_memory",
         tt_status,
         [u8_p, c_size_t, c_char_p, c_size_t, POINTER(tt_archive_p)],
     ),
+    ("tt_archive_compression", c_uint32, [tt_archive_p]),
     ("tt_archive_entry_count", c_uint64, [tt_archive_p]),
     ("tt_archive_entry", tt_status, [tt_archive_p, c_uint64, POINTER(tt_archive_entry_info)]),
     ("tt_archive_find", tt_status, [tt_archive_p, u8_p, c_size_t, POINTER(c_uint64)]),
@@ -259,6 +270,8 @@ _FUNCTIONS: List[Tuple[str, Any, List[Any]]] = [
     ("tt_tape_set_walk_options", tt_status, [tt_tape_p, c_int32, c_int32]),
     ("tt_tape_set_format", tt_status, [tt_tape_p, c_uint32]),
     ("tt_tape_set_deflate", tt_status, [tt_tape_p, c_int32]),
+    ("tt_tape_set_compression", tt_status, [tt_tape_p, tt_compression, c_int32]),
+    ("tt_tape_set_compression_threads", tt_status, [tt_tape_p, c_uint32]),
     ("tt_tape_set_md5", tt_status, [tt_tape_p, c_int32]),
     ("tt_add_path", tt_status, [tt_tape_p, c_char_p, u8_p, c_size_t]),
     ("tt_add_from_memory", tt_status, [tt_tape_p, u8_p, c_size_t, c_uint64, c_uint32, c_int64]),

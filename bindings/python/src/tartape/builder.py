@@ -31,6 +31,18 @@ def _format_code(format: Any) -> int:
     return FORMATS[format.lower()]
 
 
+COMPRESSIONS = {"gzip": _lib.TT_COMPRESSION_GZIP, "zstd": _lib.TT_COMPRESSION_ZSTD}
+
+
+def _compression_code(name: Optional[str]) -> int:
+    if name is None:
+        return _lib.TT_COMPRESSION_NONE
+    code = COMPRESSIONS.get(str(name).lower())
+    if code is None:
+        raise InvalidArgumentError(f"compression {name!r}: use 'gzip', 'zstd' or None")
+    return code
+
+
 def _deflate_level(level: Any) -> int:
     if isinstance(level, bool):
         level = int(level) * 6  # deflate=True: the usual default level
@@ -69,6 +81,12 @@ class TapeBuilder:
             ``play(start_offset > 0)`` raise :class:`~tartape.NotRandomAccessError`; ``play()``
             from 0 works. ``True`` means level 6. Refused for ``"tar"`` (whose entries are never
             compressed).
+        compression: for ``"tar"``, ``"gzip"`` or ``"zstd"`` around the whole archive (``None``,
+            the default, leaves it plain). Stream-only like a deflated ZIP; the same entries and
+            level give the same bytes, whatever ``compression_threads``.
+        compression_level: gzip 1 to 9, zstd 1 to 22; 0 (the default) means gzip 6, zstd 3.
+        compression_threads: compression threads (zstd's workers, or threads compressing gzip's
+            4 MiB members), 1 (the default) to 256; the bytes do not depend on it.
     """
 
     def __init__(
@@ -81,6 +99,9 @@ class TapeBuilder:
         exclude: Optional[Union[Name, Any]] = None,
         format: str = "tar",
         deflate: int = 0,
+        compression: Optional[str] = None,
+        compression_level: int = 0,
+        compression_threads: int = 1,
     ) -> None:
         fmt = _format_code(format)
         level = _deflate_level(deflate)
@@ -101,6 +122,16 @@ class TapeBuilder:
         self._format = format.lower()
         self._live().call(_lib.LIB.tt_tape_set_deflate, level)
         self._deflate = level
+        self._compression = _compression_code(compression)
+        if self._compression:
+            level_v = i64(compression_level, "compression_level")
+            threads_v = i64(compression_threads, "compression_threads")
+            if not -(2**31) <= level_v < 2**31:
+                raise InvalidArgumentError(f"compression_level {level_v} is out of range")
+            if not 0 <= threads_v < 2**32:
+                raise InvalidArgumentError(f"compression_threads {threads_v}: use 1 to 256")
+            self._live().call(_lib.LIB.tt_tape_set_compression, self._compression, level_v)
+            self._live().call(_lib.LIB.tt_tape_set_compression_threads, threads_v)
         if exclude is not None:
             for item in [exclude] if isinstance(exclude, (str, bytes)) else exclude:
                 self.add_exclude(item)
@@ -380,5 +411,9 @@ class TapeBuilder:
         self._handle = None
         self._finalizer.detach()
         return Tape._adopt(
-            handle, self._memory, self._readers, format=self._format, deflated=bool(self._deflate)
+            handle,
+            self._memory,
+            self._readers,
+            format=self._format,
+            deflated=bool(self._deflate) or bool(self._compression),
         )

@@ -114,6 +114,15 @@ def _kind(value: int) -> EntryKind:
         return EntryKind.OTHER
 
 
+_COMPRESSION_NAMES = {
+    _lib.TT_COMPRESSION_NONE: "none",
+    _lib.TT_COMPRESSION_GZIP: "gzip",
+    _lib.TT_COMPRESSION_ZSTD: "zstd",
+    _lib.TT_COMPRESSION_XZ: "xz",
+    _lib.TT_COMPRESSION_BZIP2: "bzip2",
+}
+
+
 class Archive:
     """An open TAR or ZIP archive: its :attr:`entries` and readers of its members.
 
@@ -132,6 +141,23 @@ class Archive:
     def _call(self, fn: Callable[..., int], *args: Any) -> int:
         with self._lock:
             return self._handle.call(fn, *args)
+
+    @property
+    def compression(self) -> str:
+        """The compression around the archive, detected by its magic bytes: ``"none"``,
+        ``"gzip"``, ``"zstd"``, ``"xz"`` or ``"bzip2"``. Entry offsets of a compressed archive
+        are offsets in its uncompressed bytes."""
+        with self._handle.using() as ptr:
+            code = int(_lib.LIB.tt_archive_compression(ptr))
+        return _COMPRESSION_NAMES.get(code, "none")
+
+    def save_index(self, path: Union[str, "os.PathLike[str]", "os.PathLike[bytes]"]) -> None:
+        """Saves the restart points of a compressed archive to ``path`` (atomically), for
+        ``open_archive(file, index=path)``. ``InvalidArgumentError`` for a plain archive."""
+        raw = os.fsencode(path)
+        if b"\0" in raw:
+            raise InvalidArgumentError(f"path {raw!r} contains a NUL byte")
+        self._call(_lib.LIB.tt_archive_save_index, raw)
 
     def _list(self) -> List[ArchiveEntry]:
         out: List[ArchiveEntry] = []
@@ -402,8 +428,16 @@ class Member(io.RawIOBase):
         return bytes(buf)
 
 
-def open_archive(source: Union[str, "os.PathLike[str]", "os.PathLike[bytes]", bytes, bytearray, memoryview]) -> Archive:
+def open_archive(
+    source: Union[str, "os.PathLike[str]", "os.PathLike[bytes]", bytes, bytearray, memoryview],
+    index: Optional[Union[str, "os.PathLike[str]", "os.PathLike[bytes]"]] = None,
+) -> Archive:
     """Opens a TAR or ZIP archive, detecting the format from its content, and lists its entries.
+
+    A TAR compressed with gzip, zstd, xz or bzip2 is detected too (:attr:`Archive.compression`);
+    opening it decodes it once. ``index`` (a path) names the restart points that
+    :meth:`Archive.save_index` saved for this compressed file: opening then skips that pass.
+    Another archive's index raises ``InvalidArgumentError``, a damaged one ``CorruptError``.
 
     ``source`` is a path (``str`` or ``os.PathLike``) or the archive's bytes (``bytes``,
     ``bytearray``, ``memoryview``: copied, so the buffer may change afterwards). A file stays open
@@ -414,6 +448,8 @@ def open_archive(source: Union[str, "os.PathLike[str]", "os.PathLike[bytes]", by
     msg = ctypes.create_string_buffer(_MSG_LEN)
     out = ctypes.c_void_p()
     if isinstance(source, (bytes, bytearray, memoryview)):
+        if index is not None:
+            raise InvalidArgumentError("an index is for an archive opened from a path")
         ptr, n, keep = in_buffer(source, "source")
         status = _lib.LIB.tt_archive_open_memory(ptr, n, msg, _MSG_LEN, ctypes.byref(out))
         del keep
@@ -422,7 +458,13 @@ def open_archive(source: Union[str, "os.PathLike[str]", "os.PathLike[bytes]", by
         raw = os.fsencode(source)
         if b"\0" in raw:
             raise InvalidArgumentError(f"path {raw!r} contains a NUL byte")
-        status = _lib.LIB.tt_archive_open(raw, msg, _MSG_LEN, ctypes.byref(out))
+        if index is None:
+            status = _lib.LIB.tt_archive_open(raw, msg, _MSG_LEN, ctypes.byref(out))
+        else:
+            raw_index = os.fsencode(index)
+            if b"\0" in raw_index:
+                raise InvalidArgumentError(f"index path {raw_index!r} contains a NUL byte")
+            status = _lib.LIB.tt_archive_open_with_index(raw, raw_index, msg, _MSG_LEN, ctypes.byref(out))
         label = os.fsdecode(raw)
     if status != _lib.TT_STATUS_OK:
         message = msg.value.decode("utf-8", "replace")

@@ -184,9 +184,10 @@ class Tape:
 
     @property
     def stream_only(self) -> bool:
-        """True for a ZIP with deflated entries: its sizes are known only once compressed, so it
-        streams from offset 0 only (``total_size``, ``read_at``, ``as_file``, volumes and resume
-        offsets raise :class:`~tartape.NotRandomAccessError`)."""
+        """True for a ZIP with deflated entries or a compressed TAR (``compression=``): its sizes
+        are known only once compressed, so it streams from offset 0 only (``total_size``,
+        ``read_at``, ``as_file``, volumes and resume offsets raise
+        :class:`~tartape.NotRandomAccessError`)."""
         self._check_open()
         if self._stream_only is None:
             try:
