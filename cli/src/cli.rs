@@ -95,6 +95,63 @@ pub struct BuildOptions {
     /// Refuse FIFOs, sockets and devices with an error instead of skipping them with a note.
     #[arg(long)]
     pub strict: bool,
+    /// Compression of the whole stream.
+    #[command(flatten)]
+    pub compress: CompressOptions,
+}
+
+/// Compressing the whole TAR stream (gzip or zstd): deterministic, the same bytes for any number
+/// of threads; the archive is then stream-only (no offsets, ranges or volumes).
+#[derive(Debug, Args)]
+pub struct CompressOptions {
+    /// Compress the TAR stream: gzip or zstd, with a level after = (gzip 1-9, default 6; zstd
+    /// 1-22, default 3).
+    #[arg(long, value_name = "gzip|zstd[=LEVEL]", value_parser = parse_compress,
+          conflicts_with_all = ["gzip", "zstd"])]
+    pub compress: Option<(tartape::Compression, i32)>,
+    /// The same as --compress gzip (as GNU tar's -z).
+    #[arg(short = 'z', long, conflicts_with = "zstd")]
+    pub gzip: bool,
+    /// The same as --compress zstd (as GNU tar's --zstd).
+    #[arg(long)]
+    pub zstd: bool,
+    /// Compression threads (the bytes do not depend on it).
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub compress_threads: u32,
+}
+
+impl CompressOptions {
+    /// The compression asked for, if any.
+    pub fn get(&self) -> Result<Option<tartape::Compress>, String> {
+        let (c, level) = match (self.compress, self.gzip, self.zstd) {
+            (Some(c), _, _) => c,
+            (None, true, _) => (tartape::Compression::Gzip, 0),
+            (None, _, true) => (tartape::Compression::Zstd, 0),
+            _ => return Ok(None),
+        };
+        tartape::Compress::new(c, level)
+            .and_then(|c| c.with_threads(self.compress_threads))
+            .map(Some)
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// Parses `gzip`, `zstd`, `gzip=9`, `zstd=19`.
+fn parse_compress(text: &str) -> Result<(tartape::Compression, i32), String> {
+    let (name, level) = match text.split_once('=') {
+        Some((n, l)) => (
+            n,
+            l.parse::<i32>()
+                .map_err(|_| format!("{l:?} is not a level"))?,
+        ),
+        None => (text, 0),
+    };
+    let c = match name {
+        "gzip" | "gz" => tartape::Compression::Gzip,
+        "zstd" | "zst" => tartape::Compression::Zstd,
+        other => return Err(format!("{other:?}: use gzip or zstd")),
+    };
+    Ok((c, level))
 }
 
 /// Where and what to write (shared by create and play).
@@ -177,6 +234,9 @@ pub struct PlayArgs {
     /// Where the archive goes.
     #[command(flatten)]
     pub output: OutputOptions,
+    /// Compression of the whole stream (catalogs do not record it).
+    #[command(flatten)]
+    pub compress: CompressOptions,
 }
 
 /// `tartape verify`.

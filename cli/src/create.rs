@@ -36,6 +36,14 @@ pub fn builder(o: &BuildOptions) -> Result<TapeBuilder, Failure> {
         }
         builder.set_deflate(level).map_err(|e| e.to_string())?;
     }
+    if let Some(c) = o.compress.get()? {
+        if o.format != FormatArg::Tar {
+            return Err(
+                "--compress applies to --format tar (ZIP compresses entries: --deflate)".into(),
+            );
+        }
+        builder.set_compression(Some(c));
+    }
     let walk = builder.options_mut();
     walk.keep_owners = o.keep_owners;
     walk.strict = o.strict;

@@ -32,6 +32,11 @@ pub fn default_catalog(dir: &Path) -> PathBuf {
 
 /// Runs `tartape record`.
 pub fn record(args: RecordArgs) -> Result<u8, Failure> {
+    if args.build.compress.get()?.is_some() {
+        return Err(
+            "a catalog does not record compression: give --compress to tartape play instead".into(),
+        );
+    }
     let mut builder = builder(&args.build)?;
     builder.set_checksums(args.md5);
     let catalog = args
@@ -69,7 +74,11 @@ pub fn record(args: RecordArgs) -> Result<u8, Failure> {
 
 /// Runs `tartape play`.
 pub fn play(args: PlayArgs) -> Result<u8, Failure> {
-    let tape = Arc::new(Tape::open(&args.catalog).map_err(|e| e.to_string())?);
+    let mut tape = Tape::open(&args.catalog).map_err(|e| e.to_string())?;
+    if let Some(c) = args.compress.get()? {
+        tape.set_compression(Some(c)).map_err(|e| e.to_string())?;
+    }
+    let tape = Arc::new(tape);
     write_tape(&tape, &args.output)?;
     Ok(0)
 }

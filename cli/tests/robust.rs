@@ -522,3 +522,94 @@ fn random_argument_vectors_never_end_in_a_panic_or_a_signal() {
     }
     let _ = fs::remove_dir_all(&root);
 }
+
+#[test]
+fn compressed_output_reads_back_with_gzip_zstd_and_gnu_tar() {
+    let root = scratch("compress");
+    let dir = root.join("tree");
+    fs::create_dir_all(dir.join("sub")).unwrap();
+    fs::write(dir.join("sub/a.txt"), "compressible text\n".repeat(5000)).unwrap();
+    fs::write(dir.join("b.bin"), vec![7u8; 300_000]).unwrap();
+    let plain = tartape([OsStr::new("create"), dir.as_os_str()]).stdout;
+    let catalog = root.join("c.tartape");
+    assert!(tartape([
+        OsStr::new("record"),
+        dir.as_os_str(),
+        OsStr::new("--catalog"),
+        catalog.as_os_str()
+    ])
+    .status
+    .success());
+    let unpack = |tool: &str, bytes: &[u8]| {
+        let path = root.join("packed");
+        fs::write(&path, bytes).unwrap();
+        let out = Command::new(tool).arg("-dc").arg(&path).output().unwrap();
+        assert!(out.status.success(), "{tool} -d: {out:?}");
+        out.stdout
+    };
+    for (args, tool) in [
+        (vec!["create", "-z"], "gzip"),
+        (vec!["create", "--compress", "gzip=9"], "gzip"),
+        (vec!["create", "--zstd"], "zstd"),
+        (
+            vec!["create", "--compress", "zstd=19", "--compress-threads", "1"],
+            "zstd",
+        ),
+    ] {
+        let mut a: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
+        a.push(dir.as_os_str());
+        let out = tartape(&a);
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        assert_eq!(unpack(tool, &out.stdout), plain, "{args:?}");
+        // The same bytes again, and GNU tar reads them.
+        assert_eq!(tartape(&a).stdout, out.stdout, "{args:?} is deterministic");
+        let packed = root.join("t.tar.x");
+        fs::write(&packed, &out.stdout).unwrap();
+        let flag = if tool == "gzip" { "-z" } else { "--zstd" };
+        let listed = Command::new("tar")
+            .arg(flag)
+            .arg("-tf")
+            .arg(&packed)
+            .output()
+            .unwrap();
+        assert!(
+            listed.status.success()
+                && String::from_utf8_lossy(&listed.stdout).contains("tree/sub/a.txt")
+        );
+    }
+    // A recorded tape plays compressed; its bytes are create's.
+    let played = tartape([OsStr::new("play"), catalog.as_os_str(), OsStr::new("-z")]);
+    assert_eq!(
+        played.stdout,
+        tartape([OsStr::new("create"), OsStr::new("-z"), dir.as_os_str()]).stdout
+    );
+    // Stream-only: offsets are refused; ZIP and catalogs do not take it.
+    for bad in [
+        vec![
+            OsStr::new("create"),
+            OsStr::new("-z"),
+            OsStr::new("--offset"),
+            OsStr::new("512"),
+            dir.as_os_str(),
+        ],
+        vec![
+            OsStr::new("create"),
+            OsStr::new("--zstd"),
+            OsStr::new("--format"),
+            OsStr::new("zip"),
+            dir.as_os_str(),
+        ],
+        vec![
+            OsStr::new("create"),
+            OsStr::new("--compress"),
+            OsStr::new("lz4"),
+            dir.as_os_str(),
+        ],
+        vec![OsStr::new("record"), dir.as_os_str(), OsStr::new("--zstd")],
+    ] {
+        let out = tartape(&bad);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}: {out:?}");
+        assert_answers(&out, &format!("{bad:?}"));
+    }
+    let _ = fs::remove_dir_all(&root);
+}
