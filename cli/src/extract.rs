@@ -238,6 +238,9 @@ impl Extraction {
                 self.file(&parent, name, &shown, e, members, replace, progress)
             }
             EntryKind::Symlink => {
+                if e.link.is_empty() {
+                    return Err("a symlink whose target could not be read: not extracted".into());
+                }
                 let temp = beneath::temp_name();
                 beneath::symlink(&parent, &temp, &e.link).map_err(|err| err.to_string())?;
                 let _ = beneath::set_link_mtime(&parent, &temp, e.mtime);

@@ -620,7 +620,31 @@ fn bad_input_is_one_line_and_nothing_is_completed(s: &Seaweed, catalog: &Path) {
     assert_one_line_failure(&out, &["127.0.0.1:9"]);
     let out = run(&["https://example.com/x", "--endpoint", &e], &[]);
     assert_one_line_failure(&out, &["not an S3 URL"]);
-    for k in ["bad-creds.tar", "small.tar", "huge.tar", "nowhere.tar"] {
+    // More than 10,000 parts: a sparse 60 GiB file in parts of 5 MiB (nothing is read).
+    let big_dir = s.dir.join("sparse");
+    fs::create_dir_all(&big_dir).unwrap();
+    fs::File::create(big_dir.join("sparse.bin"))
+        .unwrap()
+        .set_len(60 << 30)
+        .unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tartape"));
+    cmd.arg("upload").arg(&big_dir).arg(url("many.tar")).args([
+        "--endpoint",
+        &e,
+        "--part-size",
+        "5M",
+    ]);
+    s.env(&mut cmd);
+    let out = cmd.output().unwrap();
+    assert_one_line_failure(&out, &["more than S3's 10,000"]);
+    fs::remove_dir_all(&big_dir).unwrap();
+    for k in [
+        "bad-creds.tar",
+        "small.tar",
+        "huge.tar",
+        "nowhere.tar",
+        "many.tar",
+    ] {
         assert!(s.get(k).is_none(), "{k} was completed");
     }
     assert!(!state_of(catalog).exists());

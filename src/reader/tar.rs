@@ -141,22 +141,27 @@ impl Walker {
                 self.ended = true;
                 return Ok(None);
             }
-            if pos == 0 && (h.starts_with(b"PK\x03\x04") || h.starts_with(b"PK\x05\x06")) {
-                return Err(match store {
-                    Store::Forward(_) => Error::Unsupported(
-                        "this is a ZIP archive, whose directory is at its end: it needs a \
-                         seekable file, not a stream"
-                            .into(),
-                    ),
-                    // A file that starts like a ZIP but has no end record: cut short.
-                    _ => corrupt(
-                        "it starts with a ZIP local header but has no end of central directory \
-                         record (truncated?)"
-                            .into(),
-                    ),
-                });
-            }
+            // What is not a TAR header at offset 0 but starts like a ZIP is named as one (a valid
+            // header whose name starts with "PK" is a TAR member like any other).
+            let zip_like =
+                pos == 0 && (h.starts_with(b"PK\x03\x04") || h.starts_with(b"PK\x05\x06"));
+            let not_tar = |store: &Store| match store {
+                Store::Forward(_) => Error::Unsupported(
+                    "this is a ZIP archive, whose directory is at its end: it needs a seekable \
+                     file, not a stream"
+                        .into(),
+                ),
+                // A file that starts like a ZIP but has no end record: cut short.
+                _ => corrupt(
+                    "it starts with a ZIP local header but has no end of central directory \
+                     record (truncated?)"
+                        .into(),
+                ),
+            };
             if got < h.len() {
+                if zip_like {
+                    return Err(not_tar(store));
+                }
                 return Err(corrupt(format!(
                     "truncated header at offset {pos}: {got} bytes left"
                 )));
@@ -171,6 +176,9 @@ impl Walker {
                 return Ok(None);
             }
             if !checksum_ok(&h) {
+                if zip_like {
+                    return Err(not_tar(store));
+                }
                 return Err(corrupt(format!("bad header checksum at offset {pos}")));
             }
             let typeflag = h[156];
@@ -544,6 +552,20 @@ fn read_sparse_10(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_member_named_like_a_zip_signature_is_a_tar_member() {
+        let mut b = crate::TapeBuilder::new();
+        b.add_bytes(b"PK\x05\x06x", b"data".to_vec(), 0o644, 0)
+            .unwrap();
+        let tape = b.seal().unwrap();
+        let mut bytes = vec![0; tape.total_size() as usize];
+        tape.read_at(0, &mut bytes).unwrap();
+        let listed = crate::reader::Archive::from_bytes(bytes.clone()).unwrap();
+        assert_eq!(listed.entries()[0].name, b"PK\x05\x06x");
+        let mut stream = crate::reader::TarStream::new(std::io::Cursor::new(bytes));
+        assert_eq!(stream.next_entry().unwrap().unwrap().name, b"PK\x05\x06x");
+    }
 
     #[test]
     fn numeric_fields_parse_octal_and_base256() {

@@ -338,7 +338,7 @@ fn central_entry(
     };
     if kind == EntryKind::Symlink
         && !entry.encrypted
-        && matches!(method, 0 | 8)
+        && matches!(method, 0 | 8 | 12 | 14 | 93 | 95)
         && size <= limits.max_long_name
     {
         let mut body = Body::new(&entry, limits, true)?;
