@@ -266,8 +266,15 @@ fn additional_checksums_are_checked_and_predicted(
     }
 }
 
-/// Runs an upload through a slow proxy and kills it once `parts` parts are in the bucket.
-fn kill_after_parts(s: &Seaweed, catalog: &Path, key: &str, parts: usize) -> String {
+/// Starts an upload of `catalog` to `key` through a proxy slowed to 6 MB/s, one part at a time,
+/// and waits (at most a minute) until `parts` parts are in the bucket; returns the running
+/// uploader, its upload id, and the proxy (which must live as long as the upload).
+fn slow_upload_with_parts(
+    s: &Seaweed,
+    catalog: &Path,
+    key: &str,
+    parts: usize,
+) -> (std::process::Child, String, proxy::Proxy) {
     let proxy = proxy::Proxy::start(s.s3_port);
     proxy.faults.rate.store(6 << 20, Ordering::Relaxed);
     let url = format!("s3://{}/{key}", seaweed::BUCKET);
@@ -281,7 +288,7 @@ fn kill_after_parts(s: &Seaweed, catalog: &Path, key: &str, parts: usize) -> Str
     ])
     .args(["--part-size", "5M", "--jobs", "1", "-q"])
     .stdout(Stdio::null())
-    .stderr(Stdio::null());
+    .stderr(Stdio::piped());
     s.env(&mut cmd);
     let mut child = cmd.spawn().unwrap();
     let started = Instant::now();
@@ -292,17 +299,22 @@ fn kill_after_parts(s: &Seaweed, catalog: &Path, key: &str, parts: usize) -> Str
         );
         assert!(
             child.try_wait().unwrap().is_none(),
-            "the upload ended before it could be killed"
+            "the upload ended before {parts} parts could be seen"
         );
         if state_of(catalog).exists() {
             let id = upload_id(catalog);
-            let listing = list_parts(s, key, &id);
-            if listing.matches("<PartNumber>").count() >= parts {
+            if list_parts(s, key, &id).matches("<PartNumber>").count() >= parts {
                 break id;
             }
         }
         std::thread::sleep(Duration::from_millis(50));
     };
+    (child, id, proxy)
+}
+
+/// Runs an upload through a slow proxy and kills it once `parts` parts are in the bucket.
+fn kill_after_parts(s: &Seaweed, catalog: &Path, key: &str, parts: usize) -> String {
+    let (mut child, id, _proxy) = slow_upload_with_parts(s, catalog, key, parts);
     child.kill().unwrap();
     child.wait().unwrap();
     id
@@ -651,32 +663,7 @@ fn bad_input_is_one_line_and_nothing_is_completed(s: &Seaweed, catalog: &Path) {
 }
 
 fn a_server_restart_mid_upload_is_resumed(s: &mut Seaweed, catalog: &Path, archive: &[u8]) {
-    let proxy = proxy::Proxy::start(s.s3_port);
-    proxy.faults.rate.store(6 << 20, Ordering::Relaxed);
-    let url = format!("s3://{}/restarted.tar", seaweed::BUCKET);
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tartape"));
-    cmd.args([
-        os("upload"),
-        catalog.as_os_str(),
-        os(&url),
-        os("--endpoint"),
-        os(&proxy.endpoint()),
-    ])
-    .args(["--part-size", "5M", "--jobs", "1", "-q"])
-    .stdout(Stdio::null())
-    .stderr(Stdio::piped());
-    s.env(&mut cmd);
-    let child = cmd.spawn().unwrap();
-    let started = Instant::now();
-    loop {
-        assert!(started.elapsed() < Duration::from_secs(60));
-        if state_of(catalog).exists()
-            && list_parts(s, "restarted.tar", &upload_id(catalog)).contains("<PartNumber>")
-        {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let (child, _id, _proxy) = slow_upload_with_parts(s, catalog, "restarted.tar", 1);
     s.stop();
     let out = child.wait_with_output().unwrap();
     assert_eq!(
