@@ -7,7 +7,9 @@ use std::io::Write;
 
 use crate::cli::CatArgs;
 use crate::create::bytes_of;
-use crate::input::{self, same_name, Input, Members};
+use tartape::reader::same_name;
+
+use crate::input::{self, Input, Members};
 use crate::Failure;
 
 /// Runs `tartape cat`.

@@ -42,7 +42,8 @@ struct Extraction {
     policy: Policy,
     force: bool,
     strip: usize,
-    /// The MEMBER arguments (without a trailing `/`) and whether each matched.
+    /// The MEMBER arguments (components joined: no `.`, empty or trailing parts) and whether each
+    /// matched.
     wanted: Vec<(Vec<u8>, bool)>,
     dirs: Vec<DirFix>,
     /// Names this run has extracted: a later entry of the same name replaces an earlier one.
@@ -74,7 +75,7 @@ pub fn run(args: ExtractArgs) -> Result<u8, Failure> {
         wanted: args
             .members
             .iter()
-            .map(|m| (trim_slash(bytes_of(m)).to_vec(), false))
+            .map(|m| (components(bytes_of(m)).join(&b'/'), false))
             .collect(),
         dirs: Vec::new(),
         done: std::collections::HashSet::new(),
@@ -124,14 +125,6 @@ pub fn run(args: ExtractArgs) -> Result<u8, Failure> {
     Ok(0)
 }
 
-fn trim_slash(name: &[u8]) -> &[u8] {
-    let mut n = name;
-    while n.len() > 1 && n.ends_with(b"/") {
-        n = &n[..n.len() - 1];
-    }
-    n
-}
-
 /// The components of a name, without empty and `.` ones.
 fn components(name: &[u8]) -> Vec<&[u8]> {
     name.split(|b| *b == b'/')
@@ -147,9 +140,8 @@ impl Extraction {
         }
         let joined = comps.join(&b'/');
         let mut any = false;
-        for (want, found) in &mut self.wanted {
-            let w = components(want).join(&b'/');
-            if joined == w || (joined.starts_with(&w) && joined.get(w.len()) == Some(&b'/')) {
+        for (w, found) in &mut self.wanted {
+            if joined == *w || (joined.starts_with(w) && joined.get(w.len()) == Some(&b'/')) {
                 *found = true;
                 any = true;
             }

@@ -113,9 +113,3 @@ impl Read for Members {
         Members::read(self, buf).map_err(std::io::Error::other)
     }
 }
-
-/// Names compared as the reader's `find` compares them: a trailing `/` is ignored on both sides.
-pub fn same_name(a: &[u8], b: &[u8]) -> bool {
-    let trim = |n: &[u8]| n.len() - usize::from(n.len() > 1 && n.ends_with(b"/"));
-    a[..trim(a)] == b[..trim(b)]
-}

@@ -200,6 +200,13 @@ pub fn is_unsafe_name(name: &[u8]) -> bool {
         .any(|c| c == b"..")
 }
 
+/// True when two member names are the same as [`Archive::find`] compares them: a trailing `/` is
+/// ignored on both sides, so `dir` is `dir/`.
+pub fn same_name(a: &[u8], b: &[u8]) -> bool {
+    let trim = |n: &[u8]| n.len() - usize::from(n.len() > 1 && n.ends_with(b"/"));
+    a[..trim(a)] == b[..trim(b)]
+}
+
 /// What an archive shares with its members.
 pub(crate) struct Inner {
     pub(crate) store: Store,
@@ -432,12 +439,10 @@ impl Archive {
     /// The index of the last entry named `name` (a later entry replaces an earlier one, as when
     /// extracting). A trailing `/` is ignored on both sides, so `dir` finds `dir/`.
     pub fn find(&self, name: &[u8]) -> Option<usize> {
-        let trim = |n: &[u8]| -> usize { n.len() - usize::from(n.len() > 1 && n.ends_with(b"/")) };
-        let want = &name[..trim(name)];
         self.inner
             .entries
             .iter()
-            .rposition(|e| e.name[..trim(&e.name)] == *want)
+            .rposition(|e| same_name(&e.name, name))
     }
 
     /// A reader of entry `index`'s content (expanded for sparse TAR, inflated for deflated ZIP).

@@ -53,7 +53,7 @@ pub fn run(args: UploadArgs) -> Result<u8, Failure> {
         .enable_all()
         .build()
         .map_err(|e| format!("starting the I/O threads: {e}"))?;
-    runtime.block_on(Upload::new(args, target, tape, part_size)?.run())
+    runtime.block_on(Upload::new(args, target, tape, part_size).run())
 }
 
 /// A catalog, or a directory walked now.
@@ -88,16 +88,11 @@ struct Upload {
 type Done = (u64, String, Option<Vec<u8>>);
 
 impl Upload {
-    fn new(
-        args: UploadArgs,
-        target: Target,
-        tape: Arc<Tape>,
-        part_size: u64,
-    ) -> Result<Upload, Failure> {
+    fn new(args: UploadArgs, target: Target, tape: Arc<Tape>, part_size: u64) -> Upload {
         let count = plan::parts(tape.total_size(), part_size);
         let checksum = checksum_of(args.checksum);
         let state_path = state::path_for(&args.source);
-        Ok(Upload {
+        Upload {
             args,
             target,
             tape,
@@ -105,7 +100,7 @@ impl Upload {
             count,
             checksum,
             state_path,
-        })
+        }
     }
 
     async fn run(self) -> Result<u8, Failure> {
