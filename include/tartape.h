@@ -533,6 +533,11 @@ tt_status tt_tape_save_catalog(struct tt_tape *tape, const char *path);
 // UNSUPPORTED for another format version.
 tt_status tt_tape_open_catalog(struct tt_tape *tape, const char *path);
 
+// Opens a catalog held in memory (`len` bytes at `data`, as `tt_tape_save_catalog` wrote them:
+// fetched from object storage, shipped to a worker) into `tape`, which must be new. The bytes are
+// copied, so the caller may free them on return; everything else is as `tt_tape_open_catalog`.
+tt_status tt_tape_open_catalog_bytes(struct tt_tape *tape, const uint8_t *data, size_t len);
+
 // Checks every byte of an opened catalog now (opening checks its header and size; the entry table
 // is otherwise checked chunk by chunk as it is used). OK for a tape that was not opened.
 tt_status tt_tape_check_catalog(struct tt_tape *tape);

@@ -53,8 +53,8 @@ check_tag() { # wheel: auditwheel must find it consistent with the platform tag 
   echo "auditwheel: consistent with $tag"
 }
 # What the tests use besides the package: the real HTTP servers and client of test_http.py, boto3
-# (and crc32c for its CRC-32C checksums) for test_s3.py.
-test_pkgs=(pytest requests werkzeug uvicorn boto3 crc32c)
+# (and crc32c for its CRC-32C checksums) for test_s3.py, dask.distributed for test_dask.py.
+test_pkgs=(pytest requests werkzeug uvicorn boto3 crc32c "dask[distributed]")
 wheel_venv() { # venv wheel: a fresh venv (no system site-packages) with the test tools and the wheel
   python3 -m venv --clear "$1"
   "$1/bin/python" -m pip install "${pip_q[@]}" "${test_pkgs[@]}" "$2"
@@ -68,7 +68,7 @@ run_tests() { # venv tests...: pytest from outside the tree, with no cargo on PA
   fi
   PATH=$clean_path check_bundled "$venv"
   (cd "$run_dir" && PATH=$clean_path env -u TARTAPE_LIBRARY -u CARGO -u PYTHONPATH \
-    "$venv/bin/python" -m pytest -q -p no:cacheprovider --rootdir "$run_dir" "$@")
+    TARTAPE_CLI="$target/release/tartape" "$venv/bin/python" -m pytest -q -p no:cacheprovider --rootdir "$run_dir" "$@")
 }
 check_tag "$wheel"
 wheel_venv "$target/py-wheel-venv" "$wheel"

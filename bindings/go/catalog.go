@@ -12,6 +12,7 @@ import "C"
 import (
 	"io"
 	"path/filepath"
+	"runtime"
 	"runtime/cgo"
 	"unsafe"
 )
@@ -54,6 +55,29 @@ func Open(catalogPath string) (*Tape, error) {
 	cpath := C.CString(catalogPath)
 	defer C.free(unsafe.Pointer(cpath))
 	if err := t.add("Open", func(p *C.tt_tape) C.tt_status { return C.tt_tape_open_catalog(p, cpath) }); err != nil {
+		t.Close()
+		return nil, err
+	}
+	t.sealed.Store(true)
+	return t, nil
+}
+
+// OpenBytes opens a catalog held in memory (the bytes of a file Save wrote: fetched from object
+// storage, sent to a worker), as Open opens a file. The bytes are copied; data may be reused.
+func OpenBytes(data []byte) (*Tape, error) {
+	t, err := New()
+	if err != nil {
+		return nil, err
+	}
+	var ptr *C.uint8_t
+	if len(data) > 0 {
+		ptr = (*C.uint8_t)(unsafe.Pointer(&data[0]))
+	}
+	err = t.add("OpenBytes", func(p *C.tt_tape) C.tt_status {
+		return C.tt_tape_open_catalog_bytes(p, ptr, C.size_t(len(data)))
+	})
+	runtime.KeepAlive(data)
+	if err != nil {
 		t.Close()
 		return nil, err
 	}

@@ -109,6 +109,34 @@ func TestOpenedCatalogReadsLikeTheRecordedTape(t *testing.T) {
 	}
 }
 
+func TestOpenBytesIsOpenOfTheSameCatalog(t *testing.T) {
+	root := makeTree(t)
+	catalog := filepath.Join(t.TempDir(), "site.catalog")
+	tape, err := Record(root, catalog)
+	must(t, err)
+	defer tape.Close()
+	raw, err := os.ReadFile(catalog)
+	must(t, err)
+	opened, err := OpenBytes(raw)
+	must(t, err)
+	defer opened.Close()
+	for i := range raw {
+		raw[i] = 0xAB // copied: the caller's buffer is free at once
+	}
+	must(t, opened.CheckCatalog())
+	want, _ := tape.Fingerprint()
+	got, err := opened.Fingerprint()
+	must(t, err)
+	if got != want || !bytes.Equal(whole(t, opened), whole(t, tape)) {
+		t.Fatalf("OpenBytes: fingerprint %s, want %s, or other bytes", got, want)
+	}
+	for _, bad := range [][]byte{nil, []byte("TARTAPE-CATALOG"), raw} {
+		if _, err := OpenBytes(bad); !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("OpenBytes(%d damaged bytes): %v, want ErrCorrupt", len(bad), err)
+		}
+	}
+}
+
 func TestRecordOptions(t *testing.T) {
 	root := makeTree(t)
 	must(t, os.MkdirAll(filepath.Join(root, ".git", "objects"), 0o755))

@@ -56,6 +56,9 @@ pub enum Command {
     /// Upload the archive of a catalog or directory to S3 as a multipart upload, parts in
     /// parallel, without a temporary file; resumable.
     Upload(UploadArgs),
+    /// Write the archive of a catalog into one file in place, part by part, from any number of
+    /// processes or hosts sharing the file system.
+    Write(WriteArgs),
     /// Serve archives over HTTP like static files: ranges, resume, ETags, without writing them.
     Serve(ServeArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish or powershell).
@@ -422,6 +425,42 @@ pub struct UploadArgs {
     /// No progress line.
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+/// `tartape write`.
+#[derive(Debug, Args)]
+#[command(after_long_help = "\
+Without --create, --parts or --complete, writes every part here (on --jobs threads) and completes.\n\n\
+For batch schedulers (Slurm arrays, Kubernetes Jobs) on a shared file system: run --create once \
+(it makes OUT.tartape-partial at the archive's size and its plan in OUT.tartape-partial.d), then \
+--parts A-B on each node (pwrite at each part's offset, synced, their MD5s recorded), then \
+--complete (every part must have been written and the file must hold what was written; then it is \
+synced and renamed to OUT). --abort removes a write in progress.")]
+pub struct WriteArgs {
+    /// A catalog saved by `tartape record` (every host must see the sources at the same paths).
+    #[arg(value_name = "CATALOG")]
+    pub catalog: PathBuf,
+    /// The archive file to write.
+    #[arg(value_name = "OUT")]
+    pub out: PathBuf,
+    /// Bytes per part, the unit of work of one slice (default 64M; later steps use the plan's).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub part_size: Option<u64>,
+    /// Threads writing parts at once (and checking them on --complete).
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub jobs: u64,
+    /// Only make the partial file and its plan (for --parts and --complete on other hosts).
+    #[arg(long, conflicts_with_all = ["parts", "complete", "abort"])]
+    pub create: bool,
+    /// Only write parts A to B (1-based, inclusive) of the write started with --create.
+    #[arg(long, value_name = "A-B", conflicts_with_all = ["complete", "abort"])]
+    pub parts: Option<String>,
+    /// Check every part of the write in progress, then rename the file to OUT.
+    #[arg(long, conflicts_with = "abort")]
+    pub complete: bool,
+    /// Remove the write in progress (the partial file and its plan).
+    #[arg(long)]
+    pub abort: bool,
 }
 
 /// `tartape serve`.

@@ -19,6 +19,7 @@ mod serve;
 mod upload;
 mod verify;
 mod volumes;
+mod write;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -63,6 +64,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Cat(a) => cat::run(a),
         Command::Extract(a) => extract::run(a),
         Command::Upload(a) => upload::run(a),
+        Command::Write(a) => write::run(a),
         Command::Serve(a) => serve::run(a),
         Command::Completions(a) => {
             let mut cmd = Cli::command();

@@ -130,6 +130,30 @@ pub extern "C" fn tt_tape_open_catalog(tape: *mut tt_tape, path: *const c_char) 
     })
 }
 
+/// Opens a catalog held in memory (`len` bytes at `data`, as `tt_tape_save_catalog` wrote them:
+/// fetched from object storage, shipped to a worker) into `tape`, which must be new. The bytes are
+/// copied, so the caller may free them on return; everything else is as `tt_tape_open_catalog`.
+#[no_mangle]
+pub extern "C" fn tt_tape_open_catalog_bytes(
+    tape: *mut tt_tape,
+    data: *const u8,
+    len: usize,
+) -> tt_status {
+    boundary(|| {
+        let Some(t) = tape_ref(tape) else {
+            return tt_status::InvalidArgument;
+        };
+        // SAFETY: the caller promises `len` readable bytes at `data` for this call.
+        let Some(bytes) = (unsafe { input(data, len) }) else {
+            return t
+                .error
+                .set_message(tt_status::InvalidArgument, "data is NULL");
+        };
+        t.error
+            .result(Tape::open_bytes(bytes.to_vec()).and_then(|opened| t.adopt(opened)))
+    })
+}
+
 /// Checks every byte of an opened catalog now (opening checks its header and size; the entry table
 /// is otherwise checked chunk by chunk as it is used). OK for a tape that was not opened.
 #[no_mangle]

@@ -272,6 +272,37 @@ static void test_catalog_verify_volumes(const char *dir) {
     la = stream_all(rec, &a);
     lb = stream_all(opened, &b);
     CHECK(la == lb && la > 0 && memcmp(a, b, la) == 0, "opened catalog streams the same bytes");
+    {
+        /* The same catalog from memory (shipped to a worker): the same fingerprint and bytes,
+         * and the caller's copy may be freed at once. */
+        tt_tape *mem = tt_tape_new(), *bad = tt_tape_new();
+        const char *fp3 = NULL;
+        uint8_t *c = NULL, *raw = NULL;
+        size_t lc, lraw = 0;
+        FILE *f = fopen(cat, "rb");
+        CHECK(f != NULL, "catalog readable");
+        fseek(f, 0, SEEK_END);
+        lraw = (size_t)ftell(f);
+        fseek(f, 0, SEEK_SET);
+        raw = malloc(lraw);
+        CHECK(fread(raw, 1, lraw, f) == lraw, "catalog read");
+        fclose(f);
+        OK(tt_tape_open_catalog_bytes(mem, raw, lraw), mem);
+        CHECK(tt_tape_open_catalog_bytes(mem, raw, lraw) == TT_STATUS_STATE, "open into a used tape");
+        memset(raw, 0xAB, lraw);
+        free(raw);
+        OK(tt_tape_check_catalog(mem), mem);
+        OK(tt_tape_fingerprint(mem, &fp3), mem);
+        CHECK(strcmp(fp1, fp3) == 0, "catalog from memory: fingerprint %s", fp3);
+        lc = stream_all(mem, &c);
+        CHECK(lc == la && memcmp(a, c, la) == 0, "catalog from memory streams the same bytes");
+        CHECK(tt_tape_open_catalog_bytes(bad, NULL, 5) == TT_STATUS_INVALID_ARGUMENT, "NULL data");
+        CHECK(tt_tape_open_catalog_bytes(bad, (const uint8_t *)"TARTAPE-CATALOG", 15) == TT_STATUS_CORRUPT,
+              "truncated catalog in memory: %s", tt_tape_error_message(bad));
+        free(c);
+        tt_tape_free(mem);
+        tt_tape_free(bad);
+    }
 
     OK(tt_volume_count(opened, 1536, &parts), opened);
     for (p = 0; p < parts; p++) {

@@ -177,6 +177,20 @@ def test_damaged_catalogs_raise_corrupt_error(tmp_path: Path, recorded: tartape.
         t.check()
 
 
+def test_open_bytes_is_open_of_the_same_catalog(recorded: tartape.Tape) -> None:
+    good = Path(recorded.catalog_path or "").read_bytes()
+    with tartape.open_bytes(bytearray(good)) as t:
+        assert t.fingerprint == recorded.fingerprint
+        assert t.read_at(0, t.total_size) == recorded.read_at(0, recorded.total_size)
+        assert t.catalog_path is None
+    flipped = bytearray(good)
+    flipped[len(good) - 1] ^= 0x01
+    with pytest.raises(tartape.CorruptError):
+        tartape.open_bytes(bytes(flipped))
+    with pytest.raises(tartape.CorruptError, match="truncated"):
+        tartape.open_bytes(good[:-1])
+
+
 def test_read_at_from_eight_threads_over_an_opened_catalog(recorded: tartape.Tape) -> None:
     original = full(recorded)
     with tartape.open(recorded.catalog_path or "") as t:

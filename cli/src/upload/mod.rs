@@ -9,7 +9,7 @@
 //! stays in the store, resumable with `--resume` (the upload id is kept in `SOURCE.upload.json`,
 //! and found with ListMultipartUploads when that file is gone).
 
-mod plan;
+pub mod plan;
 mod s3;
 mod state;
 

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 from . import _lib
 from .builder import TapeBuilder
-from .catalog import VerifyReport, default_catalog_path
+from .catalog import VerifyReport, default_catalog_path, open_bytes
 from .compat import (
     CompatTape,
     CompatVolume,
@@ -169,6 +169,7 @@ __all__ = [
     "VolumeNotFoundError",
     "VolumeStateError",
     "open",
+    "open_bytes",
     "default_catalog_path",
     "TapeBuilder",
     "open_archive",

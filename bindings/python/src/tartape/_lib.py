@@ -251,6 +251,7 @@ _FUNCTIONS: List[Tuple[str, Any, List[Any]]] = [
     ("tt_tape_add_exclude", tt_status, [tt_tape_p, u8_p, c_size_t]),
     ("tt_tape_save_catalog", tt_status, [tt_tape_p, c_char_p]),
     ("tt_tape_open_catalog", tt_status, [tt_tape_p, c_char_p]),
+    ("tt_tape_open_catalog_bytes", tt_status, [tt_tape_p, c_char_p, c_size_t]),
     ("tt_tape_check_catalog", tt_status, [tt_tape_p]),
     ("tt_tape_fingerprint", tt_status, [tt_tape_p, POINTER(c_char_p)]),
     ("tt_tape_bind_bytes", tt_status, [tt_tape_p, c_uint64, u8_p, c_size_t]),

@@ -117,6 +117,21 @@ def open(catalog_path: "PathLike", check: bool = True) -> Tape:  # noqa: A001 - 
     return Tape._adopt(handle, catalog_path=os.fsdecode(raw))
 
 
+def open_bytes(data: bytes, check: bool = True) -> Tape:
+    """Opens a catalog held in memory (``bytes`` as ``Tape.save`` wrote them: fetched from object
+    storage, shipped to a worker of a cluster); otherwise as :func:`open`. The bytes are copied."""
+    data = bytes(data)
+    handle = new_tape_handle()
+    try:
+        handle.call(_lib.LIB.tt_tape_open_catalog_bytes, data, len(data))
+        if check:
+            handle.call(_lib.LIB.tt_tape_check_catalog)
+    except BaseException:
+        handle.close()
+        raise
+    return Tape._adopt(handle)
+
+
 def save(tape: Tape, path: "PathLike") -> None:
     """``Tape.save``: writes the catalog atomically and sets ``tape.catalog_path``."""
     raw = _fspath(path)
