@@ -131,7 +131,11 @@ fn encode_header(tape: &Tape) -> Result<Vec<u8>> {
     h.extend_from_slice(&(sidecar.bases.len() as u32).to_le_bytes());
     for base in &sidecar.bases {
         use std::os::unix::ffi::OsStrExt;
-        put_bytes(&mut h, base.as_os_str().as_bytes());
+        // Absolute, so that the catalog opens from any working directory (another process, a
+        // worker on another host); a relative path meant the working directory of the walk.
+        let absolute =
+            std::path::absolute(base.as_path()).map_err(|e| Error::io(base.as_path(), e))?;
+        put_bytes(&mut h, absolute.as_os_str().as_bytes());
     }
     h.extend_from_slice(&(sidecar.owners.len() as u32).to_le_bytes());
     for o in &sidecar.owners {

@@ -51,7 +51,14 @@ impl FileIdentity {
 
     /// What differs between the recorded identity (`self`) and `now`, if anything.
     pub fn difference(&self, now: &FileIdentity) -> Option<String> {
-        if (self.dev, self.ino) != (now.dev, now.ino) {
+        // A device number is one host's name for a mounted file system: the same NFS, Lustre or
+        // CephFS export has another on every client, while inode numbers are the server's. So a
+        // file read on another host than the recording one is the same file when only the device
+        // differs and its size and mtime (to the nanosecond) are the recorded ones.
+        let same_file_elsewhere = self.ino == now.ino
+            && self.size == now.size
+            && (self.mtime_sec, self.mtime_nsec) == (now.mtime_sec, now.mtime_nsec);
+        if (self.dev, self.ino) != (now.dev, now.ino) && !same_file_elsewhere {
             return Some(format!(
                 "replaced: inode {}:{} became {}:{}",
                 self.dev, self.ino, now.dev, now.ino
@@ -335,4 +342,44 @@ pub fn read_at_full(
         }
     }
     Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FileIdentity;
+
+    #[test]
+    fn another_hosts_device_number_is_the_same_file_only_if_all_else_is() {
+        let recorded = FileIdentity {
+            dev: 53,
+            ino: 1_234_567,
+            size: 4096,
+            mtime_sec: 1_700_000_000,
+            mtime_nsec: 123_456_789,
+        };
+        let elsewhere = FileIdentity {
+            dev: 61,
+            ..recorded
+        };
+        assert_eq!(recorded.difference(&recorded), None);
+        assert_eq!(recorded.difference(&elsewhere), None);
+        let replaced = FileIdentity {
+            ino: 7,
+            ..elsewhere
+        };
+        assert!(recorded
+            .difference(&replaced)
+            .unwrap()
+            .starts_with("replaced"));
+        let touched = FileIdentity {
+            mtime_nsec: 0,
+            ..elsewhere
+        };
+        assert!(recorded.difference(&touched).is_some());
+        let grown = FileIdentity {
+            size: 4097,
+            ..elsewhere
+        };
+        assert!(recorded.difference(&grown).is_some());
+    }
 }

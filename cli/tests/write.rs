@@ -247,3 +247,28 @@ fn a_changed_source_stops_the_write_and_leaves_out_untouched() {
     let missing = tartape(&[os("write"), dir.join("nope").as_os_str(), out.as_os_str()]);
     assert_one_line_failure(&missing, &["nope"]);
 }
+
+#[test]
+fn a_catalog_recorded_from_a_relative_path_works_from_any_directory() {
+    let dir = TempDir::new("write-relative");
+    let (_, _, archive) = recorded(dir.path());
+    let rec = Command::new(tartape_bin())
+        .current_dir(dir.path())
+        .args(["record", "tree", "--catalog", "rel.tartape"])
+        .output()
+        .unwrap();
+    assert!(rec.status.success(), "{rec:?}");
+    let elsewhere = dir.join("elsewhere");
+    fs::create_dir(&elsewhere).unwrap();
+    let out = Command::new(tartape_bin())
+        .current_dir(&elsewhere)
+        .args([
+            os("write"),
+            dir.join("rel.tartape").as_os_str(),
+            os("out.tar"),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(fs::read(elsewhere.join("out.tar")).unwrap() == archive);
+}

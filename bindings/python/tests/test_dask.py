@@ -19,6 +19,7 @@ import pytest
 distributed = pytest.importorskip("distributed", reason="dask.distributed is not installed")
 import cloudpickle  # noqa: E402 (a dependency of distributed)
 
+import seaweed  # noqa: E402
 import tartape  # noqa: E402
 import tartape.dask as ttdask  # noqa: E402
 from conftest import REPO_ROOT, SEAWEED_BUCKET  # noqa: E402
@@ -82,17 +83,7 @@ def one():
 
 
 def _s3_options(s3) -> dict:
-    from botocore.config import Config
-
-    from conftest import SEAWEED_KEY, SEAWEED_SECRET
-
-    return {
-        "endpoint_url": s3.meta.endpoint_url,
-        "region_name": "us-east-1",
-        "aws_access_key_id": SEAWEED_KEY,
-        "aws_secret_access_key": SEAWEED_SECRET,
-        "config": Config(s3={"addressing_style": "path"}, retries={"max_attempts": 3}),
-    }
+    return seaweed.client_options(s3.meta.endpoint_url)
 
 
 def _object(s3, key: str) -> tuple:
