@@ -12,7 +12,7 @@ use std::process::Command;
 use std::sync::Arc;
 
 use common::*;
-use tartape::reader::{Archive, Compression, Limits};
+use tartape::reader::{Archive, Compression, Limits, TarStream};
 use tartape::Error;
 
 const CORPORA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpora");
@@ -409,6 +409,91 @@ fn decompression_limits_stop_bombs_with_a_clear_error() {
         assert!(m.contains("max_decoder_memory"), "{cmd:?}: {m}");
         Archive::from_bytes(packed).unwrap();
     }
+}
+
+/// A reader that gives at most `step` bytes per call, as a pipe may.
+struct Trickle {
+    data: Vec<u8>,
+    at: usize,
+    step: usize,
+}
+
+impl Read for Trickle {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(self.step).min(self.data.len() - self.at);
+        buf[..n].copy_from_slice(&self.data[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+/// Every member of a `TarStream` (name, content) to its end, or the first error.
+fn streamed(
+    data: Vec<u8>,
+    step: usize,
+    limits: Limits,
+) -> tartape::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    let mut s = TarStream::with_limits(Trickle { data, at: 0, step }, limits)?;
+    let mut out = Vec::new();
+    while let Some(e) = s.next_entry()? {
+        let name = e.name.clone();
+        let mut content = Vec::new();
+        let mut buf = [0u8; 5000];
+        loop {
+            match s.read_data(&mut buf)? {
+                0 => break,
+                n => content.extend_from_slice(&buf[..n]),
+            }
+        }
+        out.push((name, content));
+    }
+    Ok(out)
+}
+
+#[test]
+fn a_compressed_tar_on_a_pipe_is_decoded_as_it_is_read() {
+    let dir = TempDir::new("cpipe");
+    let plain = text_tar(dir.path(), 6, 300_000);
+    let reference = Archive::from_bytes(plain.clone()).unwrap();
+    let want: Vec<(Vec<u8>, Vec<u8>)> = reference
+        .entries()
+        .iter()
+        .zip(whole(&reference))
+        .map(|(e, c)| (e.name.clone(), c))
+        .collect();
+    assert_eq!(
+        streamed(plain.clone(), 4096, Limits::default()).unwrap(),
+        want
+    );
+    for (kind, cmd) in TOOLS {
+        let packed = compress(cmd, &plain);
+        for step in [1 << 20, 4093, 1] {
+            let got = streamed(packed.clone(), step, Limits::default());
+            assert_eq!(got.unwrap(), want, "{kind:?} in reads of {step}");
+        }
+        let s = TarStream::new(std::io::Cursor::new(packed.clone())).unwrap();
+        assert_eq!(s.compression(), *kind);
+        // Cut anywhere: Corrupt, never a shorter archive taken for whole.
+        for len in [1, 10, packed.len() / 3, packed.len() / 2, packed.len() - 5] {
+            match streamed(packed[..len].to_vec(), 4096, Limits::default()) {
+                Err(Error::Corrupt { .. }) => {}
+                other => panic!("{kind:?} cut at {len}: {:?}", other.map(|v| v.len())),
+            }
+        }
+        // The inflation limits hold on a stream too.
+        let ratio = Limits {
+            max_inflated_size: 1 << 20,
+            ..Limits::default()
+        };
+        match streamed(packed, 4096, ratio) {
+            Err(Error::Limit(m)) => assert!(m.contains("max_inflated_size"), "{kind:?}: {m}"),
+            other => panic!("{kind:?}: expected Limit, got {:?}", other.map(|v| v.len())),
+        }
+    }
+    // Concatenated gzip members (as tartape's own -z writes) read as one stream.
+    let mut two = compress(&["gzip", "-c", "-n"], &plain[..512 * 300]);
+    two.extend(compress(&["gzip", "-c", "-n"], &plain[512 * 300..]));
+    assert_eq!(streamed(two, 777, Limits::default()).unwrap(), want);
 }
 
 /// Measures what the checkpoints save (not a check: run with `--ignored --nocapture`):

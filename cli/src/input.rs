@@ -34,7 +34,9 @@ pub fn open(path: &Path) -> Result<Input, Failure> {
                 .map(Input::File)
                 .map_err(|e| format!("standard input: {e}"));
         }
-        return Ok(Input::Stream(Box::new(TarStream::new(std::io::stdin()))));
+        return TarStream::new(std::io::stdin())
+            .map(|s| Input::Stream(Box::new(s)))
+            .map_err(|e| format!("standard input: {e}"));
     }
     Archive::open(path)
         .map(Input::File)

@@ -113,3 +113,42 @@ fn a_tar_on_a_pipe_is_read_front_to_back_and_a_zip_is_refused_with_a_reason() {
     let out = tartape_piped(&["ls", "-"], &t[..700]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
 }
+
+#[test]
+fn a_compressed_tar_on_a_pipe_lists_extracts_and_cats_as_the_plain_one() {
+    let t = build::tar(&[
+        (build::tar_header(b"a.txt", 5, b'0'), b"alpha"),
+        (build::tar_header(b"dir/b.txt", 4, b'0'), b"beta"),
+    ]);
+    let plain = tartape_piped(&["ls", "-"], &t);
+    assert!(plain.status.success(), "{plain:?}");
+    for cmd in [
+        &["gzip", "-c", "-n"][..],
+        &["zstd", "-q", "-c"],
+        &["xz", "-c", "-T1"],
+        &["bzip2", "-c"],
+    ] {
+        let packed = common::run_with_input(Command::new(cmd[0]).args(&cmd[1..]), &t).stdout;
+        let listed = tartape_piped(&["ls", "-"], &packed);
+        assert!(listed.status.success(), "{cmd:?}: {listed:?}");
+        assert_eq!(listed.stdout, plain.stdout, "{cmd:?}");
+        let cat = tartape_piped(&["cat", "-", "dir/b.txt"], &packed);
+        assert_eq!(cat.stdout, b"beta", "{cmd:?}: {cat:?}");
+        let dir = std::env::temp_dir().join(format!(
+            "tartape-reader-cli-x-{}-{}",
+            std::process::id(),
+            cmd[0]
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        let dir_s = dir.to_str().unwrap();
+        let out = tartape_piped(&["extract", "-", "-C", dir_s, "-q"], &packed);
+        assert!(out.status.success(), "{cmd:?}: {out:?}");
+        assert_eq!(std::fs::read(dir.join("dir/b.txt")).unwrap(), b"beta");
+        std::fs::remove_dir_all(&dir).unwrap();
+        // Cut short: an error naming the compression, never a short listing taken for whole.
+        let cut = tartape_piped(&["ls", "-"], &packed[..packed.len() - 6]);
+        assert_eq!(cut.status.code(), Some(2), "{cmd:?}: {cut:?}");
+        let err = String::from_utf8_lossy(&cut.stderr);
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+}

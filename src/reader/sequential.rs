@@ -7,7 +7,7 @@ use std::io::{self, Read};
 use super::member::{to_io, Body};
 use super::store::{Forward, Store};
 use super::tar::Walker;
-use super::{ArchiveEntry, Limits};
+use super::{ArchiveEntry, Compression, Limits};
 use crate::Result;
 
 /// A TAR archive read sequentially: [`TarStream::next_entry`] moves to the next member (skipping
@@ -29,7 +29,7 @@ use crate::Result;
 /// #     tape.read_at(0, &mut out)?;
 /// #     out
 /// # };
-/// let mut tar = TarStream::new(std::io::Cursor::new(bytes)); // or std::io::stdin()
+/// let mut tar = TarStream::new(std::io::Cursor::new(bytes))?; // or std::io::stdin()
 /// while let Some(entry) = tar.next_entry()? {
 ///     println!("{} ({} bytes)", entry.name.escape_ascii(), entry.size);
 /// }
@@ -52,18 +52,30 @@ impl std::fmt::Debug for TarStream {
 }
 
 impl TarStream {
-    /// Reads the archive from `reader` with the default [`Limits`].
-    pub fn new(reader: impl Read + Send + 'static) -> TarStream {
+    /// Reads the archive from `reader` with the default [`Limits`]. A stream that starts with the
+    /// magic bytes of gzip, zstd, xz or bzip2 is decompressed as it is read (a `.tar.gz` on a
+    /// pipe), within the limits' inflation bounds.
+    pub fn new(reader: impl Read + Send + 'static) -> Result<TarStream> {
         TarStream::with_limits(reader, Limits::default())
     }
 
-    /// Reads the archive from `reader` with `limits`.
-    pub fn with_limits(reader: impl Read + Send + 'static, limits: Limits) -> TarStream {
-        TarStream {
-            store: Store::Forward(std::sync::Mutex::new(Forward::new(Box::new(reader)))),
+    /// Reads the archive from `reader` with `limits`; its first bytes are read now, to see
+    /// whether it is compressed.
+    pub fn with_limits(reader: impl Read + Send + 'static, limits: Limits) -> Result<TarStream> {
+        let forward = Forward::new(Box::new(reader), &limits)?;
+        Ok(TarStream {
+            store: Store::Forward(std::sync::Mutex::new(forward)),
             limits,
             walker: Walker::default(),
             current: None,
+        })
+    }
+
+    /// The compression the archive is decoded from ([`Compression::None`] for a plain TAR).
+    pub fn compression(&self) -> Compression {
+        match &self.store {
+            Store::Forward(f) => f.lock().unwrap_or_else(|e| e.into_inner()).compression(),
+            _ => Compression::None,
         }
     }
 
@@ -71,6 +83,9 @@ impl TarStream {
     pub fn next_entry(&mut self) -> Result<Option<&ArchiveEntry>> {
         self.current = None;
         let Some(entry) = self.walker.next(&self.store, &self.limits)? else {
+            if let Store::Forward(f) = &self.store {
+                f.lock().unwrap_or_else(|e| e.into_inner()).finish()?;
+            }
             return Ok(None);
         };
         let body = Body::new(&entry, &self.limits, false)?;

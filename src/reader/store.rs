@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use super::unpack::index::Unpacked;
+use super::unpack::stream::StreamDecoder;
+use super::unpack::{detect, Compression};
+use super::Limits;
 use crate::{Error, Result};
 
 /// An archive's bytes. Both variants are read at an offset without a shared cursor, so one store
@@ -26,20 +29,77 @@ pub(crate) enum Store {
 
 /// The state of a [`Store::Forward`].
 pub(crate) struct Forward {
-    reader: Box<dyn Read + Send>,
+    input: ForwardInput,
     /// Bytes consumed so far: the offset of the next byte the reader gives.
     pos: u64,
 }
 
+/// What a forward store reads: the stream's bytes, or their uncompressed form when the stream
+/// starts with the magic bytes of gzip, zstd, xz or bzip2.
+enum ForwardInput {
+    Plain(Box<dyn Read + Send>),
+    Decoded(Box<StreamDecoder>),
+}
+
+impl ForwardInput {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize> {
+        match self {
+            ForwardInput::Plain(r) => loop {
+                match r.read(buf) {
+                    Ok(n) => return Ok(n),
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(Error::io(Path::new("standard input"), e)),
+                }
+            },
+            ForwardInput::Decoded(d) => d.read(buf),
+        }
+    }
+}
+
 impl Forward {
-    pub(crate) fn new(reader: Box<dyn Read + Send>) -> Forward {
-        Forward { reader, pos: 0 }
+    /// Reads the first bytes of `reader` to see whether it is compressed, and decodes it if so.
+    pub(crate) fn new(mut reader: Box<dyn Read + Send>, limits: &Limits) -> Result<Forward> {
+        let mut head = vec![0u8; 10];
+        let mut got = 0;
+        while got < head.len() {
+            match reader.read(&mut head[got..]) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Error::io(Path::new("standard input"), e)),
+            }
+        }
+        head.truncate(got);
+        let input = match detect(&head) {
+            Compression::None => {
+                ForwardInput::Plain(Box::new(std::io::Cursor::new(head).chain(reader)))
+            }
+            c => ForwardInput::Decoded(Box::new(StreamDecoder::new(c, head, reader, limits)?)),
+        };
+        Ok(Forward { input, pos: 0 })
+    }
+
+    /// The compression the stream is decoded from.
+    pub(crate) fn compression(&self) -> Compression {
+        match &self.input {
+            ForwardInput::Plain(_) => Compression::None,
+            ForwardInput::Decoded(d) => d.compression(),
+        }
+    }
+
+    /// At the end of the archive: a compressed stream is decoded to its end, so that a cut or
+    /// damaged end (a gzip trailer, a zstd checksum) is `Corrupt` and not taken for whole.
+    pub(crate) fn finish(&mut self) -> Result<()> {
+        if let ForwardInput::Decoded(d) = &mut self.input {
+            let mut scratch = vec![0u8; 64 << 10];
+            while d.read(&mut scratch)? > 0 {}
+        }
+        Ok(())
     }
 
     /// Reads at `offset` (not behind the cursor; bytes before it are read and dropped) as far as
     /// the stream goes.
     fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<usize> {
-        let io = |e| Error::io(Path::new("standard input"), e);
         if offset < self.pos {
             return Err(Error::Unsupported(format!(
                 "the archive is read front to back from a stream: offset {offset} is behind \
@@ -47,12 +107,11 @@ impl Forward {
                 self.pos
             )));
         }
-        if offset > self.pos {
-            let want = offset - self.pos;
-            let skipped = std::io::copy(&mut (&mut self.reader).take(want), &mut std::io::sink())
-                .map_err(io)?;
-            self.pos += skipped;
-            if skipped < want {
+        let mut scratch = [0u8; 8192];
+        while self.pos < offset {
+            let want = (offset - self.pos).min(scratch.len() as u64) as usize;
+            let n = self.input.read(&mut scratch[..want])?;
+            if n == 0 {
                 // Content the headers promised is missing: the stream was cut short.
                 return Err(Error::corrupt(
                     "tar archive",
@@ -62,14 +121,13 @@ impl Forward {
                     ),
                 ));
             }
+            self.pos += n as u64;
         }
         let mut done = 0;
         while done < buf.len() {
-            match self.reader.read(&mut buf[done..]) {
-                Ok(0) => break,
-                Ok(n) => done += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(io(e)),
+            match self.input.read(&mut buf[done..])? {
+                0 => break,
+                n => done += n,
             }
         }
         self.pos += done as u64;
@@ -107,7 +165,10 @@ impl Store {
             Store::File(_, path, _) => path.display().to_string(),
             Store::Memory(_) => "archive in memory".into(),
             Store::Unpacked(u) => format!("uncompressed {}", u.compression().name()),
-            Store::Forward(_) => "standard input".into(),
+            Store::Forward(f) => match f.lock().unwrap_or_else(|e| e.into_inner()).compression() {
+                Compression::None => "standard input".into(),
+                c => format!("standard input ({})", c.name()),
+            },
         }
     }
 

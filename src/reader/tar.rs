@@ -563,7 +563,7 @@ mod tests {
         tape.read_at(0, &mut bytes).unwrap();
         let listed = crate::reader::Archive::from_bytes(bytes.clone()).unwrap();
         assert_eq!(listed.entries()[0].name, b"PK\x05\x06x");
-        let mut stream = crate::reader::TarStream::new(std::io::Cursor::new(bytes));
+        let mut stream = crate::reader::TarStream::new(std::io::Cursor::new(bytes)).unwrap();
         assert_eq!(stream.next_entry().unwrap().unwrap().name, b"PK\x05\x06x");
     }
 

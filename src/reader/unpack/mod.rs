@@ -11,6 +11,7 @@ mod codecs;
 mod gzip;
 pub(crate) mod index;
 mod saved;
+pub(crate) mod stream;
 
 use super::store::Store;
 use super::Limits;
