@@ -23,7 +23,7 @@ from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tu
 
 from . import catalog as _catalog
 from .errors import TarTapeError
-from .s3 import _CHECKSUMS, UploadError, _b64, _checksum, choose_part_size, multipart_etag
+from .s3 import _CHECKSUMS, UploadError, _b64, choose_part_size, multipart_etag, send_part
 from .tape import Tape
 
 CatalogArg = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview]
@@ -122,22 +122,8 @@ def _upload_task(
             data = tape.read_at(start, size)
             if len(data) != size:
                 raise _Final(f"part {n}: the archive ends at {start + len(data)}, not {start + size}")
-            md5 = hashlib.md5(data).digest()
-            extra = _checksum(algorithm, data)
-            args: Dict[str, Any] = {
-                "Bucket": bucket,
-                "Key": key,
-                "UploadId": upload_id,
-                "PartNumber": n,
-                "Body": data,
-                "ContentMD5": _b64(md5),
-            }
-            if extra is not None and algorithm is not None:
-                args[_CHECKSUMS[algorithm]] = _b64(extra)
-            etag = client.upload_part(**args)["ETag"]
-            if etag != '"%s"' % md5.hex():
-                # Raised: the store may answer right next time.
-                raise UploadError(f"part {n}: the store answered ETag {etag}, its MD5 is {md5.hex()}")
+            # A wrong ETag is raised (UploadError): the store may answer right next time.
+            md5, extra = send_part(client, bucket, key, upload_id, n, data, algorithm)
             done.append((n, size, md5, extra))
         return done
 

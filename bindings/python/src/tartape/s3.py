@@ -88,6 +88,39 @@ def _b64(b: bytes) -> str:
     return base64.b64encode(b).decode("ascii")
 
 
+def send_part(
+    client: Any,
+    bucket: str,
+    key: str,
+    upload_id: str,
+    number: int,
+    data: bytes,
+    algorithm: Optional[str],
+) -> Tuple[bytes, Optional[bytes]]:
+    """UploadPart of ``data`` as part ``number``, with its Content-MD5 (and the additional
+    checksum ``algorithm``, upper case, if any); the ETag the store answers must be the MD5.
+    Returns the part's MD5 and additional checksum (raw)."""
+    md5 = hashlib.md5(data).digest()
+    extra = _checksum(algorithm, data)
+    args: Dict[str, Any] = {
+        "Bucket": bucket,
+        "Key": key,
+        "UploadId": upload_id,
+        "PartNumber": number,
+        "Body": data,
+        "ContentMD5": _b64(md5),
+    }
+    if extra is not None and algorithm is not None:
+        args[_CHECKSUMS[algorithm]] = _b64(extra)
+    answered = client.upload_part(**args)["ETag"]
+    if answered != '"%s"' % md5.hex():
+        raise UploadError(
+            f"part {number}: the store answered ETag {answered}, the part's MD5 is {md5.hex()}",
+            upload_id,
+        )
+    return md5, extra
+
+
 def upload_s3(
     tape: Any,
     client: Any,
@@ -154,24 +187,10 @@ def upload_s3(
             raise UploadError(f"part {n}: the archive ends early", upload_id)
         md5 = hashlib.md5(data).digest()
         etag = '"%s"' % md5.hex()
-        extra_sum = _checksum(algorithm, data)
-        if (etag, len(data)) not in listed.get(n, []):
-            args: Dict[str, Any] = {
-                "Bucket": bucket,
-                "Key": key,
-                "UploadId": upload_id,
-                "PartNumber": n,
-                "Body": data,
-                "ContentMD5": _b64(md5),
-            }
-            if extra_sum is not None:
-                args[_CHECKSUMS[algorithm]] = _b64(extra_sum)  # type: ignore[index]
-            answered = client.upload_part(**args)["ETag"]
-            if answered != etag:
-                raise UploadError(
-                    f"part {n}: the store answered ETag {answered}, the part's MD5 is {etag}",
-                    upload_id,
-                )
+        if (etag, len(data)) in listed.get(n, []):
+            extra_sum = _checksum(algorithm, data)
+        else:
+            md5, extra_sum = send_part(client, bucket, key, upload_id, n, data, algorithm)
         done_bytes[0] += len(data)
         if progress is not None:
             progress(done_bytes[0], total)
