@@ -64,6 +64,7 @@ mod workqueue;
 mod catalog;
 mod checksum;
 mod compress;
+mod copyout;
 mod entry;
 mod fingerprint;
 mod hashpool;
@@ -77,6 +78,7 @@ mod walk;
 mod zip;
 
 pub use compress::{Compress, Compression};
+pub use copyout::CopyReport;
 pub use entry::{Entry, EntryKind, Owner};
 pub use layout::{Format, Layout, Position, Slot};
 pub use source::{ReadAtSource, Source};

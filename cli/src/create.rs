@@ -116,9 +116,20 @@ pub fn write_tape(tape: &Arc<Tape>, o: &OutputOptions) -> Result<(), Failure> {
             o.offset
         ));
     }
-    let stream = tape.stream(o.offset, o.md5).map_err(|e| e.to_string())?;
     let mut output = Output::open(o.output.as_deref())?;
     let progress = Progress::bytes((end != u64::MAX).then(|| end - o.offset), o.quiet);
+    let whole = o.offset == 0 && tape.size().ok() == Some(end);
+    if let (Some(file), None, true) = (output.file(), &o.manifest, whole) {
+        // Into a file: file content is copied in the kernel (copy_file_range), not through here.
+        if tape.format() == tartape::Format::Tar && tape.check_random_access().is_ok() {
+            tape.copy_into(file, &mut |n| progress.set(n))
+                .map_err(|e| e.to_string())?;
+            output.commit()?;
+            progress.finish();
+            return Ok(());
+        }
+    }
+    let stream = tape.stream(o.offset, o.md5).map_err(|e| e.to_string())?;
     match &o.manifest {
         None => pump(stream, end, &mut output, &progress)?,
         Some(path) => {

@@ -86,6 +86,11 @@ impl Output {
         })
     }
 
+    /// The temporary file, when the output is a file (for writes at offsets).
+    pub fn file(&self) -> Option<&File> {
+        self.file.as_ref()
+    }
+
     /// Writes all of `bytes`.
     pub fn write_all(&mut self, bytes: &[u8]) -> Result<(), String> {
         let r = match (&mut self.stdout, &mut self.file) {
