@@ -17,6 +17,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -36,7 +37,7 @@ CONFIGS = {
                   text_files=16, text_mib=1),
 }
 GROUPS = ["large_inproc", "large_pipe", "large_md5", "small", "tree", "memory", "random", "resume",
-          "tartape3", "binding", "compress", "profile", "serve", "write_file"]
+          "tartape3", "binding", "compress", "profile", "serve", "write_file", "reflink"]
 DATASET_VERSION = 1
 
 
@@ -312,6 +313,53 @@ class Harness:
                          int(written.split()[0], 16), int(streamed.split()[0], 16))
         for p in (ours, gnu):
             p.unlink(missing_ok=True)
+
+    def g_reflink(self) -> None:
+        # --align on a file system with reflinks: the large set copied onto a loop-mounted XFS,
+        # then an aligned archive written beside it (sharing its blocks) against GNU tar + sync
+        # there. Needs root, a loop device and mkfs.xfs; skipped with a note otherwise.
+        mkfs = shutil.which("mkfs.xfs") or "/usr/sbin/mkfs.xfs"
+        if os.geteuid() != 0 or not os.path.exists(mkfs):
+            self.log("reflink: SKIPPED (needs root and mkfs.xfs from xfsprogs)")
+            self.emit({"kind": "info", "group": "reflink", "skipped": "needs root and mkfs.xfs"})
+            return
+        large = self.dataset("large")
+        work = Path(tempfile.mkdtemp(prefix="tartape-reflink-", dir=BENCH / "out"))
+        img, mnt = work / "xfs.img", work / "mnt"
+        size = sum(p.stat().st_size for p in large.rglob("*") if p.is_file())
+        subprocess.run(["truncate", "-s", str(size * 3 + (512 << 20)), str(img)], check=True)
+        subprocess.run([mkfs, "-q", "-m", "reflink=1", str(img)], check=True)
+        mnt.mkdir()
+        subprocess.run(["mount", "-o", "loop", str(img), str(mnt)], check=True)
+        try:
+            shutil.copytree(large, mnt / "large")
+            subprocess.run(["sync"], check=True)
+            self.warm(mnt / "large")
+            ours, gnu = mnt / "aligned.tar", mnt / "gnu.tar"
+            self.alternate("reflink", {
+                "ours_aligned": (f"rm -f {ours} && {TARTAPE} create large --align 4K -o {ours}", True),
+                "gnu_tar_sync": (f"rm -f {gnu} && tar cf {gnu} large && sync {gnu}", True),
+            }, mnt)
+            def used() -> int:
+                subprocess.run(["sync"], check=True)
+                return int(subprocess.run(["df", "--output=used", "-B1", str(mnt)], capture_output=True,
+                                          text=True, check=True).stdout.split()[-1])
+            for p in (ours, gnu):
+                p.unlink(missing_ok=True)
+            before = used()
+            self.run(f"{TARTAPE} create large --align 4K -o {ours}", mnt, shell=True)
+            extra = used() - before
+            archive = ours.stat().st_size
+            self.emit({"kind": "info", "group": "reflink", "archive_bytes": archive, "extra_disk_bytes": extra})
+            self.emit({"kind": "size", "group": "reflink", "contender": "ours_aligned", "sizes": [archive],
+                       "same_across_runs": True})
+            streamed = self.run(f"{TARTAPE} create large --align 4K | md5sum", mnt, shell=True)["stdout"]
+            written = self.run(f"md5sum < {ours}", mnt, shell=True)["stdout"]
+            self.check_equal("reflink", "the aligned file is the streamed aligned archive",
+                             int(written.split()[0], 16), int(streamed.split()[0], 16))
+        finally:
+            subprocess.run(["umount", str(mnt)], check=False)
+            shutil.rmtree(work, ignore_errors=True)
 
     def g_large_md5(self) -> None:
         large = self.dataset("large")

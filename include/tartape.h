@@ -696,6 +696,12 @@ tt_status tt_tape_set_compression(struct tt_tape *tape, uint32_t compression, in
 // STATE once sealed.
 tt_status tt_tape_set_compression_threads(struct tt_tape *tape, uint32_t threads);
 
+// Puts each file's content at a multiple of `align` bytes in the archive (a power of two from 512
+// to 65536; 0, the default, for none), before sealing: the header before it is padded with a
+// pax `comment` record every reader skips. A TAR option (sealing a ZIP tape with it is
+// INVALID_ARGUMENT); INVALID_ARGUMENT for another value; STATE once sealed.
+tt_status tt_tape_set_align(struct tt_tape *tape, uint64_t align);
+
 // Switches MD5 hashing of file contents for FILE_END events (on by default). Applies to streams
 // started afterwards.
 tt_status tt_tape_set_md5(struct tt_tape *tape, int32_t enabled);

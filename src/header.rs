@@ -29,6 +29,54 @@ pub fn padding(size: u64) -> u64 {
 /// Writes the whole header of `entry` (pax extended header if needed, then the ustar block) to
 /// `out`, which is cleared first. Its length is always a multiple of 512.
 pub fn encode(entry: &Entry, out: &mut Vec<u8>) {
+    encode_padded(entry, 0, out);
+}
+
+/// Most padding one header may carry: the largest alignment, 64 KiB, and the two blocks a header
+/// without pax records needs at least; far below the 1 MiB over which bsdtar rejects a pax header.
+pub const MAX_PAD: u64 = 128 << 10;
+
+/// The largest content alignment (`--align`).
+pub const MAX_ALIGN: u64 = 64 << 10;
+
+/// The least padding (a multiple of 512, or 0) that is at least `want` and that [`encode_padded`]
+/// can add to `entry`'s header: a header with pax records grows by any number of blocks (a
+/// `comment` record among them), one without needs a pax header of its own, two blocks at least.
+pub fn pad_at_least(entry: &Entry, want: u64, step: u64) -> u64 {
+    if want == 0 || has_pax(entry) || want >= 2 * BLOCK as u64 {
+        return want;
+    }
+    want + step
+}
+
+/// True when [`encode`] writes pax records for `entry`.
+fn has_pax(entry: &Entry) -> bool {
+    if fits_one_block(entry) {
+        return false;
+    }
+    let mut out = Vec::new();
+    encode(entry, &mut out);
+    out.get(156 + BLOCK * gnu_blocks(&out)) == Some(&b'x')
+}
+
+/// How many blocks of GNU long-name and long-link entries start `header`.
+fn gnu_blocks(header: &[u8]) -> usize {
+    let mut at = 0;
+    while header.len() >= at + BLOCK && matches!(header[at + 156], b'L' | b'K') {
+        let size = header[at + 124..at + 136]
+            .iter()
+            .filter(|b| b.is_ascii_digit())
+            .fold(0usize, |n, b| n * 8 + usize::from(b - b'0'));
+        at += BLOCK + round_up_block(size as u64) as usize;
+    }
+    at / BLOCK
+}
+
+/// [`encode`] with `pad` more bytes (a multiple of 512, 0 for none, at most [`MAX_PAD`]) in a pax
+/// `comment` record, which every reader skips: how `--align` puts content at a multiple of its
+/// alignment. A header without pax records gets a pax header of its own, so `pad` must then be
+/// 1024 or more ([`pad_at_least`]); otherwise nothing is padded and the length tells.
+pub fn encode_padded(entry: &Entry, pad: u64, out: &mut Vec<u8>) {
     out.clear();
     let path = header_path(entry);
     let mut pax = PaxRecords::default();
@@ -73,6 +121,22 @@ pub fn encode(entry: &Entry, out: &mut Vec<u8>) {
         pax.add(b"gname", gname);
     }
 
+    if pad > 0 && pad % BLOCK as u64 == 0 && pad <= MAX_PAD {
+        let pad = pad as usize;
+        // The records' blocks grow by `pad`; a new pax header spends one block on its own header.
+        let now = if pax.is_empty() {
+            0
+        } else {
+            let r = pax.clone().finish().len();
+            round_up_block(r as u64) as usize - r + pad
+        };
+        let room = if pax.is_empty() { pad - BLOCK } else { now };
+        if room >= 2 * MIN_COMMENT {
+            for value in comment_values(room) {
+                pax.add(b"comment", &value);
+            }
+        }
+    }
     if !pax.is_empty() {
         let records = pax.finish();
         let mut block = [0u8; BLOCK];
@@ -229,8 +293,34 @@ fn pax_header_name(path: &[u8]) -> Vec<u8> {
     name
 }
 
+/// The shortest `comment` record: "12 comment=\n" and one byte of value.
+const MIN_COMMENT: usize = 13;
+
+/// The values of `comment` records taking exactly `len` bytes in all (at least twice
+/// [`MIN_COMMENT`]): one record, or two where no record is exactly `len` long (a power of ten:
+/// "99 ..." is one byte short, "101 ..." one over).
+fn comment_values(len: usize) -> Vec<Vec<u8>> {
+    let digits = len.to_string();
+    if digits.starts_with('1') && digits[1..].bytes().all(|b| b == b'0') {
+        return vec![comment_value(MIN_COMMENT), comment_value(len - MIN_COMMENT)];
+    }
+    vec![comment_value(len)]
+}
+
+/// The value of a `comment` record that takes exactly `len` bytes in all (at least
+/// [`MIN_COMMENT`], not a power of ten).
+fn comment_value(len: usize) -> Vec<u8> {
+    // "LEN comment=VALUE\n": the digits of LEN, a space, "comment=", the value, a newline.
+    let digits = len.to_string().len();
+    let value = len - digits - 10;
+    let mut v = b"tartape alignment padding ".to_vec();
+    v.resize(value, b'.');
+    v.truncate(value);
+    v
+}
+
 /// Pax extended header records, written in the order they are added.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct PaxRecords {
     records: Vec<(&'static [u8], Vec<u8>)>,
 }
@@ -403,6 +493,41 @@ mod tests {
             }
         }
         assert!(cases > 1000);
+    }
+
+    #[test]
+    fn padded_headers_grow_by_exactly_the_padding() {
+        let plain = entry(b"dir/file.bin", EntryKind::File, 10);
+        let long = entry(&[b'n'; 300], EntryKind::File, 10); // a pax path record
+        let mut out = Vec::new();
+        for e in [&plain, &long] {
+            encode(e, &mut out);
+            let base = out.len() as u64;
+            for blocks in 1..=(MAX_PAD / 512) {
+                let want = blocks * 512;
+                let pad = pad_at_least(e, want, 4096);
+                encode_padded(e, pad, &mut out);
+                assert_eq!(out.len() as u64, base + pad, "{} blocks", blocks);
+                assert_eq!(
+                    out[out.len() - 512 + 156],
+                    b'0',
+                    "ends with the file's own block"
+                );
+            }
+        }
+        // Every length of comment records is reached, powers of ten (two records) too.
+        for len in (2 * MIN_COMMENT..5000).chain([9999, 10_000, 10_001, 100_000, 1_000_000]) {
+            let mut records = Vec::new();
+            for v in comment_values(len) {
+                push_record(&mut records, b"comment", &v);
+            }
+            assert_eq!(records.len(), len);
+        }
+        // A pad the header cannot take changes nothing (the caller checks the length).
+        encode_padded(&plain, 512, &mut out);
+        assert_eq!(out.len(), 512);
+        encode_padded(&plain, MAX_PAD + 512, &mut out);
+        assert_eq!(out.len(), 512);
     }
 
     #[test]

@@ -164,10 +164,15 @@ impl Layout {
     /// Places `entries` one after the other, then the trailer. Sources the table cannot hold
     /// (large buffers, read-at callbacks) are returned by index, to be kept beside it.
     /// For ZIP, the central-directory offset of every entry is kept in the index too.
+    ///
+    /// With `align` (TAR only; 0 for none), each file's content starts at a multiple of `align`:
+    /// its header carries the padding ([`crate::header::encode_padded`]), recorded in its header
+    /// length, so a catalog keeps it.
     pub fn build(
         entries: Vec<Entry>,
         exclude: Vec<Vec<u8>>,
         format: Format,
+        align: u64,
     ) -> (Layout, HashMap<usize, Source>) {
         let count = entries.len();
         let item = format.index_item();
@@ -186,7 +191,13 @@ impl Layout {
         let mut offset = 0u64;
         let records_start = (count * item) as u64;
         for (i, entry) in entries.into_iter().enumerate() {
-            let header_len = header_len(format, &entry, &mut scratch);
+            let mut header_len = header_len(format, &entry, &mut scratch);
+            if align > 0 && format == Format::Tar && entry.kind == EntryKind::File && entry.size > 0
+            {
+                let rem = (offset + header_len) % align;
+                let want = if rem == 0 { 0 } else { align - rem };
+                header_len += crate::header::pad_at_least(&entry, want, align);
+            }
             index.extend_from_slice(&offset.to_le_bytes());
             index.extend_from_slice(&(records_start + records.len() as u64).to_le_bytes());
             if format == Format::Zip {

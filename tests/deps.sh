@@ -22,6 +22,8 @@ command -v curl >/dev/null || need+=(curl)
 command -v wget >/dev/null || need+=(wget)
 command -v aria2c >/dev/null || need+=(aria2)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx)
+# The reflink check of --align (tests/reflink.sh) makes an XFS image and loop-mounts it.
+command -v mkfs.xfs >/dev/null || [ -x /usr/sbin/mkfs.xfs ] || need+=(xfsprogs)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "installing: ${need[*]}"

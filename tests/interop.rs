@@ -332,3 +332,82 @@ fn sparse_9gib_archive_is_listed_by_every_reader_by_seeking() {
         );
     }
 }
+
+/// An archive of `root` with each file's content at a multiple of `align` (`--align`).
+fn aligned_archive(dir: &Path, root: &Path, align: u64) -> (std::path::PathBuf, Vec<u8>) {
+    let mut b = tartape::TapeBuilder::new();
+    b.set_align(align).unwrap();
+    b.add_path(root, None).unwrap();
+    let tape = std::sync::Arc::new(b.seal().unwrap());
+    let bytes = archive_bytes(&tape);
+    // Kept by a catalog: opened again, the same bytes.
+    let catalog = dir.join(format!("aligned-{align}.tartape"));
+    tape.save(&catalog).unwrap();
+    let opened = std::sync::Arc::new(tartape::Tape::open(&catalog).unwrap());
+    assert!(
+        archive_bytes(&opened) == bytes,
+        "the catalog keeps the alignment"
+    );
+    let path = dir.join(format!("aligned-{align}.tar"));
+    fs::write(&path, &bytes).unwrap();
+    (path, bytes)
+}
+
+#[test]
+fn aligned_archives_are_read_by_every_reader_with_content_at_the_alignment() {
+    let dir = TempDir::new("interop-align");
+    let root = awkward_tree(dir.path());
+    let expected = describe_tree(&root, b"tree");
+    let plain = archive_bytes(&tape_of(&[&root]));
+    for align in [512u64, 4096, 64 << 10] {
+        let (archive, bytes) = aligned_archive(dir.path(), &root, align);
+        let (_, again) = aligned_archive(dir.path(), &root, align);
+        assert!(bytes == again, "deterministic");
+        assert!(align == 512 || bytes != plain, "{align}: padded");
+        let listed = tartape::reader::Archive::open(&archive).unwrap();
+        for e in listed.entries() {
+            if e.kind == tartape::reader::EntryKind::File && e.size > 0 {
+                assert_eq!(e.data_offset % align, 0, "{align}: {:?}", e.name);
+            }
+        }
+        assert_eq!(
+            sorted(python_list(&archive)),
+            expected,
+            "Python tarfile, {align}"
+        );
+        assert_eq!(
+            sorted(go_list(&archive)),
+            expected,
+            "Go archive/tar, {align}"
+        );
+        let out = dir.join(format!("out-gnu-{align}"));
+        extract("tar", &archive, &out);
+        assert_eq!(
+            describe_tree(&out.join("tree"), b"tree"),
+            expected,
+            "GNU tar, {align}"
+        );
+        let out = dir.join(format!("out-bsd-{align}"));
+        extract("bsdtar", &archive, &out);
+        assert_eq!(
+            describe_tree(&out.join("tree"), b"tree"),
+            expected,
+            "bsdtar, {align}"
+        );
+        run_clean(
+            Command::new("tar")
+                .args(["--compare", "-f"])
+                .arg(&archive)
+                .arg("-C")
+                .arg(dir.path())
+                .env("LC_ALL", "C"),
+        );
+    }
+    let mut b = tartape::TapeBuilder::new();
+    for bad in [1u64, 1000, 256, 128 << 10] {
+        assert!(b.set_align(bad).is_err(), "{bad}");
+    }
+    b.set_format(tartape::Format::Zip);
+    b.set_align(4096).unwrap();
+    assert!(b.seal().is_err(), "ZIP refuses alignment");
+}

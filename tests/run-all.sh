@@ -41,6 +41,9 @@ bash tests/c/sanitize.sh
 step "make install into a temporary prefix, stream_dir built with pkg-config against it"
 bash tests/install.sh
 
+step "--align for real: an aligned archive on a loop-mounted XFS shares its sources' blocks"
+bash tests/reflink.sh
+
 for extra in tests/python.sh tests/go.sh; do
   if [ -f "$extra" ]; then
     step "$extra"

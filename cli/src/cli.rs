@@ -98,6 +98,11 @@ pub struct BuildOptions {
     /// Refuse FIFOs, sockets and devices with an error instead of skipping them with a note.
     #[arg(long)]
     pub strict: bool,
+    /// Put each file's content at a multiple of SIZE bytes (a power of two, 512 to 64K; e.g. 4K):
+    /// the header before it is padded with a pax comment every reader skips. Written with -o
+    /// beside its sources on XFS or Btrfs, the archive then shares their blocks (reflinks).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub align: Option<u64>,
     /// Compression of the whole stream.
     #[command(flatten)]
     pub compress: CompressOptions,

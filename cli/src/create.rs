@@ -44,6 +44,14 @@ pub fn builder(o: &BuildOptions) -> Result<TapeBuilder, Failure> {
         }
         builder.set_compression(Some(c));
     }
+    if let Some(align) = o.align {
+        if o.format != FormatArg::Tar {
+            return Err("--align applies to --format tar".into());
+        }
+        builder
+            .set_align(align)
+            .map_err(|e| format!("--align: {e}"))?;
+    }
     let walk = builder.options_mut();
     walk.keep_owners = o.keep_owners;
     walk.strict = o.strict;

@@ -474,6 +474,20 @@ pub extern "C" fn tt_tape_set_compression_threads(tape: *mut tt_tape, threads: u
     })
 }
 
+/// Puts each file's content at a multiple of `align` bytes in the archive (a power of two from 512
+/// to 65536; 0, the default, for none), before sealing: the header before it is padded with a
+/// pax `comment` record every reader skips. A TAR option (sealing a ZIP tape with it is
+/// INVALID_ARGUMENT); INVALID_ARGUMENT for another value; STATE once sealed.
+#[no_mangle]
+pub extern "C" fn tt_tape_set_align(tape: *mut tt_tape, align: u64) -> tt_status {
+    boundary(|| {
+        let Some(t) = tape_ref(tape) else {
+            return tt_status::InvalidArgument;
+        };
+        t.build(|b| b.set_align(align))
+    })
+}
+
 /// Switches MD5 hashing of file contents for FILE_END events (on by default). Applies to streams
 /// started afterwards.
 #[no_mangle]

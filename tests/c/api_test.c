@@ -406,6 +406,35 @@ static void test_null_arguments(void) {
     tt_tape_free(tape);
 }
 
+static void test_align(const char *dir) {
+    char tree[4096];
+    tt_tape *tape = tt_tape_new(), *zip = tt_tape_new();
+    tt_location loc;
+    uint8_t *a = NULL;
+    size_t la;
+    snprintf(tree, sizeof tree, "%s/tree", dir);
+    CHECK(tt_tape_set_align(tape, 1000) == TT_STATUS_INVALID_ARGUMENT, "align not a power of two");
+    CHECK(tt_tape_set_align(tape, 1 << 20) == TT_STATUS_INVALID_ARGUMENT, "align over 64 KiB");
+    OK(tt_tape_set_align(tape, 4096), tape);
+    OK(tt_add_path(tape, tree, NULL, 0), tape);
+    OK(tt_tape_locate(tape, (const uint8_t *)"tree/a.txt", 10, 512, &loc), tape);
+    CHECK(loc.data_offset % 4096 == 0, "content aligned at %llu", (unsigned long long)loc.data_offset);
+    OK(tt_tape_locate(tape, (const uint8_t *)"tree/sub/b.bin", 14, 512, &loc), tape);
+    CHECK(loc.data_offset % 4096 == 0, "content aligned at %llu", (unsigned long long)loc.data_offset);
+    la = stream_all(tape, &a);
+    CHECK(la > loc.data_offset + 3 && a[loc.data_offset + 1] == 13 && a[loc.data_offset + 2] == 26,
+          "aligned content");
+    CHECK(tt_tape_set_align(tape, 512) == TT_STATUS_STATE, "align once sealed");
+    OK(tt_tape_set_format(zip, TT_FORMAT_ZIP), zip);
+    OK(tt_tape_set_align(zip, 4096), zip);
+    OK(tt_add_path(zip, tree, NULL, 0), zip);
+    CHECK(tt_tape_locate(zip, (const uint8_t *)"tree/a.txt", 10, 512, &loc) == TT_STATUS_INVALID_ARGUMENT,
+          "ZIP refuses alignment: %s", tt_tape_error_message(zip));
+    free(a);
+    tt_tape_free(tape);
+    tt_tape_free(zip);
+}
+
 int main(int argc, char **argv) {
     char path[4096];
     if (argc != 2) {
@@ -429,6 +458,7 @@ int main(int argc, char **argv) {
     test_build_stream_and_threads(argv[1]);
     test_feeding_errors();
     test_catalog_verify_volumes(argv[1]);
+    test_align(argv[1]);
     printf("%d passed, %d failed\n", checks - failures, failures);
     return failures == 0 ? 0 : 1;
 }
