@@ -227,7 +227,7 @@ class Report:
             r = self.med("reflink", "ours_aligned") / self.med("reflink", "gnu_tar_sync")
             self.target("Aligned archive on XFS beside its sources vs `tar cf FILE && sync FILE` there",
                         f"{r:.3f}", "<= 0.10", r <= 0.10,
-                        f"extra disk use {info.get('extra_disk_bytes', 0) / 2**20:.1f} MiB")
+                        f"extra disk use {info.get('extra_disk_bytes', 0) / 1024:.0f} KiB")
         if ("large_md5", "md5sum") in R:
             self.w("### Large files with MD5 (vs md5sum over the same files)")
             self.w()

@@ -232,3 +232,21 @@ def test_read_at_callback_entries_are_random_access_and_errors_are_chained() -> 
         with pytest.raises(tartape.TarTapeError) as err:
             b"".join(t.play())
         assert isinstance(err.value.__cause__, RuntimeError)
+
+
+def test_align_puts_every_files_content_at_the_alignment(tmp_path: Path, tree: dict) -> None:
+    import io
+    import tarfile
+
+    with tartape.TapeBuilder(align=4096) as b:
+        b.add_path(tmp_path / "data")
+        tape = b.build()
+    with tape:
+        archive = tape.read_at(0, tape.total_size)
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tf:
+        for m in tf.getmembers():
+            if m.isfile() and m.size:
+                assert m.offset_data % 4096 == 0, m.name
+                assert tf.extractfile(m).read() == tree[m.name]
+    with pytest.raises(tartape.InvalidArgumentError):
+        tartape.TapeBuilder(align=1000)

@@ -87,6 +87,10 @@ class TapeBuilder:
         compression_level: gzip 1 to 9, zstd 1 to 22; 0 (the default) means gzip 6, zstd 3.
         compression_threads: compression threads (zstd's workers, or threads compressing gzip's
             4 MiB members), 1 (the default) to 256; the bytes do not depend on it.
+        align: for ``"tar"``, put each file's content at a multiple of this many bytes (a power
+            of two from 512 to 65536; 0, the default, for none), the header before it padded with
+            a pax ``comment`` record every reader skips (written beside its sources on XFS or
+            Btrfs, such an archive can share their blocks).
     """
 
     def __init__(
@@ -102,6 +106,7 @@ class TapeBuilder:
         compression: Optional[str] = None,
         compression_level: int = 0,
         compression_threads: int = 1,
+        align: int = 0,
     ) -> None:
         fmt = _format_code(format)
         level = _deflate_level(deflate)
@@ -132,6 +137,11 @@ class TapeBuilder:
                 raise InvalidArgumentError(f"compression_threads {threads_v}: use 1 to 256")
             self._live().call(_lib.LIB.tt_tape_set_compression, self._compression, level_v)
             self._live().call(_lib.LIB.tt_tape_set_compression_threads, threads_v)
+        if align:
+            align_v = i64(align, "align")
+            if not 0 <= align_v < 2**64:
+                raise InvalidArgumentError(f"align {align_v}: a power of two from 512 to 65536")
+            self._live().call(_lib.LIB.tt_tape_set_align, align_v)
         if exclude is not None:
             for item in [exclude] if isinstance(exclude, (str, bytes)) else exclude:
                 self.add_exclude(item)
