@@ -784,6 +784,15 @@ tt_status tt_tape_skipped(const struct tt_tape *tape,
 // Thread-safe on a sealed tape.
 tt_status tt_tape_entry(const struct tt_tape *tape, uint64_t index, struct tt_entry_info *out);
 
+// Writes the whole archive into the regular file open for writing at descriptor `fd`, from its
+// offset 0 (the file's own offset is not used or moved; it is not truncated or synced): headers
+// from memory, each file's content copied in the kernel with copy_file_range (through memory
+// where the kernel refuses), every source checked as a stream checks it. `*copied_in_kernel`
+// (may be NULL) gets how many content bytes the kernel copied. Seals the tape. A TAR tape only:
+// INVALID_ARGUMENT for a ZIP, NOT_RANDOM_ACCESS for a compressed tape; CHANGED (and a file that
+// must not be kept) when a source changed.
+tt_status tt_tape_copy_into(struct tt_tape *tape, int32_t fd, uint64_t *copied_in_kernel);
+
 // Fills `buf[0..len]` with the archive bytes at `offset` and writes how many it filled to
 // `*nread`: `len` unless the archive ends first, 0 at or past the end. Reads only the sources that
 // overlap the range (a binary search over the layout). Seals the tape.

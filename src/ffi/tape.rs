@@ -823,6 +823,46 @@ pub extern "C" fn tt_tape_entry(
     })
 }
 
+/// Writes the whole archive into the regular file open for writing at descriptor `fd`, from its
+/// offset 0 (the file's own offset is not used or moved; it is not truncated or synced): headers
+/// from memory, each file's content copied in the kernel with copy_file_range (through memory
+/// where the kernel refuses), every source checked as a stream checks it. `*copied_in_kernel`
+/// (may be NULL) gets how many content bytes the kernel copied. Seals the tape. A TAR tape only:
+/// INVALID_ARGUMENT for a ZIP, NOT_RANDOM_ACCESS for a compressed tape; CHANGED (and a file that
+/// must not be kept) when a source changed.
+#[no_mangle]
+pub extern "C" fn tt_tape_copy_into(
+    tape: *mut tt_tape,
+    fd: i32,
+    copied_in_kernel: *mut u64,
+) -> tt_status {
+    boundary(|| {
+        let Some(t) = tape_ref(tape) else {
+            return tt_status::InvalidArgument;
+        };
+        if fd < 0 {
+            return t
+                .error
+                .set_message(tt_status::InvalidArgument, "fd is negative");
+        }
+        // SAFETY: the caller's open descriptor, borrowed for this call: ManuallyDrop never closes it.
+        let out = std::mem::ManuallyDrop::new(unsafe {
+            <std::fs::File as std::os::unix::io::FromRawFd>::from_raw_fd(fd)
+        });
+        let result = t.sealed().and_then(|s| s.copy_into(&out, &mut |_| {}));
+        match result {
+            Ok(report) => {
+                if !copied_in_kernel.is_null() {
+                    // SAFETY: non-NULL, and the caller promises a writable u64.
+                    unsafe { copied_in_kernel.write(report.copied_in_kernel) };
+                }
+                tt_status::Ok
+            }
+            Err(e) => t.error.result(Err(e)),
+        }
+    })
+}
+
 /// Fills `buf[0..len]` with the archive bytes at `offset` and writes how many it filled to
 /// `*nread`: `len` unless the archive ends first, 0 at or past the end. Reads only the sources that
 /// overlap the range (a binary search over the layout). Seals the tape.

@@ -2,12 +2,14 @@
  * catalogs, fingerprints, verify reports, volumes, locate, and misuse (NULL pointers, wrong
  * states, offsets near 2^64). Run under -fsanitize=address,undefined and under valgrind by
  * tests/c/sanitize.sh: no error, no leak.  Usage: api_test WORKDIR */
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <tartape.h>
+#include <unistd.h>
 
 static int failures = 0, checks = 0;
 
@@ -425,6 +427,26 @@ static void test_align(const char *dir) {
     CHECK(la > loc.data_offset + 3 && a[loc.data_offset + 1] == 13 && a[loc.data_offset + 2] == 26,
           "aligned content");
     CHECK(tt_tape_set_align(tape, 512) == TT_STATUS_STATE, "align once sealed");
+    {
+        /* The same archive written into a file, content copied in the kernel. */
+        char path[4096];
+        uint64_t in_kernel = 0;
+        uint8_t *back = malloc(la);
+        int fd;
+        snprintf(path, sizeof path, "%s/copied.tar", dir);
+        fd = open(path, O_CREAT | O_TRUNC | O_RDWR, 0644);
+        CHECK(fd >= 0, "open %s", path);
+        OK(tt_tape_copy_into(tape, fd, &in_kernel), tape);
+        CHECK(pread(fd, back, la, 0) == (ssize_t)la && memcmp(back, a, la) == 0, "copied file is the archive");
+        /* a.txt ("changed!" by the catalog test) and b.bin: all in the kernel, or all through memory
+         * where this file system refuses copy_file_range. */
+        CHECK(in_kernel == 8 + 70000 || in_kernel == 0, "copied in the kernel: %llu",
+              (unsigned long long)in_kernel);
+        close(fd);
+        free(back);
+        CHECK(tt_tape_copy_into(tape, -1, NULL) == TT_STATUS_INVALID_ARGUMENT, "negative fd");
+        CHECK(tt_tape_copy_into(NULL, 1, NULL) == TT_STATUS_INVALID_ARGUMENT, "NULL tape copy");
+    }
     OK(tt_tape_set_format(zip, TT_FORMAT_ZIP), zip);
     OK(tt_tape_set_align(zip, 4096), zip);
     OK(tt_add_path(zip, tree, NULL, 0), zip);

@@ -250,3 +250,19 @@ def test_align_puts_every_files_content_at_the_alignment(tmp_path: Path, tree: d
                 assert tf.extractfile(m).read() == tree[m.name]
     with pytest.raises(tartape.InvalidArgumentError):
         tartape.TapeBuilder(align=1000)
+
+
+def test_copy_into_writes_the_archive_with_content_copied_in_the_kernel(
+    tmp_path: Path, tape: tartape.Tape
+) -> None:
+    want = tape.read_at(0, tape.total_size)
+    out = tmp_path / "copied.tar"
+    with open(out, "wb") as f:
+        copied = tape.copy_into(f)
+    assert out.read_bytes() == want
+    assert copied <= tape.total_size
+    with tartape.TapeBuilder(format="zip") as b:
+        b.add_bytes("x", b"x")
+        z = b.build()
+    with z, open(tmp_path / "z", "wb") as f, pytest.raises(tartape.InvalidArgumentError):
+        z.copy_into(f.fileno())

@@ -587,6 +587,21 @@ class Tape:
 
     # --- random access -----------------------------------------------------------------------
 
+    def copy_into(self, out: Any) -> int:
+        """Writes the whole archive into the regular file ``out`` (an open binary file, or a file
+        descriptor), from its offset 0, with each file's content copied in the kernel
+        (``copy_file_range``: on XFS or Btrfs an archive built with ``align=4096`` shares its
+        sources' blocks). ``out`` is not truncated, synced or moved. Returns how many content bytes
+        the kernel copied. TAR only (``InvalidArgumentError`` for ZIP, ``NotRandomAccessError``
+        when compressed); a source that changed raises ``ChangedSourceError`` and the file must
+        not be kept."""
+        fd = out if isinstance(out, int) else out.fileno()
+        if not isinstance(out, int) and hasattr(out, "flush"):
+            out.flush()
+        copied = ctypes.c_uint64()
+        self._call(_lib.LIB.tt_tape_copy_into, fd, ctypes.byref(copied))
+        return copied.value
+
     def readinto_at(self, offset: int, buffer: Any) -> int:
         """Fills ``buffer`` (any writable bytes-like object) with the archive bytes at ``offset``,
         straight from the engine (no intermediate copy); returns how many bytes it wrote (fewer
