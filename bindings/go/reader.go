@@ -7,6 +7,7 @@ import "C"
 
 import (
 	"io"
+	"os"
 	"unsafe"
 )
 
@@ -38,6 +39,32 @@ func (t *Tape) ReadAt(p []byte, off int64) (int, error) {
 		return int(n), io.EOF
 	}
 	return int(n), nil
+}
+
+// CopyInto writes the whole archive into the regular file f from its offset 0 (f's own offset is
+// not used or moved, and f is not truncated or synced), each file's content copied in the kernel
+// with copy_file_range; it returns how many content bytes the kernel copied. A TAR tape only
+// (ErrInvalidArgument for ZIP, ErrNotRandomAccess when compressed); a source that changed is
+// ErrChanged, and f must then not be kept.
+func (t *Tape) CopyInto(f *os.File) (int64, error) {
+	if err := t.Seal(); err != nil {
+		return 0, err
+	}
+	raw, err := f.SyscallConn()
+	if err != nil {
+		return 0, newError(ErrInvalidArgument, "CopyInto", err.Error())
+	}
+	var copied C.uint64_t
+	var callErr error
+	ctlErr := raw.Control(func(fd uintptr) {
+		callErr = t.shared("CopyInto", true, func(tp *C.tt_tape) C.tt_status {
+			return C.tt_tape_copy_into(tp, C.int32_t(fd), &copied)
+		})
+	})
+	if ctlErr != nil {
+		return 0, newError(ErrInvalidArgument, "CopyInto", ctlErr.Error())
+	}
+	return int64(copied), callErr
 }
 
 // NewReader returns a reader of the archive from byte offset on, built on ReadAt: any number of

@@ -1,6 +1,7 @@
 package tartape
 
 import (
+	"archive/tar"
 	"bytes"
 	"errors"
 	"io"
@@ -372,4 +373,49 @@ func mustStream(t testing.TB, tape *Tape, off int64) *Stream {
 	s, err := tape.Stream(off)
 	must(t, err)
 	return s
+}
+
+func TestAlignAndCopyIntoGiveTheArchiveWithAlignedContent(t *testing.T) {
+	dir := makeTree(t)
+	tape, err := New(WithAlign(4096))
+	must(t, err)
+	defer tape.Close()
+	must(t, tape.AddPath(dir, ""))
+	archive := whole(t, tape)
+	r := tar.NewReader(bytes.NewReader(archive))
+	files := 0
+	for {
+		h, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		must(t, err)
+		if h.Typeflag == tar.TypeReg && h.Size > 0 {
+			files++
+		}
+	}
+	if files == 0 {
+		t.Fatal("no files")
+	}
+	entries, err := tape.Entries()
+	must(t, err)
+	for _, e := range entries {
+		if e.Kind == KindFile && e.Size > 0 && e.DataOffset%4096 != 0 {
+			t.Fatalf("%s: content at %d", e.Name, e.DataOffset)
+		}
+	}
+	f, err := os.Create(filepath.Join(t.TempDir(), "copied.tar"))
+	must(t, err)
+	defer f.Close()
+	if _, err := tape.CopyInto(f); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(f.Name())
+	must(t, err)
+	if !bytes.Equal(got, archive) {
+		t.Fatal("CopyInto wrote other bytes than the archive")
+	}
+	if _, err := New(WithAlign(1000)); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("WithAlign(1000): %v", err)
+	}
 }
