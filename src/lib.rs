@@ -70,6 +70,7 @@ mod hashpool;
 mod header;
 mod layout;
 mod name;
+mod openfiles;
 mod source;
 mod table;
 mod tape;
