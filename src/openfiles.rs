@@ -144,8 +144,7 @@ impl OpenFiles {
 fn unchanged(file: &File, id: &FileIdentity) -> bool {
     // SAFETY: an all-zero `stat` is a valid value of this plain C struct.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: `file` is an open descriptor and `st` a writable `stat`.
-    if unsafe { libc::fstat(file.as_raw_fd(), &mut st) } != 0 {
+    if fstat(file.as_raw_fd(), &mut st) != 0 {
         return false;
     }
     st.st_size as u64 == id.size
@@ -154,4 +153,18 @@ fn unchanged(file: &File, id: &FileIdentity) -> bool {
         && st.st_nlink != 0
         && st.st_mode & libc::S_IFMT == libc::S_IFREG
         && st.st_ino == id.ino
+}
+
+/// `fstat(2)` itself where the architecture has it: glibc's `fstat` is `fstatat(fd, "",
+/// AT_EMPTY_PATH)`, which makes the kernel look at an empty path first.
+#[cfg(target_arch = "x86_64")]
+fn fstat(fd: libc::c_int, st: &mut libc::stat) -> libc::c_long {
+    // SAFETY: `fd` is an open descriptor and `st` a writable `stat`, as the system call expects.
+    unsafe { libc::syscall(libc::SYS_fstat, fd, st as *mut libc::stat) }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn fstat(fd: libc::c_int, st: &mut libc::stat) -> libc::c_long {
+    // SAFETY: `fd` is an open descriptor and `st` a writable `stat`.
+    libc::c_long::from(unsafe { libc::fstat(fd, st) })
 }
