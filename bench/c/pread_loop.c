@@ -1,9 +1,12 @@
 /* The page-cache limit: reads the given files with pread into one reused 1 MiB buffer, in order
  * (sequential mode) or at random 4 KiB offsets on T threads (--random CALLS --threads T).
- * Prints one JSON line. Usage: pread_loop [--random CALLS] [--threads T] FILE... */
+ * --check adds an fstat of the file after each random pread: the least a reader must do per call
+ * to know that the bytes it read are still the file's (tartape's read_at check).
+ * Prints one JSON line. Usage: pread_loop [--random CALLS] [--threads T] [--check] FILE... */
 #include "common.h"
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define BUF (1u << 20)
@@ -16,6 +19,7 @@ static uint64_t sizes[MAX_FILES];
 static uint64_t starts[MAX_FILES + 1];
 static int nfiles;
 static long calls_per_thread;
+static int check;
 
 struct worker {
     pthread_t thread;
@@ -45,6 +49,10 @@ static void *random_reads(void *arg) {
             if (off + want > sizes[f]) want = (size_t)(sizes[f] - off);
             ssize_t n = pread(fds[f], buf, want, (off_t)off);
             if (n < 0) { w->failed = 1; return NULL; }
+            if (check) {
+                struct stat st;
+                if (fstat(fds[f], &st) != 0 || (uint64_t)st.st_size != sizes[f]) { w->failed = 1; return NULL; }
+            }
             w->bytes += (uint64_t)n;
         }
     }
@@ -60,10 +68,11 @@ int main(int argc, char **argv) {
     for (i = 1; i < argc && argv[i][0] == '-'; i++) {
         if (strcmp(argv[i], "--random") == 0 && i + 1 < argc) random_calls = atol(argv[++i]);
         else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) threads = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--check") == 0) check = 1;
         else { fprintf(stderr, "pread_loop: unknown option %s\n", argv[i]); return 2; }
     }
     if (i >= argc || threads < 1 || threads > MAX_THREADS) {
-        fprintf(stderr, "usage: pread_loop [--random CALLS] [--threads T] FILE...\n");
+        fprintf(stderr, "usage: pread_loop [--random CALLS] [--threads T] [--check] FILE...\n");
         return 2;
     }
     t0 = now_s();
