@@ -253,7 +253,10 @@ class Harness:
         self.pipe_group("large_pipe", self.dataset("large"))
 
     def g_small(self) -> None:
-        self.pipe_group("small", self.dataset("small"))
+        # tree_floor: only what any archiver of the tree must do (list, openat, fstat, read, close),
+        # in our order, nothing written: the floor for this tree on this machine.
+        self.pipe_group("small", self.dataset("small"),
+                        {"floor": ([str(BIN / "tree_floor"), "small"], False)})
 
     def g_tree(self) -> None:
         tree = self.dataset("tree")
@@ -358,6 +361,12 @@ class Harness:
                                                   + extra + ["large"], False)
         contenders["ours_small_1t"] = ([str(BIN / "tt_random"), "--calls", calls, "--threads", "1", "small"],
                                        False)
+        # TT_RANDOM_BEFORE names a tt_random built against an earlier library: its runs, side by
+        # side with these, are the before of a change (`before_1t`, `before_cat_1t`, ...).
+        before = os.environ.get("TT_RANDOM_BEFORE")
+        if before:
+            for name in [n for n in contenders if n.startswith("ours_") and "small" not in n]:
+                contenders["before_" + name[5:]] = ([before] + contenders[name][0][1:], False)
         self.alternate("random", contenders, large.parent)
 
     def g_resume(self) -> None:

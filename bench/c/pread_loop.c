@@ -64,7 +64,7 @@ int main(int argc, char **argv) {
     int threads = 1, i;
     uint8_t *buf;
     uint64_t bytes = 0;
-    double t0, t1;
+    double t0, t1, c0, c1;
     for (i = 1; i < argc && argv[i][0] == '-'; i++) {
         if (strcmp(argv[i], "--random") == 0 && i + 1 < argc) random_calls = atol(argv[++i]);
         else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) threads = atoi(argv[++i]);
@@ -107,6 +107,7 @@ int main(int argc, char **argv) {
         calls_per_thread = random_calls;
         memset(w, 0, sizeof w);
         if (starts[nfiles] <= RAND_LEN) { fprintf(stderr, "pread_loop: files too small\n"); return 1; }
+        c0 = cpu_s();
         t0 = now_s();
         for (i = 0; i < threads; i++) {
             w[i].seed = 0x9E3779B97F4A7C15ULL * (uint64_t)(i + 1);
@@ -118,9 +119,12 @@ int main(int argc, char **argv) {
             bytes += w[i].bytes;
         }
         t1 = now_s();
-        printf("{\"threads\": %d, \"calls\": %ld, \"bytes\": %llu, \"seconds\": %.6f, \"calls_per_s\": %.1f}\n",
+        c1 = cpu_s();
+        printf("{\"threads\": %d, \"calls\": %ld, \"bytes\": %llu, \"seconds\": %.6f, \"calls_per_s\": %.1f, "
+               "\"cpu_seconds\": %.6f, \"calls_per_cpu_s\": %.1f}\n",
                threads, random_calls * threads, (unsigned long long)bytes, t1 - t0,
-               (double)(random_calls * threads) / (t1 - t0));
+               (double)(random_calls * threads) / (t1 - t0), c1 - c0,
+               (double)(random_calls * threads) / (c1 - c0));
         return 0;
     }
 }

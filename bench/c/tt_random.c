@@ -47,7 +47,7 @@ int main(int argc, char **argv) {
     tt_status st;
     struct worker w[MAX_THREADS];
     uint64_t bytes = 0;
-    double t0, t1;
+    double t0, t1, c0, c1;
     calls = 200000;
     if (tape == NULL) return 1;
     for (i = 1; i < argc && argv[i][0] == '-'; i++) {
@@ -87,6 +87,7 @@ int main(int argc, char **argv) {
     if (total <= LEN) { fprintf(stderr, "tt_random: archive too small\n"); return 1; }
     shared_tape = tape;
     memset(w, 0, sizeof w);
+    c0 = cpu_s();
     t0 = now_s();
     for (i = 0; i < threads; i++) {
         w[i].seed = 0x9E3779B97F4A7C15ULL * (uint64_t)(i + 1);
@@ -94,13 +95,15 @@ int main(int argc, char **argv) {
     }
     for (i = 0; i < threads; i++) pthread_join(w[i].thread, NULL);
     t1 = now_s();
+    c1 = cpu_s();
     for (i = 0; i < threads; i++) {
         if (w[i].status != TT_STATUS_OK) { st = w[i].status; goto fail; }
         bytes += w[i].bytes;
     }
-    printf("{\"threads\": %d, \"calls\": %ld, \"bytes\": %llu, \"seconds\": %.6f, \"calls_per_s\": %.1f}\n",
+    printf("{\"threads\": %d, \"calls\": %ld, \"bytes\": %llu, \"seconds\": %.6f, \"calls_per_s\": %.1f, "
+           "\"cpu_seconds\": %.6f, \"calls_per_cpu_s\": %.1f}\n",
            threads, calls * threads, (unsigned long long)bytes, t1 - t0,
-           (double)(calls * threads) / (t1 - t0));
+           (double)(calls * threads) / (t1 - t0), c1 - c0, (double)(calls * threads) / (c1 - c0));
     tt_tape_free(tape);
     return 0;
 fail:
