@@ -64,7 +64,7 @@ class Report:
         return statistics.median(vals)
 
     def field(self, group, name, key):
-        return [r["json"][key] for r in self.runs.get((group, name), []) if r.get("json")]
+        return [r["json"][key] for r in self.runs.get((group, name), []) if r.get("json") and key in r["json"]]
 
     def size_of(self, group, name):
         for r in self.other:
