@@ -19,8 +19,9 @@ use crate::source::{pread_full, FileIdentity, FileSource};
 /// Shards of the cache: threads take them in turn, so up to this many threads never share one.
 const SHARDS: usize = 8;
 
-/// Files kept open per shard (at most `SHARDS * PER_SHARD` descriptors in all).
-const PER_SHARD: usize = 32;
+/// Files kept open per shard: at most 128 descriptors per tape in all, and only when eight threads
+/// or more read it (the cache held 64 when it was one).
+const PER_SHARD: usize = 16;
 
 /// An open file of an entry, checked against its recorded identity when opened.
 struct OpenFile {
@@ -72,7 +73,10 @@ impl OpenFiles {
         }
         static NEXT_SLOT: AtomicUsize = AtomicUsize::new(0);
         let slot = SLOT.with(|s| *s) % SHARDS;
-        self.shards[slot].0.lock().unwrap_or_else(|e| e.into_inner())
+        self.shards[slot]
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     /// The read of archive offset `pos` in entry `index` when this thread's shard has the entry's
@@ -84,7 +88,10 @@ impl OpenFiles {
         let Some(f) = shard.files.iter().find(|f| f.index == index) else {
             return Cached::Miss;
         };
-        let Some(at) = pos.checked_sub(f.data_offset).filter(|&at| at < f.identity.size) else {
+        let Some(at) = pos
+            .checked_sub(f.data_offset)
+            .filter(|&at| at < f.identity.size)
+        else {
             return Cached::Miss;
         };
         let n = ((f.identity.size - at) as usize).min(out.len());

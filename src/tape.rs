@@ -879,7 +879,10 @@ impl Tape {
             }
             // The usual case of random reads: content of a file this thread has open. What is
             // left of the range (the padding or descriptor after it) takes the path below.
-            if let Cached::Read(n) = self.open_files.read_cached(index, pos, &mut buf[done..want]) {
+            if let Cached::Read(n) = self
+                .open_files
+                .read_cached(index, pos, &mut buf[done..want])
+            {
                 done += n;
                 pos += n as u64;
                 continue;
