@@ -5,12 +5,12 @@
 //! `fstat` of the descriptor, compared with what can still change on an open file (size, mtime,
 //! link count): docs/RELIABILITY.md gives the reasoning. The cache is split into shards, each
 //! thread using its own, so that threads reading the same files share no lock and no reference
-//! count on the hot path.
+//! count on the hot path; a shard's lock is held only to find a file, never across a read.
 
 use std::fs::File;
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::error::Result;
 use crate::layout::Slot;
@@ -34,7 +34,7 @@ struct OpenFile {
 
 #[derive(Default)]
 struct ShardFiles {
-    files: Vec<OpenFile>,
+    files: Vec<Arc<OpenFile>>,
     /// The next file to close when the shard is full (oldest first).
     evict: usize,
 }
@@ -79,13 +79,23 @@ impl OpenFiles {
             .unwrap_or_else(|e| e.into_inner())
     }
 
+    /// This thread's shard's open file of entry `index`, if it has one. The lock is held for the
+    /// lookup only: the read and its check run outside it, so threads that share a shard (more
+    /// than eight) still read in parallel.
+    fn cached(&self, index: usize) -> Option<Arc<OpenFile>> {
+        self.shard()
+            .files
+            .iter()
+            .find(|f| f.index == index)
+            .cloned()
+    }
+
     /// The read of archive offset `pos` in entry `index` when this thread's shard has the entry's
     /// file open and `pos` lies in its content: reads into `out` up to the content's end and
     /// checks after the read that the file has not changed. Decodes nothing from the table: the
     /// entry's offsets were checked when its file was opened.
     pub(crate) fn read_cached(&self, index: usize, pos: u64, out: &mut [u8]) -> Cached {
-        let shard = self.shard();
-        let Some(f) = shard.files.iter().find(|f| f.index == index) else {
+        let Some(f) = self.cached(index) else {
             return Cached::Miss;
         };
         let Some(at) = pos
@@ -112,34 +122,31 @@ impl OpenFiles {
         out: &mut [u8],
     ) -> Result<usize> {
         let (index, name) = (slot.index, &slot.entry.name[..]);
-        let mut shard = self.shard();
-        let at = match shard.files.iter().position(|f| f.index == index) {
-            Some(at) => at,
+        let f = match self.cached(index) {
+            Some(f) => f,
             None => {
-                let file = source.open_checked(name)?;
-                let opened = OpenFile {
+                let opened = Arc::new(OpenFile {
                     index,
-                    file,
+                    file: source.open_checked(name)?,
                     identity: source.identity,
                     data_offset: slot.data_offset(),
-                };
+                });
+                let mut shard = self.shard();
                 if shard.files.len() < PER_SHARD {
-                    shard.files.push(opened);
-                    shard.files.len() - 1
+                    shard.files.push(opened.clone());
                 } else {
                     let at = shard.evict;
                     shard.evict = (at + 1) % PER_SHARD;
-                    shard.files[at] = opened;
-                    at
+                    shard.files[at] = opened.clone();
                 }
+                opened
             }
         };
-        let file = &shard.files[at].file;
-        let got = pread_full(file, offset, out)
+        let got = pread_full(&f.file, offset, out)
             .map_err(|e| crate::error::Error::io(source.path(name), e))?;
         // The file stays open between calls: check that it is still what was recorded, so that
         // bytes edited after an earlier read are never returned as its content.
-        source.check(name, file)?;
+        source.check(name, &f.file)?;
         Ok(got)
     }
 }
