@@ -5,7 +5,8 @@
 //! `fstat` of the descriptor, compared with what can still change on an open file (size, mtime,
 //! link count): docs/RELIABILITY.md gives the reasoning. The cache is split into shards, each
 //! thread using its own, so that threads reading the same files share no lock and no reference
-//! count on the hot path; a shard's lock is held only to find a file, never across a read.
+//! count on the hot path (a shard's files are counted only by the threads that use it); a shard's
+//! lock is held only to find a file, never across a read.
 
 use std::fs::File;
 use std::os::fd::AsRawFd;
@@ -20,7 +21,7 @@ use crate::source::{pread_full, FileIdentity, FileSource};
 const SHARDS: usize = 8;
 
 /// Files kept open per shard: at most 128 descriptors per tape in all, and only when eight threads
-/// or more read it (the cache held 64 when it was one).
+/// or more read it (the single cache before the shards held 64).
 const PER_SHARD: usize = 16;
 
 /// An open file of an entry, checked against its recorded identity when opened.
