@@ -64,7 +64,7 @@ class Report:
         return statistics.median(vals)
 
     def field(self, group, name, key):
-        return [r["json"][key] for r in self.runs.get((group, name), []) if r.get("json")]
+        return [r["json"][key] for r in self.runs.get((group, name), []) if r.get("json") and key in r["json"]]
 
     def size_of(self, group, name):
         for r in self.other:
@@ -96,6 +96,154 @@ class Report:
                         ratios[(s, sums)] = statistics.median(a) / statistics.median(b)
             out.append((meta["started"], len(walls.get("py3_large", [])), meta["machine"]["loadavg"], ratios))
         return out
+
+    RANDOM_CASES = [("", "TAR, walked"), ("cat_", "TAR, catalog"), ("zip_", "stored ZIP, walked"),
+                    ("zipcat_", "stored ZIP, catalog")]
+
+    def random_history(self):
+        """(started, reps, load average, {contender: median calls/s}) of every results file whose
+        random group has the pread + fstat contender (the side-by-side runs of the second round)."""
+        out = []
+        for path in self.paths:
+            recs = [json.loads(line) for line in open(path)]
+            meta = next((r for r in recs if r["kind"] == "meta"), None)
+            rates, cpu = defaultdict(list), defaultdict(list)
+            for r in recs:
+                if r["kind"] == "run" and r["group"] == "random" and r.get("json"):
+                    rates[r["contender"]].append(r["json"]["calls_per_s"])
+                    if "calls_per_cpu_s" in r["json"]:
+                        cpu[r["contender"]].append(r["json"]["calls_per_cpu_s"])
+            if meta is None or "pread_check_1t" not in rates:
+                continue
+            out.append((meta["started"], meta["reps"], meta["machine"]["loadavg"],
+                        {k: statistics.median(v) for k, v in rates.items()},
+                        {k: statistics.median(v) for k, v in cpu.items()}))
+        return out
+
+    def random_section(self):
+        self.w("### Random 4 KiB reads (`tt_read_at` at random offsets over the large set)")
+        self.w()
+        self.w("| contender | calls/s median | min | max | calls per CPU second, median |")
+        self.w("|---|---:|---:|---:|---:|")
+        names = []
+        for t in ("1", "2"):
+            names += [f"pread_{t}t", f"pread_check_{t}t"] + [f"{who}_{c}{t}t" for who in ("ours", "before")
+                                                             for c, _ in self.RANDOM_CASES]
+        names.append("ours_small_1t")
+        for n in names:
+            v = self.field("random", n, "calls_per_s")
+            if v:
+                c = [r["json"]["calls_per_cpu_s"] for r in self.runs.get(("random", n), [])
+                     if r.get("json") and "calls_per_cpu_s" in r["json"]]
+                cpu = f" | {statistics.median(c):,.0f}" if c else " | "
+                self.w(f"| {n} | {statistics.median(v):,.0f} | {min(v):,.0f} | {max(v):,.0f}{cpu} |")
+        self.w()
+        self.w("`pread_*` is the same random pattern as plain pread calls on the files (the limit); "
+               "`pread_check_*` adds an fstat of the file after each pread, the least a reader that "
+               "checks its source on every call can do; `ours_*` is tt_read_at: `cat_` from a tape "
+               "opened from a catalog of the walked tape, `zip_` a stored ZIP; `before_*` the same "
+               "program built against the library before the second round's read_at work (when the run had "
+               "one: `TT_RANDOM_BEFORE`); `ours_small_1t` reads the small-file set, where a 4 KiB range "
+               "touches one to three files. Calls per CPU second (the timed part's user + system time of "
+               "the process) are the cost of a call whatever share of the cores the run was given.")
+        self.w()
+        o1 = self.med("random", "ours_1t", "calls_per_s")
+        o2 = self.med("random", "ours_2t", "calls_per_s")
+        p1 = self.med("random", "pread_1t", "calls_per_s")
+        self.target("Random 4 KiB tt_read_at, one thread", f"{o1:,.0f}/s", ">= 400,000/s", o1 >= 400000,
+                    f"plain pread on this machine: {p1:,.0f}/s")
+        self.target("Random 4 KiB tt_read_at, two threads vs one", f"{o2 / o1:.2f}x", "> 1.00x", o2 > o1,
+                    f"{o2:,.0f}/s; pread two threads: {self.med('random', 'pread_2t', 'calls_per_s'):,.0f}/s")
+        hist = self.random_history()
+        if not hist:
+            return
+        self.w("Ratios to plain pread of the same ranges, each the median of one run's rounds, for every "
+               "run kept in bench/results (the table above is the last one):")
+        self.w()
+        head = ["pread+fstat"] + [c for _, c in self.RANDOM_CASES] + [f"before: {c}" for _, c in self.RANDOM_CASES]
+        keys = lambda t: ([f"pread_check_{t}t"] + [f"ours_{c}{t}t" for c, _ in self.RANDOM_CASES]
+                          + [f"before_{c}{t}t" for c, _ in self.RANDOM_CASES])
+        ratios = defaultdict(list)
+        for which, label in ((3, "calls per second"), (4, "calls per CPU second")):
+            self.w(f"{label[0].upper() + label[1:]}, as a ratio to plain pread's:")
+            self.w()
+            self.w("| run (load average) | threads | " + " | ".join(head) + " |")
+            self.w("|---|---:|" + "---:|" * len(head))
+            for h in hist:
+                started, reps, load, med = h[0], h[1], h[2], h[which]
+                for t in ("1", "2"):
+                    p = med.get(f"pread_{t}t")
+                    if not p:
+                        continue
+                    row = []
+                    for key in keys(t):
+                        if key in med:
+                            ratios[(which, key)].append(med[key] / p)
+                            row.append(f"{med[key] / p:.2f}")
+                        else:
+                            row.append("")
+                    self.w(f"| {started}, {reps} rounds ({' '.join(load)}) | {t} | " + " | ".join(row) + " |")
+            self.w()
+        n = len(hist)
+        for t, threads in (("1", "one thread"), ("2", "two threads")):
+            floor = ratios.get((3, f"pread_check_{t}t"), [])
+            for c, what in self.RANDOM_CASES:
+                v = ratios.get((3, f"ours_{c}{t}t"), [])
+                if not v:
+                    continue
+                note = f"{n} runs: min {min(v):.2f}, median {statistics.median(v):.2f}, max {max(v):.2f}"
+                vc = ratios.get((4, f"ours_{c}{t}t"), [])
+                if vc:
+                    note += f"; per CPU second: median {statistics.median(vc):.2f}"
+                b = ratios.get((3, f"before_{c}{t}t"), [])
+                if b:
+                    note += f"; before: median {statistics.median(b):.2f}"
+                self.target(f"Random 4 KiB tt_read_at vs pread, {what}, {threads}",
+                            f"{min(v):.2f}", ">= 0.85", min(v) >= 0.85 and n >= 3, note)
+            if floor:
+                fc = ratios.get((4, f"pread_check_{t}t"), [])
+                self.target(f"(info) pread + fstat vs pread, {threads}: the ceiling with a check per read",
+                            f"{statistics.median(floor):.2f}", ">= 0.85", statistics.median(floor) >= 0.85,
+                            f"min {min(floor):.2f}, max {max(floor):.2f}"
+                            + (f"; per CPU second: median {statistics.median(fc):.2f}" if fc else ""))
+
+    def small_floor(self):
+        """The small-file floor (bench/c/tree_floor.c) against the command line and GNU tar, for every
+        results file whose small group has it."""
+        self.w("`floor` is bench/c/tree_floor: each directory listed, each file opened relative to its "
+               "directory, fstat'ed, read whole and closed, in our order, nothing written (its output bytes "
+               "column is empty: it writes none). Each run kept in bench/results, as the ratio of medians:")
+        self.w()
+        self.w("| run (load average) | rounds | floor / GNU tar | ours / floor | ours / GNU tar |")
+        self.w("|---|---:|---:|---:|---:|")
+        hist = []
+        for path in self.paths:
+            recs = [json.loads(line) for line in open(path)]
+            meta = next((r for r in recs if r["kind"] == "meta"), None)
+            walls = defaultdict(list)
+            for r in recs:
+                if r["kind"] == "run" and r["group"] == "small":
+                    walls[r["contender"]].append(r["wall"])
+            if meta is None or not walls.get("floor"):
+                continue
+            f, t, o = (statistics.median(walls[k]) for k in ("floor", "gnu_tar", "ours_cli"))
+            hist.append((f / t, o / f, o / t))
+            self.w(f"| {meta['started']} ({' '.join(meta['machine']['loadavg'])}) | {len(walls['floor'])} | "
+                   f"{f / t:.2f} | {o / f:.2f} | {o / t:.2f} |")
+        self.w()
+        if not hist:
+            return
+        n = len(hist)
+        spread = lambda i: (f"{n} runs: min {min(h[i] for h in hist):.2f}, median "
+                            f"{statistics.median(h[i] for h in hist):.2f}, max {max(h[i] for h in hist):.2f}")
+        worst_f = max(h[1] for h in hist)
+        worst_t = max(h[2] for h in hist)
+        self.target("Small files, pipe: `tartape create --no-md5 | cat` vs the floor", f"{worst_f:.2f}",
+                    "<= 1.15", worst_f <= 1.15 and n >= 3, spread(1))
+        self.target("Small files, pipe: `tartape create --no-md5 | cat` vs GNU tar (second round)",
+                    f"{worst_t:.2f}", "<= 0.70", worst_t <= 0.70 and n >= 3, spread(2))
+        self.target("(info) Small files: the floor vs GNU tar", f"{statistics.median(h[0] for h in hist):.2f}",
+                    "<= 0.70", max(h[0] for h in hist) <= 0.70, spread(0))
 
     # ---- tables ----
     def wall_table(self, group, ours, names, extra=None):
@@ -237,8 +385,10 @@ class Report:
         if ("small", "ours_cli") in R:
             self.w(f"### {self.meta['config']['small_files']:,} small files, scan plus stream to a pipe")
             self.w()
-            self.wall_table("small", "ours_cli", ["gnu_tar", "bsdtar", "ours_cli", "ours_cli_md5", "ours_c_pipe",
+            self.wall_table("small", "ours_cli", ["floor", "gnu_tar", "bsdtar", "ours_cli", "ours_cli_md5", "ours_c_pipe",
                                                   "ours_c_read_pipe", "ours_inproc", "ours_inproc_read"])
+            if ("small", "floor") in R:
+                self.small_floor()
             r = self.med("small", "ours_cli") / self.med("small", "gnu_tar")
             self.target("Small files, pipe: default `tartape create` wall vs GNU tar", f"{r:.2f}", "<= 1.00",
                         r <= 1.0)
@@ -277,25 +427,7 @@ class Report:
         if ("catalog_memory", "opened") in R:
             self.catalog_memory()
         if ("random", "ours_1t") in R:
-            self.w("### Random 4 KiB reads (`tt_read_at` at random offsets over the large set)")
-            self.w()
-            self.w("| contender | calls/s median | min | max |")
-            self.w("|---|---:|---:|---:|")
-            for n in ["ours_1t", "ours_2t", "pread_1t", "pread_2t", "ours_small_1t"]:
-                v = self.field("random", n, "calls_per_s")
-                if v:
-                    self.w(f"| {n} | {statistics.median(v):,.0f} | {min(v):,.0f} | {max(v):,.0f} |")
-            self.w()
-            self.w("`pread_*` is the same random pattern as plain pread calls on the files (the limit); "
-                   "`ours_small_1t` reads the small-file set, where a 4 KiB range touches one to three files.")
-            self.w()
-            o1 = self.med("random", "ours_1t", "calls_per_s")
-            o2 = self.med("random", "ours_2t", "calls_per_s")
-            p1 = self.med("random", "pread_1t", "calls_per_s")
-            self.target("Random 4 KiB tt_read_at, one thread", f"{o1:,.0f}/s", ">= 400,000/s", o1 >= 400000,
-                        f"plain pread on this machine: {p1:,.0f}/s")
-            self.target("Random 4 KiB tt_read_at, two threads vs one", f"{o2 / o1:.2f}x", "> 1.00x", o2 > o1,
-                        f"{o2:,.0f}/s; pread two threads: {self.med('random', 'pread_2t', 'calls_per_s'):,.0f}/s")
+            self.random_section()
         if ("resume", "warm") in R:
             self.w("### Resume: open a catalog, start near its end, first DATA event")
             self.w()

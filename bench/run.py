@@ -254,7 +254,10 @@ class Harness:
         self.pipe_group("large_pipe", self.dataset("large"))
 
     def g_small(self) -> None:
-        self.pipe_group("small", self.dataset("small"))
+        # tree_floor: only what any archiver of the tree must do (list, openat, fstat, read, close),
+        # in our order, nothing written: the floor for this tree on this machine.
+        self.pipe_group("small", self.dataset("small"),
+                        {"floor": ([str(BIN / "tree_floor"), "small"], False)})
 
     def g_tree(self) -> None:
         tree = self.dataset("tree")
@@ -406,18 +409,37 @@ class Harness:
                    "bytes_4x": sizes["cli_4x"][0]})
 
     def g_random(self) -> None:
+        # tt_read_at against plain pread of the same random 4 KiB ranges, side by side: TAR and
+        # stored ZIP, a walked tape and one opened from a catalog (tt_random --catalog saves the
+        # walked tape and reads from a fresh tape opened from it), one and two threads; and
+        # pread followed by fstat (`--check`), the least any reader that checks its source per
+        # call can do.
         large = self.dataset("large")
         small = self.dataset("small")
         self.warm(large, small)
         files = self.files_of(large)
         calls = str(self.cfg["random_calls"])
-        self.alternate("random", {
-            "ours_1t": ([str(BIN / "tt_random"), "--calls", calls, "--threads", "1", "large"], False),
-            "ours_2t": ([str(BIN / "tt_random"), "--calls", calls, "--threads", "2", "large"], False),
-            "pread_1t": ([str(BIN / "pread_loop"), "--random", calls, "--threads", "1"] + files, False),
-            "pread_2t": ([str(BIN / "pread_loop"), "--random", calls, "--threads", "2"] + files, False),
-            "ours_small_1t": ([str(BIN / "tt_random"), "--calls", calls, "--threads", "1", "small"], False),
-        }, large.parent)
+        tmp = self.data / ".random"
+        tmp.mkdir(exist_ok=True)
+        contenders = {}
+        for t in ("1", "2"):
+            contenders[f"pread_{t}t"] = ([str(BIN / "pread_loop"), "--random", calls, "--threads", t] + files,
+                                         False)
+            contenders[f"pread_check_{t}t"] = ([str(BIN / "pread_loop"), "--random", calls, "--threads", t,
+                                                "--check"] + files, False)
+            for case, extra in (("", []), ("zip_", ["--zip"]), ("cat_", ["--catalog", str(tmp / "tar.tartape")]),
+                                ("zipcat_", ["--zip", "--catalog", str(tmp / "zip.tartape")])):
+                contenders[f"ours_{case}{t}t"] = ([str(BIN / "tt_random"), "--calls", calls, "--threads", t]
+                                                  + extra + ["large"], False)
+        contenders["ours_small_1t"] = ([str(BIN / "tt_random"), "--calls", calls, "--threads", "1", "small"],
+                                       False)
+        # TT_RANDOM_BEFORE names a tt_random built against an earlier library: its runs, side by
+        # side with these, are the before of a change (`before_1t`, `before_cat_1t`, ...).
+        before = os.environ.get("TT_RANDOM_BEFORE")
+        if before:
+            for name in [n for n in contenders if n.startswith("ours_") and "small" not in n]:
+                contenders["before_" + name[5:]] = ([before] + contenders[name][0][1:], False)
+        self.alternate("random", contenders, large.parent)
 
     def g_resume(self) -> None:
         tree = self.dataset("tree")

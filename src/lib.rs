@@ -71,6 +71,7 @@ mod hashpool;
 mod header;
 mod layout;
 mod name;
+mod openfiles;
 mod source;
 mod table;
 mod tape;

@@ -1,10 +1,9 @@
 //! Building a tape, sealing it into a fixed layout, and reading any byte range of it.
 
 use std::collections::HashMap;
-use std::fs::File;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use crate::compress::Compress;
 use crate::entry::{Entry, EntryKind};
@@ -12,7 +11,8 @@ use crate::error::{show_name, Error, Result};
 use crate::header;
 use crate::layout::{Format, Layout, Position, Slot};
 use crate::name;
-use crate::source::{pread_full, read_at_full, ReadAtSource, Source};
+use crate::openfiles::{Cached, OpenFiles};
+use crate::source::{read_at_full, ReadAtSource, Source};
 use crate::stream::Stream;
 use crate::walk::{self, Skipped, WalkOptions};
 use crate::zip::header as zip;
@@ -908,6 +908,16 @@ impl Tape {
                 done = want;
                 break;
             }
+            // The usual case of random reads: content of a file this thread has open. What is
+            // left of the range (the padding or descriptor after it) takes the path below.
+            if let Cached::Read(n) = self
+                .open_files
+                .read_cached(index, pos, &mut buf[done..want])
+            {
+                done += n;
+                pos += n as u64;
+                continue;
+            }
             let slot = self.slot(index)?;
             let n = self.read_slot(&slot, pos, &mut buf[done..want], &mut header)?;
             done += n;
@@ -984,15 +994,7 @@ impl Tape {
                 out.copy_from_slice(self.layout.table_bytes(at + content_pos, out.len())?);
                 out.len()
             }
-            Source::File(f) => {
-                let file = self.open_files.get(slot, f)?;
-                let got = pread_full(&file, content_pos, out)
-                    .map_err(|e| Error::io(f.path(&entry.name), e))?;
-                // The file stays open between calls: check that it is still what was recorded, so
-                // that bytes edited after an earlier read_at are never returned as its content.
-                f.check(&entry.name, &file)?;
-                got
-            }
+            Source::File(f) => self.open_files.read(slot, f, content_pos, out)?,
             Source::ReadAt(src) => read_at_full(src.as_ref(), content_pos, out).map_err(|e| {
                 Error::Callback(format!("{}: reading at {content_pos}: {e}", show_name(&entry.name)))
             })?,
@@ -1020,34 +1022,6 @@ impl Tape {
             });
         }
         Ok(())
-    }
-}
-
-/// Files kept open for random access, checked against their recorded identity when opened.
-#[derive(Default)]
-struct OpenFiles {
-    files: Mutex<HashMap<usize, Arc<File>>>,
-}
-
-/// How many files `read_at` keeps open at once.
-const OPEN_FILES_MAX: usize = 64;
-
-impl OpenFiles {
-    fn get(&self, slot: &Slot, source: &crate::source::FileSource) -> Result<Arc<File>> {
-        if let Some(f) = self.lock().get(&slot.index) {
-            return Ok(f.clone());
-        }
-        let file = Arc::new(source.open_checked(&slot.entry.name)?);
-        let mut files = self.lock();
-        if files.len() >= OPEN_FILES_MAX {
-            files.clear();
-        }
-        files.insert(slot.index, file.clone());
-        Ok(file)
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<usize, Arc<File>>> {
-        self.files.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 

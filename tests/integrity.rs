@@ -302,3 +302,49 @@ fn read_at_of_a_grown_or_shrunk_file_is_changed() {
         Err(Error::Changed { .. })
     ));
 }
+
+/// The files `read_at` keeps open are checked on every read, from every thread: a file read
+/// before (so held open by each reading thread), then replaced by a rename or deleted, or edited
+/// in place, is refused by the next read on each of those threads, never read from the old
+/// descriptor.
+#[test]
+fn read_at_of_a_file_held_open_then_replaced_deleted_or_edited_is_changed_on_every_thread() {
+    for (tag, change) in [
+        ("replaced or deleted while being read", replace as fn(&Path)),
+        ("replaced or deleted while being read", |p: &Path| {
+            fs::remove_file(p).unwrap()
+        }),
+        ("modified", edit_same_size),
+    ] {
+        let dir = TempDir::new("int-readat-held");
+        let (victim, tape) = setup(dir.path(), 40_000);
+        let slot = tape
+            .layout()
+            .slot(tape.layout().locate(b"tree/b.bin").unwrap().unwrap())
+            .unwrap();
+        let (data_offset, size) = (slot.data_offset(), slot.entry.size);
+        let barrier = std::sync::Barrier::new(4);
+        std::thread::scope(|s| {
+            for k in 0..3u64 {
+                let (tape, barrier) = (&tape, &barrier);
+                s.spawn(move || {
+                    let mut buf = [0u8; 4096];
+                    let at = data_offset + (k * 9000) % (size - 4096);
+                    assert_eq!(tape.read_at(at, &mut buf).unwrap(), 4096);
+                    barrier.wait(); // read once
+                    barrier.wait(); // changed
+                    match tape.read_at(at, &mut buf) {
+                        Err(Error::Changed { name, what }) => {
+                            assert_eq!(name, "tree/b.bin");
+                            assert!(what.contains(tag), "{tag}: {what}");
+                        }
+                        other => panic!("{tag}: read_at after the change: {other:?}"),
+                    }
+                });
+            }
+            barrier.wait();
+            change(&victim);
+            barrier.wait();
+        });
+    }
+}

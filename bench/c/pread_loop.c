@@ -1,9 +1,12 @@
 /* The page-cache limit: reads the given files with pread into one reused 1 MiB buffer, in order
  * (sequential mode) or at random 4 KiB offsets on T threads (--random CALLS --threads T).
- * Prints one JSON line. Usage: pread_loop [--random CALLS] [--threads T] FILE... */
+ * --check adds an fstat of the file after each random pread: the least a reader must do per call
+ * to know that the bytes it read are still the file's (tartape's read_at check).
+ * Prints one JSON line. Usage: pread_loop [--random CALLS] [--threads T] [--check] FILE... */
 #include "common.h"
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define BUF (1u << 20)
@@ -16,6 +19,7 @@ static uint64_t sizes[MAX_FILES];
 static uint64_t starts[MAX_FILES + 1];
 static int nfiles;
 static long calls_per_thread;
+static int check;
 
 struct worker {
     pthread_t thread;
@@ -45,6 +49,10 @@ static void *random_reads(void *arg) {
             if (off + want > sizes[f]) want = (size_t)(sizes[f] - off);
             ssize_t n = pread(fds[f], buf, want, (off_t)off);
             if (n < 0) { w->failed = 1; return NULL; }
+            if (check) {
+                struct stat st;
+                if (fstat(fds[f], &st) != 0 || (uint64_t)st.st_size != sizes[f]) { w->failed = 1; return NULL; }
+            }
             w->bytes += (uint64_t)n;
         }
     }
@@ -56,14 +64,15 @@ int main(int argc, char **argv) {
     int threads = 1, i;
     uint8_t *buf;
     uint64_t bytes = 0;
-    double t0, t1;
+    double t0, t1, c0, c1;
     for (i = 1; i < argc && argv[i][0] == '-'; i++) {
         if (strcmp(argv[i], "--random") == 0 && i + 1 < argc) random_calls = atol(argv[++i]);
         else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) threads = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--check") == 0) check = 1;
         else { fprintf(stderr, "pread_loop: unknown option %s\n", argv[i]); return 2; }
     }
     if (i >= argc || threads < 1 || threads > MAX_THREADS) {
-        fprintf(stderr, "usage: pread_loop [--random CALLS] [--threads T] FILE...\n");
+        fprintf(stderr, "usage: pread_loop [--random CALLS] [--threads T] [--check] FILE...\n");
         return 2;
     }
     t0 = now_s();
@@ -98,6 +107,7 @@ int main(int argc, char **argv) {
         calls_per_thread = random_calls;
         memset(w, 0, sizeof w);
         if (starts[nfiles] <= RAND_LEN) { fprintf(stderr, "pread_loop: files too small\n"); return 1; }
+        c0 = cpu_s();
         t0 = now_s();
         for (i = 0; i < threads; i++) {
             w[i].seed = 0x9E3779B97F4A7C15ULL * (uint64_t)(i + 1);
@@ -109,9 +119,12 @@ int main(int argc, char **argv) {
             bytes += w[i].bytes;
         }
         t1 = now_s();
-        printf("{\"threads\": %d, \"calls\": %ld, \"bytes\": %llu, \"seconds\": %.6f, \"calls_per_s\": %.1f}\n",
+        c1 = cpu_s();
+        printf("{\"threads\": %d, \"calls\": %ld, \"bytes\": %llu, \"seconds\": %.6f, \"calls_per_s\": %.1f, "
+               "\"cpu_seconds\": %.6f, \"calls_per_cpu_s\": %.1f}\n",
                threads, random_calls * threads, (unsigned long long)bytes, t1 - t0,
-               (double)(random_calls * threads) / (t1 - t0));
+               (double)(random_calls * threads) / (t1 - t0), c1 - c0,
+               (double)(random_calls * threads) / (c1 - c0));
         return 0;
     }
 }

@@ -182,6 +182,16 @@ impl tt_tape {
         Ok(self.sealed.get_or_init(|| Arc::new(tape)).clone())
     }
 
+    /// [`tt_tape::sealed`] without taking a reference: for the calls that run on many threads
+    /// at once (`tt_read_at`), whose shared count would be a cache line every call writes.
+    pub(crate) fn sealed_ref(&self) -> Result<&Tape> {
+        if let Some(t) = self.sealed.get() {
+            return Ok(t);
+        }
+        self.sealed()?;
+        Ok(self.sealed.get().expect("sealed above"))
+    }
+
     /// Makes `tape` (opened from a catalog) this handle's sealed tape; the handle must be new.
     pub(crate) fn adopt(&self, tape: Tape) -> Result<()> {
         let mut guard = self.building();
@@ -894,7 +904,7 @@ pub extern "C" fn tt_read_at(
                 .error
                 .set_message(tt_status::InvalidArgument, "buf is NULL with a length");
         };
-        match t.sealed().and_then(|s| s.read_at(offset, buf)) {
+        match t.sealed_ref().and_then(|s| s.read_at(offset, buf)) {
             Ok(n) => {
                 // SAFETY: nread is non-NULL by the check above.
                 unsafe { nread.write(n) };
