@@ -76,6 +76,7 @@ mod tape;
 mod walk;
 mod zip;
 
+pub use checksum::Checksums;
 pub use compress::{Compress, Compression};
 pub use entry::{Entry, EntryKind, Owner};
 pub use layout::{Format, Layout, Position, Slot};
