@@ -566,7 +566,8 @@ tt_status tt_tape_record_checksums(struct tt_tape *tape, uint32_t checksums);
 // `out[0..out_len]` and its length to `*written` (either may be NULL to ask for the length
 // only): 16 bytes for MD5, 32 for SHA-256, 4 for CRC-32 and CRC-32C (big-endian, as S3's
 // checksum headers and the hex of `tartape verify` write them). NOT_FOUND when the entry has
-// none recorded (or past the last entry); INVALID_ARGUMENT for an unknown `checksum` or an
+// none recorded, without a message (the tape's message is left as it was: this is an answer,
+// not a failure), or past the last entry; INVALID_ARGUMENT for an unknown `checksum` or an
 // `out_len` below the length, with nothing written. Seals the tape.
 // Thread-safe on a sealed tape: at a FILE_END event, pass the event's `index`.
 tt_status tt_tape_entry_checksum(const struct tt_tape *tape,

@@ -113,7 +113,8 @@ pub extern "C" fn tt_tape_record_checksums(tape: *mut tt_tape, checksums: u32) -
 /// `out[0..out_len]` and its length to `*written` (either may be NULL to ask for the length
 /// only): 16 bytes for MD5, 32 for SHA-256, 4 for CRC-32 and CRC-32C (big-endian, as S3's
 /// checksum headers and the hex of `tartape verify` write them). NOT_FOUND when the entry has
-/// none recorded (or past the last entry); INVALID_ARGUMENT for an unknown `checksum` or an
+/// none recorded, without a message (the tape's message is left as it was: this is an answer,
+/// not a failure), or past the last entry; INVALID_ARGUMENT for an unknown `checksum` or an
 /// `out_len` below the length, with nothing written. Seals the tape.
 /// Thread-safe on a sealed tape: at a FILE_END event, pass the event's `index`.
 #[no_mangle]
@@ -158,12 +159,9 @@ pub extern "C" fn tt_tape_entry_checksum(
         };
         let digest = match digest {
             Ok(Some(d)) => d,
-            Ok(None) => {
-                return t.error.set_message(
-                    tt_status::NotFound,
-                    &format!("entry {index}: no such checksum recorded"),
-                )
-            }
+            // An answer, not a failure: the tape's message is left as it is, so that asking at
+            // every FILE_END does not replace the message of a call failing on another thread.
+            Ok(None) => return tt_status::NotFound,
             Err(e) => return t.error.set(&e),
         };
         if !out.is_null() && out_len < digest.len() {
