@@ -462,6 +462,25 @@ class Report:
                "--part-size`; boto3's: the MD5 of the file's part MD5s), and each object was read back once "
                "and compared with its archive (checks below).")
         self.w()
+        history = []
+        for path in self.paths:
+            walls, rss_max, started = defaultdict(list), 0, ""
+            for line in open(path):
+                r = json.loads(line)
+                if r["kind"] == "meta":
+                    started = f"{r['started']} (load {' '.join(r['machine']['loadavg'])})"
+                elif r["kind"] == "run" and r["group"] == "upload":
+                    walls[r["contender"]].append(r["wall"])
+                    if r["contender"] == "ours_upload":
+                        rss_max = max(rss_max, r["json"]["peak_rss_kib"])
+            if walls.get("ours_upload") and walls.get("boto3_upload"):
+                o, b = statistics.median(walls["ours_upload"]), statistics.median(walls["boto3_upload"])
+                t = statistics.median(walls["gnu_tar_to_disk"])
+                history.append(f"{started}: {o / b:.2f} alone, {o / (b + t):.2f} with GNU tar, {rss_max:,} KiB")
+        if len(history) > 1:
+            self.w("Every kept run of this group (ours / boto3 upload alone, ours / GNU tar + boto3, our peak "
+                   "RSS); the table above is the last: " + "; ".join(history) + ".")
+            self.w()
         self.target("upload: `tartape upload` from the tree vs boto3 upload_file alone (tar already on disk)",
                     f"{ours / boto:.2f}", "<= 1.00", ours / boto <= 1.0,
                     f"{ours:.2f} vs {boto:.2f} s, {part // MIB} MiB parts x {jobs}")
