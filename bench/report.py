@@ -575,6 +575,78 @@ class Report:
                         also)
         if ("serve", "ours_1c") in R:
             self.serve()
+        if ("upload", "ours_upload") in R:
+            self.upload()
+
+    def upload(self):
+        info = next((o for o in self.other if o["kind"] == "info" and o["group"] == "upload"), {})
+        part, jobs = info["part_size"], info["jobs"]
+        self.w("### Upload to S3: `tartape upload` from the tree vs boto3's upload_file of a tar on disk")
+        self.w()
+        self.w(f"Both upload the large set to one SeaweedFS ({info.get('weed', 'weed')}, `weed mini`, the "
+               "tests' S3 server) on 127.0.0.1 with a fresh data directory, in parts of "
+               f"{part // MIB} MiB, {jobs} at once: `ours_upload` is `tartape upload --part-size "
+               f"{part // MIB}M --jobs {jobs} large s3://bench/ours.tar` (the parts read with read_at "
+               "straight from the files, each with its Content-MD5, no temporary file); `boto3_upload` is "
+               f"{info.get('boto3', 'boto3')}'s `upload_file` with TransferConfig(multipart_chunksize = "
+               f"multipart_threshold = {part // MIB} MiB, max_concurrency = {jobs}) of the tar "
+               "`gnu_tar_to_disk` wrote (`tar cf large.tar large`, into the page cache: not synced), with "
+               "boto3's default checksum (a CRC32 of each part; ours computes an MD5 of each, which "
+               "costs more). Each object is deleted after its run. The client, the server and its volume "
+               "writes share the machine's two cores.")
+        self.w()
+        self.w("| contender | median s | min s | max s | user s | sys s | bytes | MB/s | wall / ours |")
+        self.w("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        ours = self.med("upload", "ours_upload")
+        sizes = {"ours_upload": info["ours_bytes"], "boto3_upload": info["gnu_tar_bytes"],
+                 "gnu_tar_to_disk": info["gnu_tar_bytes"]}
+        for n in ["ours_upload", "boto3_upload", "gnu_tar_to_disk"]:
+            ws = self.walls("upload", n)
+            rs = self.runs[("upload", n)]
+            m = statistics.median(ws)
+            self.w(f"| {n}{' (ours)' if n == 'ours_upload' else ''} | {m:.3f} | {min(ws):.3f} | {max(ws):.3f} | "
+                   f"{statistics.median(r['user'] for r in rs):.2f} | {statistics.median(r['sys'] for r in rs):.2f} | "
+                   f"{sizes[n]} | {sizes[n] / m / 1e6:.0f} | {m / ours:.2f} |")
+        boto = self.med("upload", "boto3_upload")
+        tar = self.med("upload", "gnu_tar_to_disk")
+        self.w(f"| boto3_upload + gnu_tar_to_disk (sum of medians) | {boto + tar:.3f} | | | | | "
+               f"{info['gnu_tar_bytes']} | {info['gnu_tar_bytes'] / (boto + tar) / 1e6:.0f} | {(boto + tar) / ours:.2f} |")
+        self.w()
+        rss = self.field("upload", "ours_upload", "peak_rss_kib")
+        limit = info["rss_limit_kib"]
+        self.w(f"Peak RSS of `tartape upload` (`/usr/bin/time -f %M`): {max(rss):,} KiB at most "
+               f"(median {statistics.median(rss):,.0f}); jobs x part + 16 MiB = {limit:,} KiB. "
+               f"The server's own peak RSS: {info.get('weed_peak_rss_kib', 0):,} KiB. {info['parts']} parts; "
+               "every object's ETag was the same in every run and the one predicted (ours: `tartape record "
+               "--part-size`; boto3's: the MD5 of the file's part MD5s), and each object was read back once "
+               "and compared with its archive (checks below).")
+        self.w()
+        history = []
+        for path in self.paths:
+            walls, rss_max, started = defaultdict(list), 0, ""
+            for line in open(path):
+                r = json.loads(line)
+                if r["kind"] == "meta":
+                    started = f"{r['started']} (load {' '.join(r['machine']['loadavg'])})"
+                elif r["kind"] == "run" and r["group"] == "upload":
+                    walls[r["contender"]].append(r["wall"])
+                    if r["contender"] == "ours_upload":
+                        rss_max = max(rss_max, r["json"]["peak_rss_kib"])
+            if walls.get("ours_upload") and walls.get("boto3_upload"):
+                o, b = statistics.median(walls["ours_upload"]), statistics.median(walls["boto3_upload"])
+                t = statistics.median(walls["gnu_tar_to_disk"])
+                history.append(f"{started}: {o / b:.2f} alone, {o / (b + t):.2f} with GNU tar, {rss_max:,} KiB")
+        if len(history) > 1:
+            self.w("Every kept run of this group (ours / boto3 upload alone, ours / GNU tar + boto3, our peak "
+                   "RSS); the table above is the last: " + "; ".join(history) + ".")
+            self.w()
+        self.target("upload: `tartape upload` from the tree vs boto3 upload_file alone (tar already on disk)",
+                    f"{ours / boto:.2f}", "<= 1.00", ours / boto <= 1.0,
+                    f"{ours:.2f} vs {boto:.2f} s, {part // MIB} MiB parts x {jobs}")
+        self.target("(info) upload: vs GNU tar to disk, then boto3 upload_file", f"{ours / (boto + tar):.2f}",
+                    "<= 1.00", ours / (boto + tar) <= 1.0, f"{ours:.2f} vs {tar:.2f} + {boto:.2f} s")
+        self.target("upload: peak RSS of `tartape upload`", f"{max(rss):,} KiB", f"<= {limit:,} KiB",
+                    max(rss) <= limit, f"jobs x part + 16 MiB = {jobs} x {part // MIB} MiB + 16 MiB")
 
     def serve(self):
         info = next((o for o in self.other if o["kind"] == "info" and o["group"] == "serve"), {})

@@ -27,6 +27,9 @@ REL = ROOT / "target" / "release"
 BIN = ROOT / "target" / "bench"
 TARTAPE = REL / "tartape"
 PY_TARTAPE3 = BENCH / ".venv-tartape3" / "bin" / "python"
+PY_BOTO3 = BENCH / ".venv-boto3" / "bin" / "python"
+# SeaweedFS's S3 server, built once per machine by tests/services/seaweedfs.sh (the tests' server).
+WEED_SCRIPT = ROOT / "tests" / "services" / "seaweedfs.sh"
 
 CONFIGS = {
     "full": dict(large_files=4, large_mib=256, large4_copies=4, small_files=20000, small_dirs=100,
@@ -37,7 +40,7 @@ CONFIGS = {
                   text_files=16, text_mib=1),
 }
 GROUPS = ["large_inproc", "large_pipe", "large_md5", "small", "tree", "memory", "random", "resume",
-          "tartape3", "binding", "compress", "profile", "serve", "write_file", "reflink"]
+          "tartape3", "binding", "compress", "profile", "serve", "write_file", "reflink", "upload"]
 DATASET_VERSION = 1
 
 
@@ -597,6 +600,100 @@ class Harness:
                     p.kill()
                     p.wait()
 
+    def g_upload(self) -> None:
+        """`tartape upload large s3://...` from the tree against boto3's upload_file of the tar GNU tar
+        wrote to disk first, both to one SeaweedFS (`weed mini`, the tests' S3 server) on loopback
+        with a fresh data directory, the same part size and concurrency; GNU tar's write is timed on
+        its own so that the report gives boto3 with and without it. Our peak RSS comes from
+        /usr/bin/time. Every object's ETag is checked against the one predicted (`tartape record
+        --part-size`) or computed from the file, and each object is read back once and compared."""
+        large = self.dataset("large")
+        part, jobs = UPLOAD_PART, UPLOAD_JOBS
+        work = self.data / "upload"
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir()
+        tar_file = work / "large.tar"
+        weed = subprocess.run(["bash", str(WEED_SCRIPT), "--cached"], capture_output=True, text=True)
+        if weed.returncode != 0:
+            raise RuntimeError("upload: no weed binary: run tests/services/seaweedfs.sh once (about 10 minutes)")
+        server = Seaweed(weed.stdout.strip(), work / "weed")
+        env = {"AWS_ACCESS_KEY_ID": WEED_KEY, "AWS_SECRET_ACCESS_KEY": WEED_SECRET, "AWS_REGION": "us-east-1",
+               "AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": "/nonexistent",
+               "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent"}
+        saved = {k: os.environ.get(k) for k in list(env) + ["AWS_ENDPOINT_URL", "AWS_PROFILE"]}
+        try:
+            server.start()
+            os.environ.update(env, AWS_ENDPOINT_URL=server.endpoint)
+            os.environ.pop("AWS_PROFILE", None)
+            # The ETag our object will have, predicted from the tree before any upload.
+            rec = self.run([str(TARTAPE), "record", "--quiet", "large", "--catalog", str(work / "large.tartape"),
+                            "--part-size", str(part)], large.parent)["stdout"]
+            predicted = re.search(r"^multipart etag \((\d+) parts.*: (\S+)$", rec, re.M)
+            # The file boto3 uploads exists before the first round (each gnu_tar run writes it again).
+            self.run(["tar", "cf", str(tar_file), "large"], large.parent)
+            self.warm(large)
+            tmp = work / ".time-out"
+            bucket = WEED_BUCKET
+            contenders = {
+                "ours_upload": (f"/usr/bin/time -f %M -o {tmp} {TARTAPE} upload --quiet large "
+                                f"s3://{bucket}/ours.tar --part-size {part} --jobs {jobs}", True),
+                "boto3_upload": ([str(PY_BOTO3), str(BENCH / "py" / "boto3_upload.py"), str(tar_file), bucket,
+                                  "boto3.tar", str(part), str(jobs)], False),
+                "gnu_tar_to_disk": (f"tar cf {tar_file} large", True),
+            }
+            names = list(contenders)
+            etags = {"ours_upload": set(), "boto3_upload": set()}
+            for rep in range(self.reps):
+                for name in names[rep % len(names):] + names[:rep % len(names)]:
+                    cmd, shell = contenders[name]
+                    r = self.run(cmd, large.parent, shell)
+                    rec = {"kind": "run", "group": "upload", "contender": name, "rep": rep,
+                           "cmd": cmd if isinstance(cmd, str) else " ".join(cmd), "wall": r["wall"],
+                           "user": r["user"], "sys": r["sys"], "json": r.get("json")}
+                    if name == "ours_upload":
+                        rss = int(tmp.read_text().split()[-1])
+                        etag = re.search(r"^etag: (\S+)$", r["stdout"], re.M).group(1)
+                        rec["json"] = {"peak_rss_kib": rss, "etag": etag}
+                        etags[name].add(etag)
+                    elif name == "boto3_upload":
+                        etags[name].add(r["json"]["etag"])
+                    self.emit(rec)
+                    # Delete each object after its run: the next run uploads it afresh.
+                    if name != "gnu_tar_to_disk":
+                        server.delete(bucket, "ours.tar" if name == "ours_upload" else "boto3.tar")
+                self.log(f"upload: round {rep + 1}/{self.reps} done")
+            size = tar_file.stat().st_size
+            ours_size = int(self.run(f"{TARTAPE} create large | wc -c", large.parent, shell=True)["stdout"])
+            self.check_equal("upload", "ours: one ETag over all runs, the one record --part-size predicted",
+                             int(etags["ours_upload"] == {predicted.group(2)}), 1)
+            want = file_multipart_etag(tar_file, part)
+            self.check_equal("upload", "boto3: one ETag over all runs, the MD5 of the file's part MD5s",
+                             int(etags["boto3_upload"] == {want}), 1)
+            # Each object once more, read back whole and compared with what it should hold (untimed).
+            self.run(contenders["ours_upload"][0], large.parent, shell=True)
+            got = server.get_md5(bucket, "ours.tar")
+            ours_md5 = self.run(f"{TARTAPE} create large | md5sum", large.parent, shell=True)["stdout"].split()[0]
+            self.check_equal("upload", "ours: the object read back is `tartape create large` (MD5)",
+                             int(got == ours_md5), 1)
+            self.run(contenders["boto3_upload"][0], large.parent)
+            got = server.get_md5(bucket, "boto3.tar")
+            file_md5 = self.run(["md5sum", str(tar_file)], large.parent)["stdout"].split()[0]
+            self.check_equal("upload", "boto3: the object read back is GNU tar's file (MD5)", int(got == file_md5), 1)
+            self.emit({"kind": "info", "group": "upload", "part_size": part, "jobs": jobs,
+                       "parts": int(predicted.group(1)), "ours_bytes": ours_size, "gnu_tar_bytes": size,
+                       "rss_limit_kib": (jobs * part + (16 << 20)) // 1024, "weed": Path(server.bin).name,
+                       "boto3": version(f"{PY_BOTO3} -c 'import boto3, botocore; print(\"boto3\", "
+                                        "boto3.__version__, \"botocore\", botocore.__version__)'"),
+                       "weed_peak_rss_kib": server.peak_rss_kib()})
+        finally:
+            server.stop()
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+            shutil.rmtree(work, ignore_errors=True)
+
     def try_run(self, cmd: str, stdout: bool = False) -> str:
         p = subprocess.run(["bash", "-c", cmd], cwd=self.data, capture_output=True, text=True)
         return (p.stdout if stdout else p.stderr).strip()[-6000:]
@@ -634,6 +731,98 @@ for r in {ranges}; do
 done
 for p in $pids; do wait $p; done
 cat part.* | awk '{{s += $1}} END {{printf "{{\\"bytes\\": %d}}\\n", s}}'; rm -f part.*"""
+
+
+# The upload group: parts of 16 MiB, four at once (jobs x part + 16 MiB = 80 MiB of RSS allowed).
+UPLOAD_PART = 16 << 20
+UPLOAD_JOBS = 4
+WEED_KEY, WEED_SECRET, WEED_BUCKET = "tartape-bench-key", "tartape-bench-secret", "bench"
+
+
+class Seaweed:
+    """`weed mini` as the tests start it (cli/tests/support/seaweed.rs): a fresh data directory,
+    127.0.0.1 only (-ip, -ip.bind), no telemetry, free ports p and p + 10000 (gRPC) for each
+    service, ready when a signed HEAD of the bucket answers 200, stopped by its PID."""
+
+    def __init__(self, bin_path: str, dir: Path):
+        self.bin, self.dir, self.proc = bin_path, dir, None
+
+    def start(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+        (self.dir / "data").mkdir(parents=True)
+        ports = []
+        while len(ports) < 5:
+            p = free_port()
+            if p + 10000 < 65536 and port_free(p + 10000) and p not in ports:
+                ports.append(p)
+        self.endpoint = f"http://127.0.0.1:{ports[0]}"
+        env = dict(os.environ, AWS_ACCESS_KEY_ID=WEED_KEY, AWS_SECRET_ACCESS_KEY=WEED_SECRET)
+        self.proc = subprocess.Popen(
+            [self.bin, "mini", f"-dir={self.dir / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+             "-master.telemetry=false", f"-bucket={WEED_BUCKET}", "-webdav=false", "-s3.port.iceberg=0",
+             "-admin.port.legacy=0", f"-s3.port={ports[0]}", f"-master.port={ports[1]}",
+             f"-volume.port={ports[2]}", f"-filer.port={ports[3]}", f"-admin.port={ports[4]}"],
+            cwd=self.dir, env=env, stdin=subprocess.DEVNULL, stdout=open(self.dir / "weed.log", "w"),
+            stderr=subprocess.STDOUT)
+        deadline = time.time() + 90
+        while self.curl(["-I", f"{self.endpoint}/{WEED_BUCKET}"]).split("\n")[0] != "200":
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"weed ended with {self.proc.returncode}: see {self.dir}/weed.log")
+            if time.time() > deadline:
+                raise RuntimeError(f"weed not ready in 90 s: see {self.dir}/weed.log")
+            time.sleep(0.25)
+
+    def curl(self, args: list, out: str = "/dev/null") -> str:
+        p = subprocess.run(["curl", "-s", "-o", out, "-w", "%{http_code}\n", "--aws-sigv4", "aws:amz:us-east-1:s3",
+                            "--user", f"{WEED_KEY}:{WEED_SECRET}"] + args, capture_output=True, text=True)
+        return p.stdout
+
+    def delete(self, bucket: str, key: str) -> None:
+        code = self.curl(["-X", "DELETE", f"{self.endpoint}/{bucket}/{key}"]).strip()
+        if code not in ("200", "204"):
+            raise RuntimeError(f"DELETE {bucket}/{key}: {code}")
+
+    def get_md5(self, bucket: str, key: str) -> str:
+        p = subprocess.run(f"curl -sf --aws-sigv4 aws:amz:us-east-1:s3 --user {WEED_KEY}:{WEED_SECRET} "
+                           f"{self.endpoint}/{bucket}/{key} | md5sum", shell=True, capture_output=True, text=True)
+        return p.stdout.split()[0]
+
+    def peak_rss_kib(self) -> int:
+        status = Path(f"/proc/{self.proc.pid}/status").read_text()
+        return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1))
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def port_free(port: int) -> bool:
+    import socket
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def file_multipart_etag(path: Path, part: int) -> str:
+    """The multipart ETag of a file uploaded in parts of `part` bytes: MD5 of the part MD5s, -N."""
+    import hashlib
+    digests = []
+    with open(path, "rb") as f:
+        while True:
+            b = f.read(part)
+            if not b:
+                break
+            digests.append(hashlib.md5(b).digest())
+    return f'"{hashlib.md5(b"".join(digests)).hexdigest()}-{len(digests)}"'
 
 
 def cpu_seconds(pid: int) -> float:

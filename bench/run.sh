@@ -19,6 +19,13 @@ if [ "$("$venv/bin/python" -c 'import tartape; print(tartape.__version__)' 2>/de
   "$venv/bin/pip" install -q tartape==3.0.3
 fi
 
+# boto3 for the upload group's comparison (its own venv, the version pinned).
+boto3_venv=bench/.venv-boto3
+if [ "$("$boto3_venv/bin/python" -c 'import boto3; print(boto3.__version__)' 2>/dev/null)" != 1.43.11 ]; then
+  python3 -m venv --clear "$boto3_venv"
+  "$boto3_venv/bin/pip" install -q boto3==1.43.11
+fi
+
 mode=full
 for a in "$@"; do [ "$a" = --quick ] && mode=quick; done
 python3 bench/run.py "$@"

@@ -40,6 +40,26 @@ enum tt_archive_flag
 typedef uint32_t tt_archive_flag;
 #endif // __cplusplus
 
+// A checksum algorithm of file contents, as a bit: `tt_tape_record_checksums` takes a set of them
+// (OR-ed together), `tt_tape_entry_checksum` one. Stable numbers.
+enum tt_checksum
+#ifdef __cplusplus
+  : uint32_t
+#endif // __cplusplus
+ {
+  // MD5 (16 bytes).
+  TT_CHECKSUM_MD5 = 1,
+  // CRC-32, ZIP's and S3's CRC32 (4 bytes).
+  TT_CHECKSUM_CRC32 = 2,
+  // SHA-256 (32 bytes).
+  TT_CHECKSUM_SHA256 = 4,
+  // CRC-32C, Castagnoli, S3's CRC32C (4 bytes).
+  TT_CHECKSUM_CRC32C = 8,
+};
+#ifndef __cplusplus
+typedef uint32_t tt_checksum;
+#endif // __cplusplus
+
 // A compression around a whole archive: what `tt_archive_compression` reports of an archive
 // read, and what `tt_tape_set_compression` writes. Stable numbers.
 enum tt_compression
@@ -107,7 +127,9 @@ enum tt_event_type
   // entry's content) on, or `tt_feed_end` if there are no more.
   TT_EVENT_TYPE_NEED_DATA = 3,
   // An entry is done: `offset` = its end offset; `has_md5` says whether `md5` holds the MD5 of
-  // its content (hashing on, and the whole content passed through this stream).
+  // its content (hashing on, and the whole content passed through this stream). The other
+  // checksums recorded when sealing (SHA-256, CRC-32C, CRC-32: `tt_tape_record_checksums`) are
+  // `tt_tape_entry_checksum(tape, index, ...)`.
   TT_EVENT_TYPE_FILE_END = 4,
   // The whole archive, trailer included, has been emitted. The next call returns `EOF`.
   TT_EVENT_TYPE_TAPE_COMPLETED = 5,
@@ -197,6 +219,17 @@ enum tt_status
 #ifndef __cplusplus
 typedef int32_t tt_status;
 #endif // __cplusplus
+
+// A set of checksum algorithms: which ones a tape records of each file's content when sealed
+// ([`crate::TapeBuilder::record_checksums`]). The bits are stable (the C ABI's `tt_checksum`).
+//
+// ```
+// use tartape::Checksums;
+// let which = Checksums::SHA256 | Checksums::CRC32C;
+// assert!(which.contains(Checksums::SHA256) && !which.contains(Checksums::MD5));
+// assert_eq!(Checksums::from_bits(which.bits()), Some(which));
+// ```
+typedef struct Checksums Checksums;
 
 // An open archive: its listing and the file or bytes its members are read from. Create it with
 // `tt_archive_open` or `tt_archive_open_memory`, free it with `tt_archive_free`. Its functions may
@@ -517,7 +550,32 @@ tt_status tt_add_member(struct tt_tape *tape,
 // Records the MD5 and CRC-32 of every file when the tape is sealed (reading each file once, on two
 // threads), so FILE_END reports the MD5 even of a resumed entry, a stream notices content that
 // changed without its size or mtime changing, and deep verification can compare content.
+// `tt_tape_record_checksums` chooses among MD5, CRC-32, SHA-256 and CRC-32C.
 tt_status tt_tape_set_checksums(struct tt_tape *tape, int32_t enabled);
+
+// Records the checksums in `checksums` (`tt_checksum` bits OR-ed together: MD5, CRC32, SHA256,
+// CRC32C; 0 for none, the default) of every file when the tape is sealed, reading each file once
+// on two threads. `tt_tape_set_checksums(tape, 1)` is `TT_CHECKSUM_MD5 | TT_CHECKSUM_CRC32`.
+// Catalogs keep them (a catalog with SHA-256 or CRC-32C is written in format version 2, which
+// earlier builds refuse with UNSUPPORTED), `tt_tape_entry_checksum` gives them (at FILE_END, for
+// the event's `index`), and deep verification compares each with the disk. An unknown bit is
+// INVALID_ARGUMENT; STATE once the tape is sealed.
+tt_status tt_tape_record_checksums(struct tt_tape *tape, uint32_t checksums);
+
+// Writes the `checksum` (one `tt_checksum` value) recorded for entry `index` to
+// `out[0..out_len]` and its length to `*written` (either may be NULL to ask for the length
+// only): 16 bytes for MD5, 32 for SHA-256, 4 for CRC-32 and CRC-32C (big-endian, as S3's
+// checksum headers and the hex of `tartape verify` write them). NOT_FOUND when the entry has
+// none recorded, without a message (the tape's message is left as it was: this is an answer,
+// not a failure), or past the last entry; INVALID_ARGUMENT for an unknown `checksum` or an
+// `out_len` below the length, with nothing written. Seals the tape.
+// Thread-safe on a sealed tape: at a FILE_END event, pass the event's `index`.
+tt_status tt_tape_entry_checksum(const struct tt_tape *tape,
+                                 uint64_t index,
+                                 uint32_t checksum,
+                                 uint8_t *out,
+                                 size_t out_len,
+                                 size_t *written);
 
 // Leaves out every file or directory named `name[0..name_len]` (one path component, such as
 // `.git`) from paths added afterwards. Verification does not report them either.
@@ -561,7 +619,9 @@ tt_status tt_tape_bind_read_at(struct tt_tape *tape,
 
 // Checks the tape's entries against the disk (missing, kind, size, mtime, identity, mode, link
 // target, and files in recorded directories that the tape does not hold); with `deep` nonzero,
-// also reads every file and compares its MD5 with the recorded one. Writes a new report to
+// also reads every file and compares it with each checksum recorded (MD5, CRC-32, SHA-256,
+// CRC-32C): a `content` item per file whose `expected` and `found` name each algorithm that
+// differs ("SHA-256 9f86..."). Writes a new report to
 // `*out` (free it with `tt_report_free`): every discrepancy, not only the first. A clean report
 // has 0 items. Errors (an unreadable catalog) are statuses; discrepancies are not.
 tt_status tt_tape_verify(struct tt_tape *tape, int32_t deep, struct tt_report **out);

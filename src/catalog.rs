@@ -14,8 +14,10 @@ use crate::tape::Tape;
 
 /// The first bytes of every catalog.
 pub const MAGIC: &[u8; 16] = b"TARTAPE-CATALOG\0";
-/// The catalog format version this build writes and reads.
-pub const VERSION: u32 = 1;
+/// The newest catalog format version this build writes and reads. A tape is saved in version 1
+/// (the format of earlier builds, which they read) unless some entry holds a SHA-256 or CRC-32C,
+/// which version 2 added; both versions open.
+pub const VERSION: u32 = crate::layout::CATALOG_VERSION;
 /// Catalog headers larger than this are refused (they hold base paths and owners only).
 const HEADER_MAX: usize = 64 << 20;
 
@@ -82,7 +84,7 @@ fn from_storage(storage: Storage, what: &str) -> Result<Tape> {
         ));
     }
     let table = Table::checked(storage, parsed.table_offset, parsed.table_len, parsed.crcs)?;
-    let layout = Layout::from_parts(
+    let mut layout = Layout::from_parts(
         table,
         parsed.count,
         parsed.sidecar,
@@ -91,6 +93,7 @@ fn from_storage(storage: Storage, what: &str) -> Result<Tape> {
         parsed.trailer_offset,
         parsed.flags & FLAG_DEFLATED != 0,
     )?;
+    layout.set_catalog_version(parsed.version);
     let tape = Tape::from_layout(layout, Default::default(), Vec::new());
     tape.set_fingerprint(parsed.fingerprint);
     Ok(tape)
@@ -100,6 +103,7 @@ fn from_storage(storage: Storage, what: &str) -> Result<Tape> {
 const FLAG_DEFLATED: u32 = 1;
 
 struct Parsed {
+    version: u32,
     format: Format,
     count: usize,
     total_size: u64,
@@ -116,7 +120,7 @@ fn encode_header(tape: &Tape) -> Result<Vec<u8>> {
     let layout = tape.layout();
     let mut h = Vec::new();
     h.extend_from_slice(MAGIC);
-    h.extend_from_slice(&VERSION.to_le_bytes());
+    h.extend_from_slice(&layout.catalog_version().to_le_bytes());
     h.extend_from_slice(&0u32.to_le_bytes()); // header length, set below
     h.extend_from_slice(&layout.format().code().to_le_bytes()); // 0 = TAR, 1 = ZIP
     h.extend_from_slice(&(layout.len() as u64).to_le_bytes());
@@ -199,9 +203,9 @@ fn parse_header(file: &[u8]) -> Result<Parsed> {
         ));
     }
     let version = u32::from_le_bytes(file[16..20].try_into().expect("4"));
-    if version != VERSION {
+    if !(1..=VERSION).contains(&version) {
         return Err(Error::Unsupported(format!(
-            "catalog format version {version}; this build reads version {VERSION}"
+            "catalog format version {version}; this build reads versions 1 to {VERSION}"
         )));
     }
     let header_len = u32::from_le_bytes(file[20..24].try_into().expect("4")) as usize;
@@ -274,6 +278,7 @@ fn parse_header(file: &[u8]) -> Result<Parsed> {
         ));
     }
     Ok(Parsed {
+        version,
         format,
         count,
         total_size,

@@ -72,6 +72,10 @@ pub struct Entry {
     pub md5: Option<[u8; 16]>,
     /// The content's CRC-32, when recorded with checksums (or computed for ZIP).
     pub crc32: Option<u32>,
+    /// The content's SHA-256, when recorded ([`crate::Checksums::SHA256`]).
+    pub sha256: Option<[u8; 32]>,
+    /// The content's CRC-32C (Castagnoli), when recorded ([`crate::Checksums::CRC32C`]).
+    pub crc32c: Option<u32>,
     /// The deflate level of a ZIP entry: 0 stores it (the default), 1 to 9 deflate it (which makes
     /// the tape stream-only). Ignored for TAR.
     pub level: u8,

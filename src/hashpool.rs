@@ -41,7 +41,10 @@ impl HashPool {
                 if buf.is_empty() {
                     buf.resize(1 << 20, 0);
                 }
-                Some(checksum::of_entry(&slot.entry, buf).map(|(md5, _)| md5))
+                Some(
+                    checksum::of_entry(&slot.entry, checksum::Checksums::MD5, buf)
+                        .map(|s| s.md5.expect("MD5 was asked for")),
+                )
             }
             Ok(_) => None,
             Err(e) => Some(Err(e)),

@@ -435,6 +435,8 @@ mod tests {
             source: Source::Empty,
             md5: None,
             crc32: None,
+            sha256: None,
+            crc32c: None,
             level: 0,
         }
     }

@@ -39,7 +39,16 @@ mod flag {
     pub const MD5: u8 = 1;
     pub const OWNER: u8 = 2;
     pub const CRC: u8 = 4;
+    /// Catalog version 2 and later.
+    pub const SHA256: u8 = 8;
+    /// Catalog version 2 and later.
+    pub const CRC32C: u8 = 16;
+    /// The flags of each catalog version's records (index: version).
+    pub const KNOWN: [u8; 3] = [0, MD5 | OWNER | CRC, MD5 | OWNER | CRC | SHA256 | CRC32C];
 }
+
+/// The newest catalog version: its records may hold SHA-256 and CRC-32C.
+pub const CATALOG_VERSION: u32 = 2;
 
 /// The archive format a tape is written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -157,6 +166,8 @@ pub struct Layout {
     format: Format,
     trailer_offset: u64,
     deflated: bool,
+    /// The catalog version the records follow: 1 unless some record holds a SHA-256 or CRC-32C.
+    version: u32,
     by_name: OnceLock<Vec<u32>>,
 }
 
@@ -189,6 +200,7 @@ impl Layout {
         let mut bound = HashMap::new();
         let mut scratch = Vec::with_capacity(1024);
         let mut offset = 0u64;
+        let mut version = 1;
         let records_start = (count * item) as u64;
         for (i, entry) in entries.into_iter().enumerate() {
             let mut header_len = header_len(format, &entry, &mut scratch);
@@ -225,6 +237,9 @@ impl Layout {
                 (base, owner)
             };
             let (base, owner) = ids(&entry);
+            if entry.sha256.is_some() || entry.crc32c.is_some() {
+                version = CATALOG_VERSION;
+            }
             if let Some(s) = encode_record(&entry, header_len as u32, base, owner, &mut records) {
                 bound.insert(i, s);
             }
@@ -251,6 +266,7 @@ impl Layout {
             format,
             trailer_offset,
             deflated,
+            version,
             by_name: OnceLock::new(),
         };
         (layout, bound)
@@ -298,8 +314,20 @@ impl Layout {
             format,
             trailer_offset,
             deflated,
+            version: CATALOG_VERSION,
             by_name: OnceLock::new(),
         })
+    }
+
+    /// The catalog version this layout's records follow (1 or 2): saving writes it, and a layout
+    /// opened from a version-1 catalog refuses records with version-2 fields.
+    pub fn catalog_version(&self) -> u32 {
+        self.version
+    }
+
+    /// Sets the version of a catalog's records, as its header says (1 up to [`CATALOG_VERSION`]).
+    pub(crate) fn set_catalog_version(&mut self, version: u32) {
+        self.version = version;
     }
 
     /// The archive format.
@@ -438,6 +466,14 @@ impl Layout {
         if flags & flag::CRC != 0 {
             len += 4;
         }
+        let sha256_at = len;
+        if flags & flag::SHA256 != 0 {
+            len += 32;
+        }
+        let crc32c_at = len;
+        if flags & flag::CRC32C != 0 {
+            len += 4;
+        }
         let inline_at = len;
         if source == tag::INLINE {
             if size > INLINE_MAX {
@@ -453,6 +489,13 @@ impl Layout {
         let bytes = self.table.get(at, len)?;
         let bad = |what: &str| Error::corrupt("catalog", format!("entry {i}: {what}"));
         let kind = EntryKind::from_code(kind).ok_or_else(|| bad("unknown kind"))?;
+        let known = flag::KNOWN[(self.version as usize).min(flag::KNOWN.len() - 1)];
+        if flags & !known != 0 {
+            return Err(bad(&format!(
+                "record flags {flags:#x} unknown in catalog version {}",
+                self.version
+            )));
+        }
         if source > tag::PUSH {
             return Err(bad("unknown source"));
         }
@@ -470,6 +513,8 @@ impl Layout {
             owner_at,
             md5_at,
             crc_at,
+            sha256_at,
+            crc32c_at,
             inline_at,
             name_at,
             name_len,
@@ -509,6 +554,22 @@ impl Layout {
     pub fn recorded_crc32(&self, i: usize) -> Result<Option<u32>> {
         let r = self.record(i)?;
         Ok((r.flags & flag::CRC != 0).then(|| le_u32(r.bytes, r.crc_at)))
+    }
+
+    /// The SHA-256 recorded for entry `i`, if any.
+    pub fn recorded_sha256(&self, i: usize) -> Result<Option<[u8; 32]>> {
+        let r = self.record(i)?;
+        Ok((r.flags & flag::SHA256 != 0).then(|| {
+            r.bytes[r.sha256_at..r.sha256_at + 32]
+                .try_into()
+                .expect("32")
+        }))
+    }
+
+    /// The CRC-32C recorded for entry `i`, if any.
+    pub fn recorded_crc32c(&self, i: usize) -> Result<Option<u32>> {
+        let r = self.record(i)?;
+        Ok((r.flags & flag::CRC32C != 0).then(|| le_u32(r.bytes, r.crc32c_at)))
     }
 
     /// The bytes of an inline entry `i` (stored in the table).
@@ -614,6 +675,9 @@ impl Layout {
                 md5: (r.flags & flag::MD5 != 0)
                     .then(|| b[r.md5_at..r.md5_at + 16].try_into().expect("16")),
                 crc32: (r.flags & flag::CRC != 0).then(|| le_u32(b, r.crc_at)),
+                sha256: (r.flags & flag::SHA256 != 0)
+                    .then(|| b[r.sha256_at..r.sha256_at + 32].try_into().expect("32")),
+                crc32c: (r.flags & flag::CRC32C != 0).then(|| le_u32(b, r.crc32c_at)),
                 level: r.level,
             },
             header_offset,
@@ -669,6 +733,8 @@ struct Record<'a> {
     owner_at: usize,
     md5_at: usize,
     crc_at: usize,
+    sha256_at: usize,
+    crc32c_at: usize,
     inline_at: usize,
     name_at: usize,
     name_len: usize,
@@ -702,6 +768,12 @@ fn encode_record(
     if entry.crc32.is_some() {
         flags |= flag::CRC;
     }
+    if entry.sha256.is_some() {
+        flags |= flag::SHA256;
+    }
+    if entry.crc32c.is_some() {
+        flags |= flag::CRC32C;
+    }
     out.extend_from_slice(&[entry.kind.code(), source_tag, flags, entry.level]);
     out.extend_from_slice(&entry.mode.to_le_bytes());
     out.extend_from_slice(&header_len.to_le_bytes());
@@ -724,6 +796,12 @@ fn encode_record(
         out.extend_from_slice(&m);
     }
     if let Some(c) = entry.crc32 {
+        out.extend_from_slice(&c.to_le_bytes());
+    }
+    if let Some(h) = entry.sha256 {
+        out.extend_from_slice(&h);
+    }
+    if let Some(c) = entry.crc32c {
         out.extend_from_slice(&c.to_le_bytes());
     }
     if source_tag == tag::INLINE {

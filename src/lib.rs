@@ -78,6 +78,7 @@ mod tape;
 mod walk;
 mod zip;
 
+pub use checksum::Checksums;
 pub use compress::{Compress, Compression};
 pub use copyout::CopyReport;
 pub use entry::{Entry, EntryKind, Owner};

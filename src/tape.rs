@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 
+use crate::checksum::Checksums;
 use crate::compress::Compress;
 use crate::entry::{Entry, EntryKind};
 use crate::error::{show_name, Error, Result};
@@ -81,7 +82,7 @@ pub struct TapeBuilder {
     entries: Vec<Entry>,
     skipped: Vec<Skipped>,
     options: WalkOptions,
-    checksums: bool,
+    checksums: Checksums,
     format: Format,
     level: u8,
     /// Entries whose level was chosen when added (by index), kept over the tape's level.
@@ -100,8 +101,43 @@ impl TapeBuilder {
 
     /// Records the MD5 and CRC-32 of every file when sealing (reading every file once), so that
     /// FILE_END reports the MD5 even for a resumed entry and deep verification can compare content.
+    /// The same as [`TapeBuilder::record_checksums`] with [`Checksums::DEFAULT`] (or
+    /// [`Checksums::NONE`] when `on` is false).
     pub fn set_checksums(&mut self, on: bool) {
-        self.checksums = on;
+        self.checksums = if on {
+            Checksums::DEFAULT
+        } else {
+            Checksums::NONE
+        };
+    }
+
+    /// Records the checksums in `which` of every file when sealing (reading every file once, on two
+    /// threads): MD5, CRC-32, SHA-256, CRC-32C in any combination. Each entry then carries them
+    /// ([`Entry::md5`], [`Entry::crc32`], [`Entry::sha256`], [`Entry::crc32c`]), catalogs keep them,
+    /// FILE_END events carry them (`entry`), and deep verification compares each of them with the
+    /// disk. A catalog with SHA-256 or CRC-32C is written in catalog format version 2.
+    ///
+    /// ```
+    /// use tartape::{Checksums, TapeBuilder};
+    ///
+    /// # fn main() -> tartape::Result<()> {
+    /// let mut builder = TapeBuilder::new();
+    /// builder.record_checksums(Checksums::SHA256 | Checksums::CRC32C);
+    /// builder.add_bytes(b"a.txt", b"123456789".to_vec(), 0o644, 0)?;
+    /// let tape = builder.seal()?;
+    /// let entry = tape.slot(0)?.entry;
+    /// assert_eq!(entry.crc32c, Some(0xe306_9283));
+    /// assert!(entry.sha256.is_some() && entry.md5.is_none());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn record_checksums(&mut self, which: Checksums) {
+        self.checksums = which;
+    }
+
+    /// The checksums recorded when sealing.
+    pub fn checksums(&self) -> Checksums {
+        self.checksums
     }
 
     /// The archive format (TAR by default).
@@ -219,6 +255,8 @@ impl TapeBuilder {
             source,
             md5: None,
             crc32: None,
+            sha256: None,
+            crc32c: None,
             level: 0,
         });
         Ok(())
@@ -349,8 +387,8 @@ impl TapeBuilder {
     /// cannot be read or has changed.
     pub fn seal(mut self) -> Result<Tape> {
         self.check()?;
-        if self.checksums {
-            crate::checksum::record_all(&mut self.entries)?;
+        if !self.checksums.is_empty() {
+            crate::checksum::record_all(&mut self.entries, self.checksums)?;
         }
         if self.format == Format::Zip {
             for (i, e) in self.entries.iter_mut().enumerate() {

@@ -5,8 +5,8 @@ use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 
-use crate::checksum::{self, hex};
-use crate::entry::EntryKind;
+use crate::checksum::{self, hex, Checksums, Sums};
+use crate::entry::{Entry, EntryKind};
 use crate::error::Result;
 use crate::name;
 use crate::source::{FileIdentity, Source};
@@ -29,7 +29,9 @@ pub enum Problem {
     Mode,
     /// A symlink points elsewhere.
     LinkTarget,
-    /// The content's MD5 differs from the recorded one (deep only).
+    /// The content differs from a recorded checksum (deep only): MD5, CRC-32, SHA-256 or CRC-32C.
+    /// One discrepancy per file, whose expected and found values name each algorithm that
+    /// differs ("SHA-256 9f86..., CRC-32C 1a2b3c4d").
     Content,
     /// A file in a recorded directory that the tape does not hold.
     Unrecorded,
@@ -92,7 +94,8 @@ impl Report {
 }
 
 /// Checks every entry of `tape` that came from disk: existence, kind, size, mtime, identity and
-/// link target; each recorded directory for files not recorded; with `deep`, the content's MD5.
+/// link target; each recorded directory for files not recorded; with `deep`, the content against
+/// every checksum recorded (MD5, CRC-32, SHA-256, CRC-32C).
 pub fn verify(tape: &Tape, deep: bool) -> Result<Report> {
     verify_with_progress(tape, deep, &mut |_| {})
 }
@@ -182,23 +185,27 @@ pub fn verify_with_progress(
                 }
                 done += e.size;
                 if deep {
-                    match e.md5 {
-                        None => report.without_checksum += 1,
-                        Some(recorded) => {
-                            // Hash what is on disk now, whatever its size.
-                            let mut probe = e.clone();
-                            if let Source::File(f) = &mut probe.source {
-                                f.identity = now;
+                    let which = recorded_checksums(e);
+                    if which.is_empty() {
+                        report.without_checksum += 1;
+                    } else {
+                        // Hash what is on disk now, whatever its size.
+                        let mut probe = e.clone();
+                        if let Source::File(f) = &mut probe.source {
+                            f.identity = now;
+                        }
+                        probe.size = now.size;
+                        match checksum::of_entry(&probe, which, &mut buf) {
+                            Ok(found) => {
+                                let diff = differences(e, &found);
+                                if !diff.is_empty() {
+                                    let (expected, found): (Vec<_>, Vec<_>) =
+                                        diff.into_iter().unzip();
+                                    add(Problem::Content, expected.join(", "), found.join(", "));
+                                }
                             }
-                            probe.size = now.size;
-                            match checksum::of_entry(&probe, &mut buf) {
-                                Ok((md5, _)) if md5 != recorded => {
-                                    add(Problem::Content, hex(&recorded), hex(&md5))
-                                }
-                                Ok(_) => {}
-                                Err(err) => {
-                                    add(Problem::Unreadable, "readable".into(), err.to_string())
-                                }
+                            Err(err) => {
+                                add(Problem::Unreadable, "readable".into(), err.to_string())
                             }
                         }
                     }
@@ -220,6 +227,45 @@ pub fn verify_with_progress(
         }
     }
     Ok(report)
+}
+
+/// The checksums recorded for `e`.
+fn recorded_checksums(e: &Entry) -> Checksums {
+    let mut which = Checksums::NONE;
+    for (on, c) in [
+        (e.md5.is_some(), Checksums::MD5),
+        (e.crc32.is_some(), Checksums::CRC32),
+        (e.sha256.is_some(), Checksums::SHA256),
+        (e.crc32c.is_some(), Checksums::CRC32C),
+    ] {
+        if on {
+            which |= c;
+        }
+    }
+    which
+}
+
+/// Each recorded checksum of `e` that `found` contradicts, as (expected, found) texts that name
+/// the algorithm: "SHA-256 9f86...".
+fn differences(e: &Entry, found: &Sums) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut compare = |name: &str, recorded: Option<String>, now: Option<String>| {
+        if let (Some(r), Some(n)) = (recorded, now) {
+            if r != n {
+                out.push((format!("{name} {r}"), format!("{name} {n}")));
+            }
+        }
+    };
+    let crc = |c: u32| format!("{c:08x}");
+    compare("MD5", e.md5.map(|m| hex(&m)), found.md5.map(|m| hex(&m)));
+    compare("CRC-32", e.crc32.map(crc), found.crc32.map(crc));
+    compare(
+        "SHA-256",
+        e.sha256.map(|m| hex(&m)),
+        found.sha256.map(|m| hex(&m)),
+    );
+    compare("CRC-32C", e.crc32c.map(crc), found.crc32c.map(crc));
+    out
 }
 
 /// Reports the children of a recorded directory that the tape does not hold (special files, which

@@ -241,6 +241,8 @@ impl Lister<'_> {
             source: origin,
             md5: None,
             crc32: None,
+            sha256: None,
+            crc32c: None,
             level: 0,
         };
         if let Some(p) = &self.options.progress {

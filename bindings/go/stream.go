@@ -69,6 +69,13 @@ type Event struct {
 	// content passed through this stream.
 	MD5    [16]byte
 	HasMD5 bool
+	// SHA256 and CRC32C are the checksums recorded when the tape was sealed (FileEnd, when
+	// HasSHA256 and HasCRC32C are set: WithChecksumSet), also for an entry the stream started
+	// inside.
+	SHA256    [32]byte
+	HasSHA256 bool
+	CRC32C    uint32
+	HasCRC32C bool
 	// Resumed is set on the FileStart of an entry the stream started inside.
 	Resumed bool
 }
@@ -139,6 +146,9 @@ func (s *Stream) next() (Event, error) {
 			case st == C.TT_STATUS_OK:
 				// ce's name and data are borrowed from the tape: copy them while it is held.
 				ev = s.convert(&ce, &need)
+				if ev.Type == FileEnd {
+					recordedSums(p, &ce, &ev)
+				}
 			}
 			return st
 		})
@@ -154,6 +164,19 @@ func (s *Stream) next() (Event, error) {
 			continue
 		}
 		return ev, nil
+	}
+}
+
+// recordedSums copies into ev the SHA-256 and CRC-32C recorded for its entry, if any (asking does
+// not touch the tape's message).
+func recordedSums(p *C.tt_tape, ce *C.tt_event, ev *Event) {
+	var buf [32]byte
+	var n C.size_t
+	if C.tt_tape_entry_checksum(p, ce.index, C.uint32_t(ChecksumSHA256), (*C.uint8_t)(&buf[0]), 32, &n) == C.TT_STATUS_OK && n == 32 {
+		ev.SHA256, ev.HasSHA256 = buf, true
+	}
+	if C.tt_tape_entry_checksum(p, ce.index, C.uint32_t(ChecksumCRC32C), (*C.uint8_t)(&buf[0]), 32, &n) == C.TT_STATUS_OK && n == 4 {
+		ev.CRC32C, ev.HasCRC32C = uint32(buf[0])<<24|uint32(buf[1])<<16|uint32(buf[2])<<8|uint32(buf[3]), true
 	}
 }
 

@@ -53,13 +53,15 @@ type Option func(*config)
 
 type config struct {
 	md5, keepOwners, strict, checksums bool
-	exclude                            []string
-	format                             Format
-	deflate                            int
-	compression                        Compression
-	compressionLevel                   int
-	compressionThreads                 int
-	align                              uint64
+	// checksumSet, when set by WithChecksumSet, replaces checksums.
+	checksumSet        *Checksum
+	exclude            []string
+	format             Format
+	deflate            int
+	compression        Compression
+	compressionLevel   int
+	compressionThreads int
+	align              uint64
 }
 
 // Compression is a compression around a whole archive: what WithCompression writes around a
@@ -176,6 +178,25 @@ func WithStrict(strict bool) Option { return func(c *config) { c.strict = strict
 // with the same size and mtime, and Verify(true) compares content. Default off.
 func WithChecksums(enabled bool) Option { return func(c *config) { c.checksums = enabled } }
 
+// Checksum is a set of checksum algorithms (the C ABI's tt_checksum bits), OR-ed together.
+type Checksum uint32
+
+// The algorithms WithChecksumSet takes and EntryChecksum reads.
+const (
+	ChecksumMD5    Checksum = 1 // 16 bytes
+	ChecksumCRC32  Checksum = 2 // 4 bytes, big-endian
+	ChecksumSHA256 Checksum = 4 // 32 bytes
+	ChecksumCRC32C Checksum = 8 // 4 bytes, big-endian (Castagnoli, S3's CRC32C)
+)
+
+// WithChecksumSet records the checksums in set (ChecksumMD5 | ChecksumSHA256 | ...) of every file
+// when the tape is sealed, reading each file once; WithChecksums(true) is ChecksumMD5 |
+// ChecksumCRC32. FileEnd events then carry the SHA-256 and CRC-32C (Event.SHA256, Event.CRC32C),
+// EntryChecksum reads any of them, catalogs keep them and Verify(true) compares each with the disk.
+func WithChecksumSet(set Checksum) Option {
+	return func(c *config) { c.checksumSet = &set }
+}
+
 // WithExclude leaves out every file or directory with one of these names (single path components,
 // such as ".git") from the paths AddPath (or Record) adds. Verify does not report them either.
 func WithExclude(names ...string) Option {
@@ -232,7 +253,11 @@ func New(opts ...Option) (*Tape, error) {
 		if st := C.tt_tape_set_md5(p, cbool(cfg.md5)); st != C.TT_STATUS_OK {
 			return st
 		}
-		if st := C.tt_tape_set_checksums(p, cbool(cfg.checksums)); st != C.TT_STATUS_OK {
+		if cfg.checksumSet != nil {
+			if st := C.tt_tape_record_checksums(p, C.uint32_t(*cfg.checksumSet)); st != C.TT_STATUS_OK {
+				return st
+			}
+		} else if st := C.tt_tape_set_checksums(p, cbool(cfg.checksums)); st != C.TT_STATUS_OK {
 			return st
 		}
 		for _, name := range cfg.exclude {
@@ -561,6 +586,37 @@ func (t *Tape) Entries() ([]Entry, error) {
 		entries = append(entries, e)
 	}
 	return entries, nil
+}
+
+// EntryChecksum returns the checksum which (one Checksum value) recorded for the entry at index
+// (sealing the tape): 16 bytes for MD5, 32 for SHA-256, 4 big-endian for CRC-32 and CRC-32C.
+// ok is false when none was recorded (WithChecksumSet chooses which are). Safe for concurrent use.
+func (t *Tape) EntryChecksum(index int, which Checksum) (sum []byte, ok bool, err error) {
+	if err := t.Seal(); err != nil {
+		return nil, false, err
+	}
+	if index < 0 {
+		return nil, false, newError(ErrNotFound, "EntryChecksum", "negative index")
+	}
+	var buf [32]byte
+	var n C.size_t
+	notRecorded := false
+	err = t.shared("EntryChecksum", true, func(p *C.tt_tape) C.tt_status {
+		var count C.uint64_t
+		if st := C.tt_tape_entry_count(p, &count); st != C.TT_STATUS_OK {
+			return st
+		}
+		st := C.tt_tape_entry_checksum(p, C.uint64_t(index), C.uint32_t(which), (*C.uint8_t)(&buf[0]), 32, &n)
+		if st == C.TT_STATUS_NOT_FOUND && uint64(index) < uint64(count) {
+			notRecorded = true
+			return C.TT_STATUS_OK
+		}
+		return st
+	})
+	if err != nil || notRecorded {
+		return nil, false, err
+	}
+	return append([]byte(nil), buf[:n]...), true, nil
 }
 
 // entry reads the layout of the entry at index i of a sealed tape.

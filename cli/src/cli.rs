@@ -218,6 +218,12 @@ pub struct RecordArgs {
     /// manifests.
     #[arg(long)]
     pub md5: bool,
+    /// Record each file's SHA-256 (with --md5 and --crc32c, every file is still read once).
+    #[arg(long)]
+    pub sha256: bool,
+    /// Record each file's CRC-32C (Castagnoli, S3's CRC32C).
+    #[arg(long)]
+    pub crc32c: bool,
     /// Also print the ETag (and with --checksum, the composite checksum) that an S3 multipart
     /// upload in parts of SIZE will give the object (reads the archive once).
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
@@ -253,7 +259,8 @@ pub struct VerifyArgs {
     /// A catalog saved by `tartape record`.
     #[arg(value_name = "CATALOG")]
     pub catalog: PathBuf,
-    /// Also read every file and compare its MD5 with the recorded one (record --md5).
+    /// Also read every file and compare it with each checksum recorded (record --md5, --sha256,
+    /// --crc32c), naming the algorithms that differ.
     #[arg(long)]
     pub deep: bool,
     /// Print the report as one JSON object.

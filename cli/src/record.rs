@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use tartape::Tape;
+use tartape::{Checksums, Tape};
 
 use crate::cli::{ChecksumArg, PlayArgs, RecordArgs};
 use crate::create::{add_paths, builder, write_tape};
@@ -38,15 +38,25 @@ pub fn record(args: RecordArgs) -> Result<u8, Failure> {
         );
     }
     let mut builder = builder(&args.build)?;
-    builder.set_checksums(args.md5);
+    let mut checksums = Checksums::NONE;
+    for (on, c) in [
+        (args.md5, Checksums::DEFAULT),
+        (args.sha256, Checksums::SHA256),
+        (args.crc32c, Checksums::CRC32C),
+    ] {
+        if on {
+            checksums |= c;
+        }
+    }
+    builder.record_checksums(checksums);
     let catalog = args
         .catalog
         .clone()
         .unwrap_or_else(|| default_catalog(&args.dir));
     let scan = Progress::scan(args.quiet);
     add_paths(&mut builder, std::slice::from_ref(&args.dir), &scan)?;
-    if args.md5 {
-        scan.message("hashing every file (--md5)".into());
+    if !checksums.is_empty() {
+        scan.message("hashing every file".into());
     }
     let tape = builder.seal().map_err(|e| e.to_string())?;
     drop(scan);

@@ -10,7 +10,7 @@ use crate::ffi::tape::{tape_ref, tt_free_fn, tt_read_at_fn, tt_tape, CallbackSou
 use crate::ffi::{boundary, boundary_or, c_bytes, input, tt_status};
 use crate::source::Source;
 use crate::verify::{Problem, Report};
-use crate::{Error, Tape};
+use crate::{Checksums, Error, Tape};
 
 /// A verification report: every discrepancy between a tape and the disk. Opaque; free it with
 /// `tt_report_free`. Immutable, so any number of threads may read it at once.
@@ -54,6 +54,7 @@ fn path_arg<'a>(t: &tt_tape, path: *const c_char) -> Result<&'a Path, tt_status>
 /// Records the MD5 and CRC-32 of every file when the tape is sealed (reading each file once, on two
 /// threads), so FILE_END reports the MD5 even of a resumed entry, a stream notices content that
 /// changed without its size or mtime changing, and deep verification can compare content.
+/// `tt_tape_record_checksums` chooses among MD5, CRC-32, SHA-256 and CRC-32C.
 #[no_mangle]
 pub extern "C" fn tt_tape_set_checksums(tape: *mut tt_tape, enabled: i32) -> tt_status {
     boundary(|| {
@@ -64,6 +65,123 @@ pub extern "C" fn tt_tape_set_checksums(tape: *mut tt_tape, enabled: i32) -> tt_
             b.set_checksums(enabled != 0);
             Ok(())
         })
+    })
+}
+
+/// A checksum algorithm of file contents, as a bit: `tt_tape_record_checksums` takes a set of them
+/// (OR-ed together), `tt_tape_entry_checksum` one. Stable numbers.
+#[allow(non_camel_case_types)]
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum tt_checksum {
+    /// MD5 (16 bytes).
+    Md5 = 1,
+    /// CRC-32, ZIP's and S3's CRC32 (4 bytes).
+    Crc32 = 2,
+    /// SHA-256 (32 bytes).
+    Sha256 = 4,
+    /// CRC-32C, Castagnoli, S3's CRC32C (4 bytes).
+    Crc32c = 8,
+}
+
+/// Records the checksums in `checksums` (`tt_checksum` bits OR-ed together: MD5, CRC32, SHA256,
+/// CRC32C; 0 for none, the default) of every file when the tape is sealed, reading each file once
+/// on two threads. `tt_tape_set_checksums(tape, 1)` is `TT_CHECKSUM_MD5 | TT_CHECKSUM_CRC32`.
+/// Catalogs keep them (a catalog with SHA-256 or CRC-32C is written in format version 2, which
+/// earlier builds refuse with UNSUPPORTED), `tt_tape_entry_checksum` gives them (at FILE_END, for
+/// the event's `index`), and deep verification compares each with the disk. An unknown bit is
+/// INVALID_ARGUMENT; STATE once the tape is sealed.
+#[no_mangle]
+pub extern "C" fn tt_tape_record_checksums(tape: *mut tt_tape, checksums: u32) -> tt_status {
+    boundary(|| {
+        let Some(t) = tape_ref(tape) else {
+            return tt_status::InvalidArgument;
+        };
+        t.build(|b| {
+            let which = Checksums::from_bits(checksums).ok_or_else(|| {
+                Error::InvalidArgument(format!(
+                    "checksums {checksums:#x}: use tt_checksum bits (1, 2, 4, 8)"
+                ))
+            })?;
+            b.record_checksums(which);
+            Ok(())
+        })
+    })
+}
+
+/// Writes the `checksum` (one `tt_checksum` value) recorded for entry `index` to
+/// `out[0..out_len]` and its length to `*written` (either may be NULL to ask for the length
+/// only): 16 bytes for MD5, 32 for SHA-256, 4 for CRC-32 and CRC-32C (big-endian, as S3's
+/// checksum headers and the hex of `tartape verify` write them). NOT_FOUND when the entry has
+/// none recorded, without a message (the tape's message is left as it was: this is an answer,
+/// not a failure), or past the last entry; INVALID_ARGUMENT for an unknown `checksum` or an
+/// `out_len` below the length, with nothing written. Seals the tape.
+/// Thread-safe on a sealed tape: at a FILE_END event, pass the event's `index`.
+#[no_mangle]
+pub extern "C" fn tt_tape_entry_checksum(
+    tape: *const tt_tape,
+    index: u64,
+    checksum: u32,
+    out: *mut u8,
+    out_len: usize,
+    written: *mut usize,
+) -> tt_status {
+    boundary(|| {
+        let Some(t) = tape_ref(tape) else {
+            return tt_status::InvalidArgument;
+        };
+        let sealed = match t.sealed() {
+            Ok(s) => s,
+            Err(e) => return t.error.set(&e),
+        };
+        let i = usize::try_from(index).unwrap_or(usize::MAX);
+        if i >= sealed.len() {
+            return t
+                .error
+                .set_message(tt_status::NotFound, &format!("no entry at index {index}"));
+        }
+        let layout = sealed.layout();
+        let digest: crate::Result<Option<Vec<u8>>> = match checksum {
+            1 => layout.recorded_md5(i).map(|d| d.map(|d| d.to_vec())),
+            2 => layout
+                .recorded_crc32(i)
+                .map(|d| d.map(|c| c.to_be_bytes().to_vec())),
+            4 => layout.recorded_sha256(i).map(|d| d.map(|d| d.to_vec())),
+            8 => layout
+                .recorded_crc32c(i)
+                .map(|d| d.map(|c| c.to_be_bytes().to_vec())),
+            other => {
+                return t.error.set_message(
+                    tt_status::InvalidArgument,
+                    &format!("checksum {other}: use one tt_checksum value (1, 2, 4 or 8)"),
+                )
+            }
+        };
+        let digest = match digest {
+            Ok(Some(d)) => d,
+            // An answer, not a failure: the tape's message is left as it is, so that asking at
+            // every FILE_END does not replace the message of a call failing on another thread.
+            Ok(None) => return tt_status::NotFound,
+            Err(e) => return t.error.set(&e),
+        };
+        if !out.is_null() && out_len < digest.len() {
+            return t.error.set_message(
+                tt_status::InvalidArgument,
+                &format!(
+                    "out_len {out_len}: this checksum needs {} bytes",
+                    digest.len()
+                ),
+            );
+        }
+        if !out.is_null() {
+            // SAFETY: out points to out_len >= digest.len() writable bytes.
+            unsafe { std::ptr::copy_nonoverlapping(digest.as_ptr(), out, digest.len()) };
+        }
+        if !written.is_null() {
+            // SAFETY: a non-NULL `written` points to a size_t.
+            unsafe { written.write(digest.len()) };
+        }
+        tt_status::Ok
     })
 }
 
@@ -262,7 +380,9 @@ fn index_arg(index: u64) -> crate::Result<usize> {
 
 /// Checks the tape's entries against the disk (missing, kind, size, mtime, identity, mode, link
 /// target, and files in recorded directories that the tape does not hold); with `deep` nonzero,
-/// also reads every file and compares its MD5 with the recorded one. Writes a new report to
+/// also reads every file and compares it with each checksum recorded (MD5, CRC-32, SHA-256,
+/// CRC-32C): a `content` item per file whose `expected` and `found` name each algorithm that
+/// differs ("SHA-256 9f86..."). Writes a new report to
 /// `*out` (free it with `tt_report_free`): every discrepancy, not only the first. A clean report
 /// has 0 items. Errors (an unreadable catalog) are statuses; discrepancies are not.
 #[no_mangle]

@@ -25,7 +25,9 @@ pub enum tt_event_type {
     /// entry's content) on, or `tt_feed_end` if there are no more.
     NeedData = 3,
     /// An entry is done: `offset` = its end offset; `has_md5` says whether `md5` holds the MD5 of
-    /// its content (hashing on, and the whole content passed through this stream).
+    /// its content (hashing on, and the whole content passed through this stream). The other
+    /// checksums recorded when sealing (SHA-256, CRC-32C, CRC-32: `tt_tape_record_checksums`) are
+    /// `tt_tape_entry_checksum(tape, index, ...)`.
     FileEnd = 4,
     /// The whole archive, trailer included, has been emitted. The next call returns `EOF`.
     TapeCompleted = 5,

@@ -333,6 +333,8 @@ mod tests {
             source: Source::Empty,
             md5: None,
             crc32: None,
+            sha256: None,
+            crc32c: None,
             level: 0,
         }
     }

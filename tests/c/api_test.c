@@ -455,6 +455,47 @@ static void test_align(const char *dir) {
     free(a);
     tt_tape_free(tape);
     tt_tape_free(zip);
+/* Checksums chosen per algorithm: the known digests of "123456789", read by index at FILE_END. */
+static void test_checksums(void) {
+    static const uint8_t sha256[32] = {0x15, 0xe2, 0xb0, 0xd3, 0xc3, 0x38, 0x91, 0xeb, 0xb0, 0xf1, 0xef,
+                                       0x60, 0x9e, 0xc4, 0x19, 0x42, 0x0c, 0x20, 0xe3, 0x20, 0xce, 0x94,
+                                       0xc6, 0x5f, 0xbc, 0x8c, 0x33, 0x12, 0x44, 0x8e, 0xb2, 0x25};
+    static const uint8_t crc32c[4] = {0xe3, 0x06, 0x92, 0x83}, crc32[4] = {0xcb, 0xf4, 0x39, 0x26};
+    tt_tape *tape = tt_tape_new();
+    tt_event ev;
+    tt_status st;
+    uint8_t out[32];
+    size_t n = 0;
+    int ends = 0;
+    CHECK(tt_tape_record_checksums(tape, 16) == TT_STATUS_INVALID_ARGUMENT, "unknown checksum bit");
+    OK(tt_tape_record_checksums(tape, TT_CHECKSUM_SHA256 | TT_CHECKSUM_CRC32C | TT_CHECKSUM_CRC32), tape);
+    OK(tt_add_bytes(tape, (const uint8_t *)"check.txt", 9, (const uint8_t *)"123456789", 9, 0644, 0), tape);
+    OK(tt_tape_entry_checksum(tape, 0, TT_CHECKSUM_SHA256, NULL, 0, &n), tape);
+    CHECK(n == 32, "SHA-256 length %zu", n);
+    CHECK(tt_tape_entry_checksum(tape, 0, TT_CHECKSUM_SHA256, out, 31, &n) == TT_STATUS_INVALID_ARGUMENT,
+          "a short buffer");
+    CHECK(tt_tape_entry_checksum(tape, 0, TT_CHECKSUM_MD5, out, sizeof out, &n) == TT_STATUS_NOT_FOUND,
+          "MD5 was not asked for");
+    CHECK(tt_tape_entry_checksum(tape, 1, TT_CHECKSUM_SHA256, out, sizeof out, &n) == TT_STATUS_NOT_FOUND,
+          "no entry 1");
+    CHECK(tt_tape_entry_checksum(tape, 0, 3, out, sizeof out, &n) == TT_STATUS_INVALID_ARGUMENT,
+          "two algorithms at once");
+    CHECK(tt_tape_record_checksums(tape, TT_CHECKSUM_MD5) == TT_STATUS_STATE, "sealed");
+    while ((st = tt_next_event(tape, &ev)) == TT_STATUS_OK) {
+        if (ev.type != TT_EVENT_TYPE_FILE_END) continue;
+        ends++;
+        OK(tt_tape_entry_checksum(tape, ev.index, TT_CHECKSUM_SHA256, out, sizeof out, &n), tape);
+        CHECK(n == 32 && memcmp(out, sha256, 32) == 0, "SHA-256 of 123456789");
+        OK(tt_tape_entry_checksum(tape, ev.index, TT_CHECKSUM_CRC32C, out, sizeof out, &n), tape);
+        CHECK(n == 4 && memcmp(out, crc32c, 4) == 0, "CRC-32C of 123456789, big-endian");
+        OK(tt_tape_entry_checksum(tape, ev.index, TT_CHECKSUM_CRC32, out, sizeof out, NULL), tape);
+        CHECK(memcmp(out, crc32, 4) == 0, "CRC-32 of 123456789, big-endian");
+    }
+    CHECK(st == TT_STATUS_EOF && ends == 1, "one FILE_END");
+    CHECK(tt_tape_entry_checksum(NULL, 0, TT_CHECKSUM_SHA256, out, sizeof out, &n) == TT_STATUS_INVALID_ARGUMENT,
+          "NULL tape");
+    CHECK(tt_tape_record_checksums(NULL, 1) == TT_STATUS_INVALID_ARGUMENT, "NULL tape record");
+    tt_tape_free(tape);
 }
 
 int main(int argc, char **argv) {
@@ -481,6 +522,7 @@ int main(int argc, char **argv) {
     test_feeding_errors();
     test_catalog_verify_volumes(argv[1]);
     test_align(argv[1]);
+    test_checksums();
     printf("%d passed, %d failed\n", checks - failures, failures);
     return failures == 0 ? 0 : 1;
 }

@@ -57,5 +57,34 @@ for part in 512 1536 4096 1048576; do
   check "multipart with parts of $part bytes reassembles the archive" bash -c "\"$bin/multipart\" $part examples/site > /dev/null"
 done
 
+# The uploader's part loop on a tree of 13 MiB in S3-sized parts (5 MiB at least but the last):
+# each part's range and MD5 equal the bytes `tartape create` writes, cut with split(1) and hashed
+# by md5sum, and the multipart ETag equals the one `tartape record --part-size` predicts.
+mkdir -p "$work/up/sub"
+head -c $((9 * 1048576 + 77)) /dev/urandom > "$work/up/big.bin"
+for i in $(seq 1 40); do head -c $((i * 4099)) /dev/urandom > "$work/up/sub/f$i"; done
+head -c $((3 * 1048576)) /dev/urandom > "$work/up/sub/tail.bin"
+target/release/tartape create --quiet "$work/up" > "$work/up.tar"
+for part in 5242880 6291456; do
+  "$bin/multipart" "$part" "$work/up" > "$work/mp.txt"
+  (cd "$work" && rm -f p.* && split -a 3 -d -b "$part" up.tar p. && for f in p.*; do md5sum < "$f" | cut -c1-32; done) > "$work/want-md5"
+  check "multipart $part: each part's MD5 is md5sum's of that part" \
+    cmp -s "$work/want-md5" <(sed -n 's/^part [0-9]*: .* md5 \([0-9a-f]*\):.*/\1/p' "$work/mp.txt")
+  check "multipart $part: each part's range follows the last" python3 - "$work/mp.txt" "$part" "$(wc -c < "$work/up.tar")" <<'PY'
+import re, sys
+lines = [l for l in open(sys.argv[1]) if l.startswith("part ")]
+size, total = int(sys.argv[2]), int(sys.argv[3])
+assert len(lines) == -(-total // size), len(lines)
+for i, l in enumerate(lines):
+    n, a, b, ln = map(int, re.match(r"part (\d+): bytes (\d+)-(\d+) \((\d+)\)", l).groups())
+    assert (n, a, ln) == (i + 1, i * size, min(size, total - i * size)) and b == a + ln - 1, l
+PY
+  target/release/tartape record --quiet "$work/up" --catalog "$work/up.tartape" --part-size "$part" > "$work/rec.txt"
+  ours=$(sed -n 's/^etag: //p' "$work/mp.txt")
+  predicted=$(sed -n 's/^multipart etag ([0-9]* parts of [0-9]* bytes): //p' "$work/rec.txt")
+  check "multipart $part: the ETag $ours is the one tartape record --part-size predicts" \
+    test -n "$ours" -a "$ours" = "$predicted"
+done
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -227,7 +227,12 @@ impl Store {
                         Checksum::Md5 => req,
                     };
                 }
-                match req.send().await {
+                // The body is not hashed again for the signature (UNSIGNED-PAYLOAD): its
+                // Content-MD5 (and checksum) header is signed and the store checks the body
+                // against it, so a body changed on the way is still refused (tests/upload.rs: a
+                // part damaged on the way), and each part's SHA-256 is not computed on top of its
+                // MD5: user CPU of a 1 GiB upload 2.2 s with it, 1.65 s without (bench, upload).
+                match req.customize().disable_payload_signing().send().await {
                     Ok(out) => break out,
                     Err(e) if attempt < 3 && damaged_on_the_way(&e) => {
                         eprintln!(

@@ -72,6 +72,12 @@ TT_COMPRESSION_ZSTD = 2
 TT_COMPRESSION_XZ = 3
 TT_COMPRESSION_BZIP2 = 4
 
+# tt_checksum bits: which checksums a tape records (tt_tape_record_checksums).
+TT_CHECKSUM_MD5 = 1
+TT_CHECKSUM_CRC32 = 2
+TT_CHECKSUM_SHA256 = 4
+TT_CHECKSUM_CRC32C = 8
+
 TT_ARCHIVE_FLAG_UNSAFE_NAME = 1
 TT_ARCHIVE_FLAG_ENCRYPTED = 2
 TT_ARCHIVE_FLAG_SPARSE = 4
@@ -248,6 +254,8 @@ _FUNCTIONS: List[Tuple[str, Any, List[Any]]] = [
     ("tt_member_error_message", c_char_p, [tt_member_p]),
     ("tt_add_member", tt_status, [tt_tape_p, tt_archive_p, c_uint64, u8_p, c_size_t]),
     ("tt_tape_set_checksums", tt_status, [tt_tape_p, c_int32]),
+    ("tt_tape_record_checksums", tt_status, [tt_tape_p, c_uint32]),
+    ("tt_tape_entry_checksum", tt_status, [tt_tape_p, c_uint64, c_uint32, u8_p, c_size_t, POINTER(c_size_t)]),
     ("tt_tape_add_exclude", tt_status, [tt_tape_p, u8_p, c_size_t]),
     ("tt_tape_save_catalog", tt_status, [tt_tape_p, c_char_p]),
     ("tt_tape_open_catalog", tt_status, [tt_tape_p, c_char_p]),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import os
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, FrozenSet, Iterable, List, Optional, Union
 
 from . import _lib
 from ._convert import i64, in_buffer, u32, u64
@@ -13,6 +13,14 @@ from ._sources import Chunks, MemorySource, ReadAtSource
 from .entries import encode_name
 from .errors import InvalidArgumentError, StateError
 from .tape import Tape
+
+#: The algorithms ``checksums=`` takes, by name.
+_CHECKSUMS = {
+    "md5": _lib.TT_CHECKSUM_MD5,
+    "crc32": _lib.TT_CHECKSUM_CRC32,
+    "sha256": _lib.TT_CHECKSUM_SHA256,
+    "crc32c": _lib.TT_CHECKSUM_CRC32C,
+}
 
 if TYPE_CHECKING:
     from .reader import Archive, ArchiveEntry
@@ -69,7 +77,10 @@ class TapeBuilder:
         checksums: record the MD5 and CRC-32 of every file when the tape is built (each file is
             read once): ``FileEnd`` then has the MD5 even of a resumed entry, a stream notices
             content changed behind an unchanged size and mtime, and ``verify(deep=True)`` can
-            compare contents.
+            compare contents. A set of names chooses the algorithms: any of ``"md5"``,
+            ``"crc32"``, ``"sha256"``, ``"crc32c"`` (``True`` is ``{"md5", "crc32"}``); SHA-256 and
+            CRC-32C come in ``FileEnd.sha256`` and ``FileEnd.crc32c`` and are compared by
+            ``verify(deep=True)`` too.
         exclude: names of files or directories (one path component, such as ``.git``) to leave out
             of paths added from now on; see :meth:`add_exclude`.
         format: ``"tar"`` (POSIX pax, the default) or ``"zip"`` (stored entries with data
@@ -99,7 +110,7 @@ class TapeBuilder:
         keep_owners: bool = False,
         strict: bool = False,
         md5: bool = True,
-        checksums: bool = False,
+        checksums: Union[bool, Iterable[str]] = False,
         exclude: Optional[Union[Name, Any]] = None,
         format: str = "tar",
         deflate: int = 0,
@@ -211,14 +222,31 @@ class TapeBuilder:
         self._md5 = bool(value)
 
     @property
-    def checksums(self) -> bool:
-        """Record the MD5 and CRC-32 of every file when the tape is built (default False)."""
+    def checksums(self) -> Union[bool, FrozenSet[str]]:
+        """Record checksums of every file when the tape is built (default False): ``True`` for MD5
+        and CRC-32, or the set of algorithms given (``"md5"``, ``"crc32"``, ``"sha256"``,
+        ``"crc32c"``)."""
         return self._checksums
 
     @checksums.setter
-    def checksums(self, value: bool) -> None:
-        self._live().call(_lib.LIB.tt_tape_set_checksums, int(bool(value)))
-        self._checksums = bool(value)
+    def checksums(self, value: Union[bool, Iterable[str]]) -> None:
+        if isinstance(value, (bool, int)):
+            self._live().call(_lib.LIB.tt_tape_set_checksums, int(bool(value)))
+            self._checksums = bool(value)
+            return
+        if isinstance(value, str):
+            value = [value]
+        names = frozenset(v.lower() for v in value)
+        unknown = names - set(_CHECKSUMS)
+        if unknown:
+            raise InvalidArgumentError(
+                f"checksums {sorted(unknown)}: choose among {', '.join(_CHECKSUMS)}"
+            )
+        bits = 0
+        for n in names:
+            bits |= _CHECKSUMS[n]
+        self._live().call(_lib.LIB.tt_tape_record_checksums, bits)
+        self._checksums = names
 
     @property
     def format(self) -> str:

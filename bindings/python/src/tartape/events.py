@@ -82,6 +82,12 @@ class FileEnd:
     end_offset: int
     #: The MD5 of the content as 32 hex digits, or None.
     md5: Optional[str]
+    #: The SHA-256 recorded when the tape was built (``checksums={"sha256", ...}``), 64 hex
+    #: digits, or None.
+    sha256: Optional[str] = None
+    #: The CRC-32C recorded when the tape was built (``checksums={"crc32c", ...}``), 8 hex digits
+    #: (big-endian), or None.
+    crc32c: Optional[str] = None
 
     @property
     def name(self) -> str:

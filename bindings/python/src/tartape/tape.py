@@ -411,7 +411,7 @@ class Tape:
                         else:
                             # The event's name and data are borrowed until the next call: copy
                             # them while the handle is held open.
-                            out, need = self._convert(ev, memory, total)
+                            out, need = self._convert(ev, memory, total, ptr)
                 finally:
                     handle.release()
                 if self._check(status, message) == _lib.TT_STATUS_EOF:
@@ -434,8 +434,16 @@ class Tape:
                 yield out
 
     @staticmethod
+    def _recorded(ptr: Any, index: int, which: int) -> Optional[str]:
+        """The hex of checksum ``which`` recorded for entry ``index``, or None."""
+        buf = (ctypes.c_uint8 * 32)()
+        n = ctypes.c_size_t(0)
+        status = _lib.LIB.tt_tape_entry_checksum(ptr, index, which, buf, 32, ctypes.byref(n))
+        return bytes(buf[: n.value]).hex() if status == _lib.TT_STATUS_OK else None
+
+    @staticmethod
     def _convert(
-        ev: "_lib.tt_event", memory: Dict[int, MemorySource], total: Optional[int]
+        ev: "_lib.tt_event", memory: Dict[int, MemorySource], total: Optional[int], ptr: Any = None
     ) -> Tuple[Optional[Event], Optional[MemorySource]]:
         """A copy of a native event as a Python event, or the memory source a NEED_DATA asks."""
         kind = ev.type
@@ -472,6 +480,8 @@ class Tape:
                     size=ev.size,
                     end_offset=ev.offset,
                     md5=bytes(ev.md5).hex() if ev.has_md5 else None,
+                    sha256=None if ptr is None else Tape._recorded(ptr, ev.index, _lib.TT_CHECKSUM_SHA256),
+                    crc32c=None if ptr is None else Tape._recorded(ptr, ev.index, _lib.TT_CHECKSUM_CRC32C),
                 ),
                 None,
             )
