@@ -177,7 +177,7 @@ impl Layout {
     /// For ZIP, the central-directory offset of every entry is kept in the index too.
     ///
     /// With `align` (TAR only; 0 for none), each file's content starts at a multiple of `align`:
-    /// its header carries the padding ([`crate::header::encode_padded`]), recorded in its header
+    /// its header carries the padding (pax `comment` records), recorded in its header
     /// length, so a catalog keeps it.
     pub fn build(
         entries: Vec<Entry>,
