@@ -455,6 +455,8 @@ static void test_align(const char *dir) {
     free(a);
     tt_tape_free(tape);
     tt_tape_free(zip);
+}
+
 /* Checksums chosen per algorithm: the known digests of "123456789", read by index at FILE_END. */
 static void test_checksums(void) {
     static const uint8_t sha256[32] = {0x15, 0xe2, 0xb0, 0xd3, 0xc3, 0x38, 0x91, 0xeb, 0xb0, 0xf1, 0xef,
