@@ -49,27 +49,15 @@ pub fn pad_at_least(entry: &Entry, want: u64, step: u64) -> u64 {
     want + step
 }
 
-/// True when [`encode`] writes pax records for `entry`.
+/// True when [`encode`] writes pax records for `entry`: then one block of padding fits in them.
 fn has_pax(entry: &Entry) -> bool {
     if fits_one_block(entry) {
         return false;
     }
-    let mut out = Vec::new();
-    encode(entry, &mut out);
-    out.get(156 + BLOCK * gnu_blocks(&out)) == Some(&b'x')
-}
-
-/// How many blocks of GNU long-name and long-link entries start `header`.
-fn gnu_blocks(header: &[u8]) -> usize {
-    let mut at = 0;
-    while header.len() >= at + BLOCK && matches!(header[at + 156], b'L' | b'K') {
-        let size = header[at + 124..at + 136]
-            .iter()
-            .filter(|b| b.is_ascii_digit())
-            .fold(0usize, |n, b| n * 8 + usize::from(b - b'0'));
-        at += BLOCK + round_up_block(size as u64) as usize;
-    }
-    at / BLOCK
+    let (mut plain, mut padded) = (Vec::new(), Vec::new());
+    encode(entry, &mut plain);
+    encode_padded(entry, BLOCK as u64, &mut padded);
+    padded.len() > plain.len()
 }
 
 /// [`encode`] with `pad` more bytes (a multiple of 512, 0 for none, at most [`MAX_PAD`]) in a pax

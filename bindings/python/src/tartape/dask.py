@@ -23,7 +23,7 @@ from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tu
 
 from . import catalog as _catalog
 from .errors import TarTapeError
-from .s3 import _CHECKSUMS, UploadError, _b64, choose_part_size, multipart_etag, send_part
+from .s3 import _CHECKSUMS, UploadError, _b64, choose_part_size, multipart_etag, part_span, send_part
 from .tape import Tape
 
 CatalogArg = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview]
@@ -85,11 +85,7 @@ class _Final(Exception):
 
 
 def _ranges(total: int, part_size: int, numbers: Sequence[int]) -> List[Tuple[int, int, int]]:
-    out = []
-    for n in numbers:
-        start = (n - 1) * part_size
-        out.append((n, start, min(start + part_size, total) - start))
-    return out
+    return [(n, *part_span(total, part_size, n)) for n in numbers]
 
 
 def _guard(work: Callable[[], List[Tuple[Any, ...]]]) -> Dict[str, Any]:

@@ -78,6 +78,13 @@ def _checksum(algorithm: Optional[str], data: bytes) -> Optional[bytes]:
     raise ValueError(f"checksum {algorithm!r}: use None, 'CRC32', 'CRC32C' or 'SHA256'")
 
 
+def part_span(total: int, part_size: int, number: int) -> Tuple[int, int]:
+    """Where part ``number`` (1-based) of an archive of ``total`` bytes in parts of ``part_size``
+    starts, and how long it is (the last one may be shorter)."""
+    start = (number - 1) * part_size
+    return start, min(start + part_size, total) - start
+
+
 def multipart_etag(md5s: List[bytes]) -> str:
     """The ETag of an object assembled from parts with these MD5s: the MD5 of their
     concatenation, ``-N``, in quotes."""
@@ -143,10 +150,6 @@ def upload_s3(
     size = choose_part_size(total, part_size)
     count = max(1, -(-total // size))
 
-    def part_range(n: int) -> Tuple[int, int]:
-        start = (n - 1) * size
-        return start, min(start + size, total)
-
     # Some stores create a missing bucket on the first write: an upload never does.
     try:
         client.head_bucket(Bucket=bucket)
@@ -181,9 +184,9 @@ def upload_s3(
     done_bytes = [0]
 
     def send(n: int) -> Tuple[int, str, Optional[bytes], bytes]:
-        start, end = part_range(n)
-        data = tape.read_at(start, end - start)
-        if len(data) != end - start:
+        start, length = part_span(total, size, n)
+        data = tape.read_at(start, length)
+        if len(data) != length:
             raise UploadError(f"part {n}: the archive ends early", upload_id)
         md5 = hashlib.md5(data).digest()
         etag = '"%s"' % md5.hex()
