@@ -6,6 +6,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::compress::{Compress, Compression, Frames};
 use crate::entry::Owner;
 use crate::error::{Error, Result};
 use crate::layout::{Format, Layout, Sidecar};
@@ -17,7 +18,10 @@ pub const MAGIC: &[u8; 16] = b"TARTAPE-CATALOG\0";
 /// The newest catalog format version this build writes and reads. A tape is saved in version 1
 /// (the format of earlier builds, which they read) unless some entry holds a SHA-256 or CRC-32C,
 /// which version 2 added; both versions open.
-pub const VERSION: u32 = crate::layout::CATALOG_VERSION;
+pub const VERSION: u32 = 3;
+/// The version a catalog with frames (a seekable compressed tape) is saved in; its records are
+/// version 2's.
+const FRAMES_VERSION: u32 = 3;
 /// Catalog headers larger than this are refused (they hold base paths and owners only).
 const HEADER_MAX: usize = 64 << 20;
 
@@ -93,14 +97,31 @@ fn from_storage(storage: Storage, what: &str) -> Result<Tape> {
         parsed.trailer_offset,
         parsed.flags & FLAG_DEFLATED != 0,
     )?;
-    layout.set_catalog_version(parsed.version);
-    let tape = Tape::from_layout(layout, Default::default(), Vec::new());
+    layout.set_catalog_version(parsed.version.min(crate::layout::CATALOG_VERSION));
+    let mut tape = Tape::from_layout(layout, Default::default(), Vec::new());
+    if let Some(f) = parsed.frames {
+        let mut starts = f.starts;
+        starts.push(parsed.total_size);
+        let frames = Frames::new(f.compress, f.frame_size, f.engine, starts, &f.sizes)?;
+        tape.set_frames(frames, None);
+    }
     tape.set_fingerprint(parsed.fingerprint);
     Ok(tape)
 }
 
 /// Catalog flag: some entry is deflated (the tape is stream-only).
 const FLAG_DEFLATED: u32 = 1;
+/// Catalog flag: the header holds the frames of a seekable compressed tape (version 3).
+const FLAG_FRAMES: u32 = 2;
+
+/// The frames section of a header, as read.
+struct ParsedFrames {
+    compress: Compress,
+    frame_size: u64,
+    engine: String,
+    starts: Vec<u64>,
+    sizes: Vec<u32>,
+}
 
 struct Parsed {
     version: u32,
@@ -114,20 +135,28 @@ struct Parsed {
     crcs: Vec<u32>,
     sidecar: Sidecar,
     fingerprint: String,
+    frames: Option<ParsedFrames>,
 }
 
 fn encode_header(tape: &Tape) -> Result<Vec<u8>> {
     let layout = tape.layout();
     let mut h = Vec::new();
     h.extend_from_slice(MAGIC);
-    h.extend_from_slice(&layout.catalog_version().to_le_bytes());
+    let version = match tape.frames() {
+        Some(_) => FRAMES_VERSION,
+        None => layout.catalog_version(),
+    };
+    h.extend_from_slice(&version.to_le_bytes());
     h.extend_from_slice(&0u32.to_le_bytes()); // header length, set below
     h.extend_from_slice(&layout.format().code().to_le_bytes()); // 0 = TAR, 1 = ZIP
     h.extend_from_slice(&(layout.len() as u64).to_le_bytes());
     h.extend_from_slice(&layout.total_size().to_le_bytes());
     h.extend_from_slice(&(layout.table().len() as u64).to_le_bytes());
     h.extend_from_slice(&layout.trailer_offset().to_le_bytes());
-    let flags = if layout.deflated() { FLAG_DEFLATED } else { 0 };
+    let mut flags = if layout.deflated() { FLAG_DEFLATED } else { 0 };
+    if tape.frames().is_some() {
+        flags |= FLAG_FRAMES;
+    }
     h.extend_from_slice(&flags.to_le_bytes());
     let fingerprint = tape.fingerprint()?;
     put_bytes(&mut h, fingerprint.as_bytes());
@@ -151,6 +180,22 @@ fn encode_header(tape: &Tape) -> Result<Vec<u8>> {
     h.extend_from_slice(&(sidecar.exclude.len() as u32).to_le_bytes());
     for x in &sidecar.exclude {
         put_bytes(&mut h, x);
+    }
+    if let Some(f) = tape.frames() {
+        let c = f.compress();
+        let code: u32 = match c.compression() {
+            Compression::Gzip => 1,
+            _ => 2,
+        };
+        h.extend_from_slice(&code.to_le_bytes());
+        h.extend_from_slice(&c.level().to_le_bytes());
+        h.extend_from_slice(&f.frame_size().to_le_bytes());
+        put_bytes(&mut h, f.engine().as_bytes());
+        h.extend_from_slice(&(f.len() as u64).to_le_bytes());
+        for k in 0..f.len() {
+            h.extend_from_slice(&f.plain(k).0.to_le_bytes());
+            h.extend_from_slice(&f.size(k).to_le_bytes());
+        }
     }
     let crcs = layout.table().crcs();
     h.extend_from_slice(&(crcs.len() as u32).to_le_bytes());
@@ -236,7 +281,12 @@ fn parse_header(file: &[u8]) -> Result<Parsed> {
         usize::try_from(c.u64()?).map_err(|_| Error::corrupt("catalog", "table length"))?;
     let trailer_offset = c.u64()?;
     let flags = c.u32()?;
-    if flags & !FLAG_DEFLATED != 0 {
+    let known = if version >= FRAMES_VERSION {
+        FLAG_DEFLATED | FLAG_FRAMES
+    } else {
+        FLAG_DEFLATED
+    };
+    if flags & !known != 0 {
         return Err(Error::Unsupported(format!("catalog flags {flags:#x}")));
     }
     let fingerprint = String::from_utf8(c.bytes()?.to_vec())
@@ -262,6 +312,11 @@ fn parse_header(file: &[u8]) -> Result<Parsed> {
     for _ in 0..c.u32()? {
         sidecar.exclude.push(c.bytes()?.to_vec());
     }
+    let frames = if flags & FLAG_FRAMES != 0 {
+        Some(parse_frames(&mut c)?)
+    } else {
+        None
+    };
     let n = c.u32()? as usize;
     let crcs = c.take(
         n.checked_mul(4)
@@ -289,5 +344,42 @@ fn parse_header(file: &[u8]) -> Result<Parsed> {
         crcs,
         sidecar,
         fingerprint,
+        frames,
+    })
+}
+
+fn parse_frames(c: &mut Cursor<'_>) -> Result<ParsedFrames> {
+    let compression = match c.u32()? {
+        1 => Compression::Gzip,
+        2 => Compression::Zstd,
+        other => return Err(Error::Unsupported(format!("frames of compression {other}"))),
+    };
+    let level = c.u32()? as i32;
+    let compress = Compress::new(compression, level)
+        .map_err(|e| Error::corrupt("catalog", format!("the frames' compression: {e}")))?;
+    let frame_size = c.u64()?;
+    let engine = String::from_utf8(c.bytes()?.to_vec())
+        .map_err(|_| Error::corrupt("catalog", "the frames' library is not text"))?;
+    let n = c.u64()?;
+    // Each frame takes 12 header bytes: a count beyond what is left is a lie.
+    if n.checked_mul(12)
+        .map_or(true, |b| b > (c.b.len() - c.at) as u64)
+    {
+        return Err(Error::corrupt("catalog", format!("{n} frames")));
+    }
+    let (mut starts, mut sizes) = (
+        Vec::with_capacity(n as usize),
+        Vec::with_capacity(n as usize),
+    );
+    for _ in 0..n {
+        starts.push(c.u64()?);
+        sizes.push(c.u32()?);
+    }
+    Ok(ParsedFrames {
+        compress,
+        frame_size,
+        engine,
+        starts,
+        sizes,
     })
 }

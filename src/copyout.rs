@@ -41,6 +41,13 @@ impl Tape {
     /// `InvalidArgument` (stream them instead).
     pub fn copy_into(&self, out: &File, progress: &mut dyn FnMut(u64)) -> Result<CopyReport> {
         self.check_random_access()?;
+        if self.frames().is_some() {
+            return Err(Error::InvalidArgument(
+                "copy_into writes plain TAR tapes: a tape with compressed frames is written by \
+                 its stream"
+                    .into(),
+            ));
+        }
         if self.format() != Format::Tar {
             return Err(Error::InvalidArgument(
                 "copy_into writes TAR tapes only (a ZIP's descriptors need the content's CRC)"

@@ -25,7 +25,7 @@ pub fn compute(tape: &Tape) -> Result<String> {
         h.update(crate::compress::engine_version(c.compression()));
     }
     h.update((tape.len() as u64).to_le_bytes());
-    h.update(tape.total_size().to_le_bytes());
+    h.update(tape.layout().total_size().to_le_bytes());
     let mut scratch = Vec::new();
     for i in 0..tape.len() {
         let slot = tape.slot(i)?;

@@ -72,6 +72,7 @@ mod header;
 mod layout;
 mod name;
 mod openfiles;
+mod seekable;
 mod source;
 mod table;
 mod tape;
@@ -79,7 +80,8 @@ mod walk;
 mod zip;
 
 pub use checksum::Checksums;
-pub use compress::{Compress, Compression};
+pub use compress::frames::{DEFAULT_FRAME_SIZE, MAX_FRAME_SIZE, MIN_FRAME_SIZE};
+pub use compress::{Compress, Compression, Frames};
 pub use copyout::CopyReport;
 pub use entry::{Entry, EntryKind, Owner};
 pub use layout::{Format, Layout, Position, Slot};

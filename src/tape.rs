@@ -6,13 +6,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 
 use crate::checksum::Checksums;
-use crate::compress::Compress;
+use crate::compress::{Compress, Frames};
 use crate::entry::{Entry, EntryKind};
 use crate::error::{show_name, Error, Result};
 use crate::header;
 use crate::layout::{Format, Layout, Position, Slot};
 use crate::name;
 use crate::openfiles::{Cached, OpenFiles};
+use crate::seekable::FrameCache;
 use crate::source::{read_at_full, ReadAtSource, Source};
 use crate::stream::Stream;
 use crate::walk::{self, Skipped, WalkOptions};
@@ -513,6 +514,10 @@ pub struct Tape {
     crcs: Vec<AtomicU64>,
     /// gzip or zstd around the whole TAR stream.
     compress: Option<Compress>,
+    /// A seekable compressed tape's frames (see [`Tape::record_frames`]).
+    frames: Option<Arc<Frames>>,
+    /// Frames compressed lately by `read_at`.
+    frame_cache: FrameCache,
 }
 
 impl Tape {
@@ -534,13 +539,54 @@ impl Tape {
             open_files: OpenFiles::default(),
             fingerprint: OnceLock::new(),
             compress: None,
+            frames: None,
+            frame_cache: FrameCache::default(),
         }
+    }
+
+    /// A seekable compressed tape's frames: set by [`Tape::record_frames`] or a catalog.
+    pub fn frames(&self) -> Option<&Arc<Frames>> {
+        self.frames.as_ref()
+    }
+
+    /// Makes the tape seekable-compressed with `frames`; `plain` is the TAR's fingerprint, from
+    /// which the tape's is derived (a catalog gives none: it holds the derived one).
+    pub(crate) fn set_frames(&mut self, frames: Frames, plain: Option<&str>) {
+        if let Some(plain) = plain {
+            self.fingerprint = OnceLock::from(crate::seekable::fingerprint(plain, &frames));
+        }
+        self.frames = Some(Arc::new(frames));
+        self.frame_cache.clear();
+    }
+
+    pub(crate) fn frame_cache(&self) -> &FrameCache {
+        &self.frame_cache
+    }
+
+    /// Sets the threads a seekable compressed tape's streams compress frames on (1 by default;
+    /// the bytes are the same for any number). `State` for a tape without frames.
+    pub fn set_frame_threads(&mut self, threads: u32) -> Result<()> {
+        let frames = self
+            .frames
+            .as_mut()
+            .ok_or_else(|| Error::State("the tape has no frames (record_frames)".into()))?;
+        Arc::make_mut(frames).set_threads(threads)
     }
 
     /// Compresses this tape's streams (see [`TapeBuilder::set_compression`]); for a tape opened
     /// from a catalog, which does not record compression. TAR only (`InvalidArgument` for ZIP).
     pub fn set_compression(&mut self, compress: Option<Compress>) -> Result<()> {
         check_compression(self.format(), compress.as_ref())?;
+        if let (Some(c), Some(f)) = (compress, &self.frames) {
+            return Err(Error::State(format!(
+                "the tape is already compressed, in {} frames of {} level {}: it cannot also be \
+                 {}-compressed as one stream",
+                f.len(),
+                f.compress().compression().name(),
+                f.compress().level(),
+                c.compression().name()
+            )));
+        }
         self.compress = compress;
         Ok(())
     }
@@ -592,16 +638,21 @@ impl Tape {
         &self.layout
     }
 
-    /// The archive's size in bytes. For a tape with deflated entries this is the size the stored
-    /// archive would have: use [`Tape::size`], which refuses.
+    /// The archive's size in bytes: the compressed size for a tape with frames. For a tape with
+    /// deflated entries this is the size the stored archive would have, and for a tape compressed
+    /// as one stream the TAR's: use [`Tape::size`], which refuses. The TAR's size is always
+    /// `layout().total_size()`.
     pub fn total_size(&self) -> u64 {
-        self.layout.total_size()
+        match &self.frames {
+            Some(f) => f.total(),
+            None => self.layout.total_size(),
+        }
     }
 
     /// The archive's size in bytes; [`Error::NotRandomAccess`] for a tape with deflated entries.
     pub fn size(&self) -> Result<u64> {
         self.check_random_access()?;
-        Ok(self.layout.total_size())
+        Ok(self.total_size())
     }
 
     /// The archive format.
@@ -917,18 +968,24 @@ impl Tape {
     ///
     /// For ZIP, a data descriptor or central-directory record needs its entry's CRC-32: see
     /// [`Tape::crc32`] for what that may cost. A tape with deflated entries refuses.
+    /// A tape with frames reads compressed bytes (see [`Tape::record_frames`]).
     pub fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
         self.check_random_access()?;
+        if let Some(f) = &self.frames {
+            return self.read_framed_at(f, offset, buf);
+        }
         self.read_tar_at(offset, buf)
     }
 
     /// [`Tape::read_at`] of the uncompressed archive, for a compressed tape's own stream (which
     /// compresses these bytes); a deflated ZIP still refuses.
-    pub(crate) fn read_tar_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
+    /// For a tape with frames, the TAR's bytes that its frames compress: what a member's content
+    /// is read from.
+    pub fn read_tar_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
         if self.layout.deflated() {
             self.check_random_access()?;
         }
-        let total = self.total_size();
+        let total = self.layout.total_size();
         if offset >= total {
             return Ok(0);
         }

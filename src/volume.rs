@@ -89,6 +89,13 @@ pub fn range(tape: &Tape, part_size: u64, part: u64) -> Result<(u64, u64)> {
 /// The entries that lie in part `part`, with where each lies.
 pub fn manifest(tape: &Tape, part_size: u64, part: u64) -> Result<Vec<ManifestItem>> {
     tape.check_random_access()?;
+    if let Some(f) = tape.frames() {
+        return Err(Error::Unsupported(format!(
+            "a manifest gives each entry's bytes in a part, but this tape's bytes are {} frames, \
+             which mix entries: locate an entry for the frames and parts that hold it",
+            f.compress().compression().name()
+        )));
+    }
     let (start, end) = range(tape, part_size, part)?;
     let mut items = Vec::new();
     let mut i = match tape.layout().find(start)? {
@@ -144,6 +151,10 @@ pub struct Location {
     pub first_part: u64,
     /// The last part holding any of its bytes.
     pub last_part: u64,
+    /// For a tape with frames: the compressed bytes `[start, end)` of the frames holding the
+    /// entry (the offsets above are then the TAR's, and the parts those of the compressed
+    /// archive).
+    pub compressed: Option<(u64, u64)>,
 }
 
 /// Finds the entry named `name` and the parts of `part_size` bytes that hold it.
@@ -155,14 +166,21 @@ pub fn locate(tape: &Tape, name: &[u8], part_size: u64) -> Result<Location> {
         .locate(name)?
         .ok_or_else(|| Error::NotFound(format!("no entry named {}", show_name(name))))?;
     let slot = tape.slot(index)?;
+    let compressed = tape.frames().map(|f| {
+        let first = f.frame_of_plain(slot.header_offset);
+        let last = f.frame_of_plain(slot.end_offset() - 1);
+        (f.compressed(first).0, f.compressed(last).1)
+    });
+    let (a, b) = compressed.unwrap_or((slot.header_offset, slot.end_offset()));
     Ok(Location {
         index,
         header_offset: slot.header_offset,
         data_offset: slot.data_offset(),
         end_offset: slot.end_offset(),
         size: slot.entry.size,
-        first_part: slot.header_offset / part_size,
-        last_part: (slot.end_offset() - 1) / part_size,
+        first_part: a / part_size,
+        last_part: (b - 1) / part_size,
+        compressed,
     })
 }
 

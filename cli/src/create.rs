@@ -129,7 +129,8 @@ pub fn write_tape(tape: &Arc<Tape>, o: &OutputOptions) -> Result<(), Failure> {
     let whole = o.offset == 0 && tape.size().ok() == Some(end);
     if let (Some(file), None, true) = (output.file(), &o.manifest, whole) {
         // Into a file: file content is copied in the kernel (copy_file_range), not through here.
-        if tape.format() == tartape::Format::Tar && tape.check_random_access().is_ok() {
+        let plain = tape.check_random_access().is_ok() && tape.frames().is_none();
+        if tape.format() == tartape::Format::Tar && plain {
             tape.copy_into(file, &mut |n| progress.set(n))
                 .map_err(|e| e.to_string())?;
             output.commit()?;

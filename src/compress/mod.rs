@@ -9,10 +9,16 @@
 //! slices of the stream; the gzip header holds no name, a zero mtime and the "unknown" operating
 //! system (255); zstd frames carry a content checksum and no content size.
 
+pub mod frames;
 mod gzip_members;
+mod pool;
 
-use gzip_members::GzipMembers;
+use std::sync::Arc;
+
+pub use frames::Frames;
 pub use gzip_members::MEMBER as GZIP_MEMBER;
+pub(crate) use pool::Job;
+use pool::Pool;
 
 use zstd::zstd_safe::{self, CCtx, CParameter, InBuffer, OutBuffer};
 
@@ -110,8 +116,20 @@ impl Compress {
 }
 
 enum Engine {
-    Gzip(Box<GzipMembers>),
+    Gzip(Box<Pool>),
     Zstd(Box<CCtx<'static>>),
+    /// A seekable tape's frames, compressed each on its own by a pool, then the seek table.
+    Frames(Box<Framing>),
+}
+
+/// Where a stream of a seekable tape is in its frames.
+struct Framing {
+    pool: Pool,
+    frames: Arc<Frames>,
+    /// The frame the next uncompressed bytes belong to.
+    next: usize,
+    /// Where the seek table starts being emitted (past 0 for a stream started inside it).
+    table_from: u64,
 }
 
 /// A running compressor: uncompressed bytes in ([`Compressor::write`]), compressed bytes out
@@ -123,12 +141,14 @@ pub(crate) struct Compressor {
     /// Compressed bytes not handed out yet start at `out_pos`.
     out: Vec<u8>,
     out_pos: usize,
-    /// Compressed bytes handed out so far.
+    /// The compressed offset of the next byte handed out.
     emitted: u64,
+    /// Compressed bytes still to drop before handing any out (a stream started inside a frame).
+    skip: u64,
     finished: bool,
 }
 
-fn zstd_error(code: usize) -> Error {
+pub(crate) fn zstd_error(code: usize) -> Error {
     Error::Io {
         path: "zstd compressor".into(),
         source: std::io::Error::other(zstd_safe::get_error_name(code)),
@@ -139,7 +159,7 @@ impl Compressor {
     pub(crate) fn new(c: &Compress) -> Result<Compressor> {
         let engine = match c.compression {
             Compression::Gzip => {
-                Engine::Gzip(Box::new(GzipMembers::new(c.level as u32, c.threads)?))
+                Engine::Gzip(Box::new(gzip_members::pool(c.level as u32, c.threads)?))
             }
             Compression::Zstd => {
                 let mut z = CCtx::try_create().ok_or_else(|| Error::Io {
@@ -167,22 +187,73 @@ impl Compressor {
             out: Vec::new(),
             out_pos: 0,
             emitted: 0,
+            skip: 0,
             finished: false,
         })
     }
 
-    /// Uncompressed bytes compressed at a time: a gzip member, a zstd chunk.
-    fn unit(&self) -> usize {
-        match self.engine {
+    /// The compressor of a seekable tape's stream from compressed byte `offset`: it takes the
+    /// TAR's bytes from the start of the frame holding `offset` (see [`Compressor::plain_start`]),
+    /// compresses each frame with `job` (which checks the recorded size) and drops what comes
+    /// before `offset`; the seek table follows the last frame.
+    pub(crate) fn framed(frames: Arc<Frames>, offset: u64, job: Arc<Job>) -> Result<Compressor> {
+        let (next, skip, table_from) = match frames.frame_at(offset) {
+            Some(k) => (k, offset - frames.compressed(k).0, 0),
+            None => (
+                frames.len(),
+                0,
+                offset.min(frames.total()) - frames.frames_end(),
+            ),
+        };
+        let pool = Pool::new("frame compressor", frames.compress().threads(), job)?;
+        Ok(Compressor {
+            engine: Engine::Frames(Box::new(Framing {
+                pool,
+                frames,
+                next,
+                table_from,
+            })),
+            staged: Vec::new(),
+            out: Vec::new(),
+            out_pos: 0,
+            emitted: offset,
+            skip,
+            finished: false,
+        })
+    }
+
+    /// Where in the TAR a framed compressor wants its bytes from: its first frame's start (the
+    /// TAR's end when it starts in the seek table); 0 for the others.
+    pub(crate) fn plain_start(&self) -> u64 {
+        match &self.engine {
+            Engine::Frames(f) if f.next < f.frames.len() => f.frames.plain(f.next).0,
+            Engine::Frames(f) => f.frames.tar_size(),
+            _ => 0,
+        }
+    }
+
+    /// Uncompressed bytes compressed at a time: a gzip member, a zstd chunk, the current frame.
+    fn unit(&self) -> Result<usize> {
+        Ok(match &self.engine {
             Engine::Gzip(_) => GZIP_MEMBER,
             Engine::Zstd(_) => CHUNK,
-        }
+            Engine::Frames(f) if f.next < f.frames.len() => {
+                let (a, b) = f.frames.plain(f.next);
+                (b - a) as usize
+            }
+            Engine::Frames(_) => {
+                return Err(Error::corrupt(
+                    "tape",
+                    "the TAR stream goes on past its last frame",
+                ))
+            }
+        })
     }
 
     /// Takes uncompressed bytes; compressed output may follow in [`Compressor::output`].
     pub(crate) fn write(&mut self, mut bytes: &[u8]) -> Result<()> {
-        let unit = self.unit();
         while !bytes.is_empty() {
+            let unit = self.unit()?;
             let n = bytes.len().min(unit - self.staged.len());
             self.staged.extend_from_slice(&bytes[..n]);
             bytes = &bytes[n..];
@@ -205,6 +276,29 @@ impl Compressor {
                 }
                 if end {
                     g.finish(&mut self.out)?;
+                }
+            }
+            Engine::Frames(f) => {
+                if !self.staged.is_empty() {
+                    let data = std::mem::take(&mut self.staged);
+                    f.pool.submit(data, &mut self.out)?;
+                    f.next += 1;
+                }
+                if end {
+                    if f.next != f.frames.len() {
+                        return Err(Error::corrupt(
+                            "tape",
+                            format!(
+                                "the TAR stream ended in frame {} of {}",
+                                f.next,
+                                f.frames.len()
+                            ),
+                        ));
+                    }
+                    f.pool.finish(&mut self.out)?;
+                    let mut table = vec![0; f.frames.seek_table_len() as usize];
+                    let n = f.frames.seek_table_at(f.table_from, &mut table);
+                    self.out.extend_from_slice(&table[..n]);
                 }
             }
             Engine::Zstd(z) => {
@@ -253,7 +347,13 @@ impl Compressor {
     }
 
     /// Compressed bytes not handed out yet.
-    pub(crate) fn pending(&self) -> usize {
+    pub(crate) fn pending(&mut self) -> usize {
+        // A stream started inside a frame drops the frame's bytes before its start.
+        if self.skip > 0 {
+            let d = (self.out.len() - self.out_pos).min(self.skip as usize);
+            self.out_pos += d;
+            self.skip -= d as u64;
+        }
         self.out.len() - self.out_pos
     }
 

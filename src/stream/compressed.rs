@@ -5,8 +5,11 @@
 //! `FileEnd` keep the uncompressed TAR's offsets, and come when the TAR stream reaches them, which
 //! may be before the compressor has let out the entry's bytes.
 
+use std::sync::Arc;
+
 use crate::compress::{Compress, Compressor};
 use crate::error::Result;
+use crate::tape::Tape;
 
 use super::{read::push_fed, Emitted, Event, Inner, Stored, Stream, BUFFER_SIZE};
 
@@ -32,7 +35,24 @@ impl Compressing {
         })
     }
 
-    /// Compressed bytes handed out so far.
+    /// The stream of a seekable tape from compressed byte `offset`, with the TAR offset its
+    /// uncompressed stream must start at.
+    pub(super) fn framed(tape: &Arc<Tape>, offset: u64) -> Result<Option<(Compressing, u64)>> {
+        let Some(frames) = tape.frames().cloned() else {
+            return Ok(None);
+        };
+        let first = frames.frame_at(offset).unwrap_or(frames.len());
+        let job = crate::seekable::frame_job(tape.clone(), frames.clone(), first);
+        let z = Compressor::framed(frames, offset, job)?;
+        let start = z.plain_start();
+        let c = Compressing {
+            z,
+            state: State::Running,
+        };
+        Ok(Some((c, start)))
+    }
+
+    /// The compressed offset of the next byte handed out.
     pub(super) fn emitted(&self) -> u64 {
         self.z.emitted()
     }

@@ -190,6 +190,19 @@ impl Stream {
     /// A stream of `tape` starting at archive offset `offset` (at most the total size). A tape
     /// with deflated entries only streams from 0 ([`Error::NotRandomAccess`] otherwise).
     pub fn new(tape: Arc<Tape>, offset: u64, md5: bool) -> Result<Stream> {
+        if let Some((c, start)) = compressed::Compressing::framed(&tape, offset)? {
+            let total = tape.total_size();
+            if offset > total {
+                return Err(Error::InvalidArgument(format!(
+                    "start offset {offset} is past the end of the archive ({total} bytes)"
+                )));
+            }
+            return Ok(Stream {
+                inner: Inner::Stored(Box::new(Stored::new(tape, start, md5)?)),
+                reading: read::ReadState::default(),
+                compress: Some(Box::new(c)),
+            });
+        }
         let compress = match tape.compression() {
             Some(c) => {
                 if offset > 0 {
@@ -321,7 +334,7 @@ struct Stored {
 
 impl Stored {
     fn new(tape: Arc<Tape>, offset: u64, md5: bool) -> Result<Stored> {
-        let total = tape.total_size();
+        let total = tape.layout().total_size();
         if offset > total {
             return Err(Error::InvalidArgument(format!(
                 "start offset {offset} is past the end of the archive ({total} bytes)"
@@ -509,7 +522,7 @@ impl Stored {
                     }
                 }
                 Phase::Trailer => {
-                    let total = self.tape.total_size();
+                    let total = self.tape.layout().total_size();
                     if self.pos >= total {
                         self.phase = Phase::Completed;
                         continue;
