@@ -5,8 +5,8 @@
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::compress::frames::{compress_frame, cut};
-use crate::compress::{engine_version, Compress, Frames, Job};
+use crate::compress::frames::{compress_frame, cut, engine};
+use crate::compress::{Compress, Frames, Job};
 use crate::error::{Error, Result};
 use crate::layout::{Format, Position};
 use crate::tape::Tape;
@@ -146,8 +146,13 @@ impl Tape {
             return Err(e);
         }
         let sizes: Vec<u32> = sizes.into_iter().map(AtomicU32::into_inner).collect();
-        let engine = engine_version(compress.compression());
-        let frames = Frames::new(compress, frame_size, engine, starts, &sizes)?;
+        let frames = Frames::new(
+            compress,
+            frame_size,
+            engine(compress.compression()),
+            starts,
+            &sizes,
+        )?;
         let plain = self.fingerprint()?;
         self.set_frames(frames, Some(&plain));
         Ok(())

@@ -90,11 +90,7 @@ pub fn range(tape: &Tape, part_size: u64, part: u64) -> Result<(u64, u64)> {
 pub fn manifest(tape: &Tape, part_size: u64, part: u64) -> Result<Vec<ManifestItem>> {
     tape.check_random_access()?;
     if let Some(f) = tape.frames() {
-        return Err(Error::Unsupported(format!(
-            "a manifest gives each entry's bytes in a part, but this tape's bytes are {} frames, \
-             which mix entries: locate an entry for the frames and parts that hold it",
-            f.compress().compression().name()
-        )));
+        return framed_manifest(tape, f, part_size, part);
     }
     let (start, end) = range(tape, part_size, part)?;
     let mut items = Vec::new();
@@ -129,6 +125,81 @@ pub fn manifest(tape: &Tape, part_size: u64, part: u64) -> Result<Vec<ManifestIt
             content_offset: c0.saturating_sub(slot.data_offset()).min(slot.entry.size),
             size: slot.entry.size,
         });
+        i += 1;
+    }
+    Ok(items)
+}
+
+/// The manifest of a part of a tape with frames: the entries whose frames overlap the part, with
+/// the compressed bytes of those frames in it (frame by frame: a frame cut by the part's edge is
+/// decoded with the neighbouring part).
+fn framed_manifest(
+    tape: &Tape,
+    f: &crate::compress::Frames,
+    part_size: u64,
+    part: u64,
+) -> Result<Vec<ManifestItem>> {
+    let (start, end) = range(tape, part_size, part)?;
+    let mut items = Vec::new();
+    let Some(first) = f.frame_at(start) else {
+        return Ok(items); // the part holds only the seek table
+    };
+    let plain_start = f.plain(first).0;
+    let plain_end = f.plain(f.frame_at(end - 1).unwrap_or(f.len() - 1)).1;
+    // The compressed bytes of the frames holding TAR bytes [a, b), within the part.
+    let extent = |a: u64, b: u64| {
+        let (c0, c1) = (
+            f.compressed(f.frame_of_plain(a)).0,
+            f.compressed(f.frame_of_plain(b - 1)).1,
+        );
+        (
+            c0,
+            c1,
+            c0.max(start) - start,
+            c1.min(end).max(start) - start,
+        )
+    };
+    let mut i = match tape.layout().find(plain_start)? {
+        Position::Entry(i) => i,
+        _ => return Ok(items),
+    };
+    while i < tape.len() {
+        let slot = tape.slot(i)?;
+        if slot.header_offset >= plain_end {
+            break;
+        }
+        let (c0, c1, from, to) = extent(slot.header_offset, slot.end_offset());
+        let (content_range, content_offset) = if slot.entry.size > 0 {
+            let (_, _, a, b) = extent(slot.data_offset(), slot.content_end());
+            // The content offset where the first frame of the content that starts in this part
+            // begins (0 when the content starts in it).
+            let k = f.frame_of_plain(slot.data_offset());
+            let k = if f.compressed(k).0 < start { k + 1 } else { k };
+            let at = f.plain(k.min(f.len() - 1)).0;
+            (
+                (a, b),
+                at.saturating_sub(slot.data_offset()).min(slot.entry.size),
+            )
+        } else {
+            ((from, from), 0)
+        };
+        let role = match (c0 >= start, c1 <= end) {
+            (true, true) => Role::Whole,
+            (true, false) => Role::Head,
+            (false, false) => Role::Body,
+            (false, true) => Role::Tail,
+        };
+        if from < to {
+            items.push(ManifestItem {
+                index: i,
+                name: slot.entry.name.to_vec(),
+                role,
+                range: (from, to),
+                content_range,
+                content_offset,
+                size: slot.entry.size,
+            });
+        }
         i += 1;
     }
     Ok(items)

@@ -108,8 +108,9 @@ pub struct BuildOptions {
     pub compress: CompressOptions,
 }
 
-/// Compressing the whole TAR stream (gzip or zstd): deterministic, the same bytes for any number
-/// of threads; the archive is then stream-only (no offsets, ranges or volumes).
+/// Compressing the TAR (gzip or zstd): deterministic, the same bytes for any number of threads.
+/// As one stream the archive is stream-only (no size, offsets, ranges or volumes); in frames
+/// (--seekable; always for record and serve) it keeps all of them.
 #[derive(Debug, Args)]
 pub struct CompressOptions {
     /// Compress the TAR stream: gzip or zstd, with a level after = (gzip 1-9, default 6; zstd
@@ -126,6 +127,16 @@ pub struct CompressOptions {
     /// Compression threads (the bytes do not depend on it).
     #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub compress_threads: u32,
+    /// Compress in frames whose compressed sizes are recorded first (small files packed, large
+    /// ones cut every --frame-size bytes), so that the compressed archive has a known size and
+    /// offsets: ranges, resume, volumes and uploads work on it. zstd frames end with the zstd
+    /// seekable format's seek table; plain `zstd -d` and `gzip -d` read it. Compresses twice
+    /// (once to learn the sizes). zstd unless --compress says otherwise.
+    #[arg(long)]
+    pub seekable: bool,
+    /// Uncompressed bytes per frame, 64K to 64M (default 1M); implies --seekable.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub frame_size: Option<u64>,
 }
 
 impl CompressOptions {
@@ -135,12 +146,25 @@ impl CompressOptions {
             (Some(c), _, _) => c,
             (None, true, _) => (tartape::Compression::Gzip, 0),
             (None, _, true) => (tartape::Compression::Zstd, 0),
+            _ if self.seekable() => (tartape::Compression::Zstd, 0),
             _ => return Ok(None),
         };
         tartape::Compress::new(c, level)
             .and_then(|c| c.with_threads(self.compress_threads))
             .map(Some)
             .map_err(|e| e.to_string())
+    }
+}
+
+impl CompressOptions {
+    /// In frames (--seekable or --frame-size).
+    pub fn seekable(&self) -> bool {
+        self.seekable || self.frame_size.is_some()
+    }
+
+    /// The frame size asked for, or the default.
+    pub fn frame_size(&self) -> u64 {
+        self.frame_size.unwrap_or(tartape::DEFAULT_FRAME_SIZE)
     }
 }
 

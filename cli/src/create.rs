@@ -18,9 +18,64 @@ pub fn run(args: CreateArgs) -> Result<u8, Failure> {
     let scan = Progress::scan(args.output.quiet);
     add_paths(&mut builder, &args.paths, &scan)?;
     drop(scan);
-    let tape = Arc::new(builder.seal().map_err(|e| e.to_string())?);
-    write_tape(&tape, &args.output)?;
+    let mut tape = builder.seal().map_err(|e| e.to_string())?;
+    compress(
+        &mut tape,
+        &args.build.compress,
+        false,
+        &Progress::scan(args.output.quiet),
+    )?;
+    write_tape(&Arc::new(tape), &args.output)?;
     Ok(0)
+}
+
+/// Applies the compression options to a sealed (or opened) tape: frames recorded when `frames`
+/// or --seekable asks for them, one compressed stream otherwise. A tape that has frames (from a
+/// catalog) keeps them and takes the thread count only.
+pub fn compress(
+    tape: &mut Tape,
+    o: &crate::cli::CompressOptions,
+    frames: bool,
+    progress: &Progress,
+) -> Result<(), Failure> {
+    if tape.frames().is_some() {
+        if o.compress.is_some() || o.gzip || o.zstd || o.seekable() {
+            let f = tape.frames().expect("checked");
+            return Err(format!(
+                "the catalog is already compressed, in {} frames of {} level {}: give no \
+                 compression options",
+                f.len(),
+                f.compress().compression().name(),
+                f.compress().level()
+            ));
+        }
+        return tape
+            .set_frame_threads(o.compress_threads)
+            .map_err(|e| e.to_string());
+    }
+    let Some(c) = o.get()? else {
+        return Ok(());
+    };
+    if tape.format() != Format::Tar {
+        return Err(
+            "--compress applies to --format tar (ZIP compresses entries: --deflate)".into(),
+        );
+    }
+    if !(frames || o.seekable()) {
+        return tape.set_compression(Some(c)).map_err(|e| e.to_string());
+    }
+    let tar = tape.layout().total_size();
+    progress.message(format!(
+        "compressing every frame ({}) to learn its size",
+        c.compression().name()
+    ));
+    tape.record_frames(c, o.frame_size(), &|n| {
+        progress.message(format!(
+            "compressing every frame: {}%",
+            n.saturating_mul(100) / tar.max(1)
+        ))
+    })
+    .map_err(|e| format!("compressing in frames: {e}"))
 }
 
 /// A builder with the walk and format options applied.
@@ -36,13 +91,10 @@ pub fn builder(o: &BuildOptions) -> Result<TapeBuilder, Failure> {
         }
         builder.set_deflate(level).map_err(|e| e.to_string())?;
     }
-    if let Some(c) = o.compress.get()? {
-        if o.format != FormatArg::Tar {
-            return Err(
-                "--compress applies to --format tar (ZIP compresses entries: --deflate)".into(),
-            );
-        }
-        builder.set_compression(Some(c));
+    if o.compress.get()?.is_some() && o.format != FormatArg::Tar {
+        return Err(
+            "--compress applies to --format tar (ZIP compresses entries: --deflate)".into(),
+        );
     }
     if let Some(align) = o.align {
         if o.format != FormatArg::Tar {

@@ -32,11 +32,6 @@ pub fn default_catalog(dir: &Path) -> PathBuf {
 
 /// Runs `tartape record`.
 pub fn record(args: RecordArgs) -> Result<u8, Failure> {
-    if args.build.compress.get()?.is_some() {
-        return Err(
-            "a catalog does not record compression: give --compress to tartape play instead".into(),
-        );
-    }
     let mut builder = builder(&args.build)?;
     let mut checksums = Checksums::NONE;
     for (on, c) in [
@@ -58,7 +53,9 @@ pub fn record(args: RecordArgs) -> Result<u8, Failure> {
     if !checksums.is_empty() {
         scan.message("hashing every file".into());
     }
-    let tape = builder.seal().map_err(|e| e.to_string())?;
+    let mut tape = builder.seal().map_err(|e| e.to_string())?;
+    // A catalog's compression is always in frames: a stream-only tape would have no offsets.
+    crate::create::compress(&mut tape, &args.build.compress, true, &scan)?;
     drop(scan);
     tape.save(&catalog).map_err(|e| e.to_string())?;
     println!("catalog: {}", catalog.display());
@@ -70,6 +67,18 @@ pub fn record(args: RecordArgs) -> Result<u8, Failure> {
     match tape.size() {
         Ok(size) => println!("total size: {size} bytes ({})", human(size)),
         Err(_) => println!("total size: unknown until streamed (deflated entries)"),
+    }
+    if let Some(f) = tape.frames() {
+        let tar = tape.layout().total_size();
+        println!(
+            "frames: {} of at most {} bytes, {} level {} ({}), {:.2}% of the TAR's {tar} bytes",
+            f.len(),
+            f.frame_size(),
+            f.compress().compression().name(),
+            f.compress().level(),
+            f.engine(),
+            f.total() as f64 * 100.0 / tar.max(1) as f64
+        );
     }
     if let Some(part_size) = args.part_size {
         let checksum = crate::upload::checksum_of(args.checksum.unwrap_or(ChecksumArg::Md5));
@@ -85,9 +94,9 @@ pub fn record(args: RecordArgs) -> Result<u8, Failure> {
 /// Runs `tartape play`.
 pub fn play(args: PlayArgs) -> Result<u8, Failure> {
     let mut tape = Tape::open(&args.catalog).map_err(|e| e.to_string())?;
-    if let Some(c) = args.compress.get()? {
-        tape.set_compression(Some(c)).map_err(|e| e.to_string())?;
-    }
+    let progress = Progress::scan(args.output.quiet);
+    crate::create::compress(&mut tape, &args.compress, false, &progress)?;
+    drop(progress);
     let tape = Arc::new(tape);
     write_tape(&tape, &args.output)?;
     Ok(0)

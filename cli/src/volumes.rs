@@ -96,16 +96,27 @@ pub fn locate(args: LocateArgs) -> Result<u8, Failure> {
     let part_size = size.unwrap_or(tape.total_size().div_ceil(512).max(1) * 512);
     let loc = volume::locate(&tape, name, part_size).map_err(|e| e.to_string())?;
     if as_json {
+        let compressed = loc.compressed.map_or(String::new(), |(a, b)| {
+            format!(", \"compressed_offset\": {a}, \"compressed_end\": {b}")
+        });
         println!(
-            "{{\"index\": {}, \"header_offset\": {}, \"data_offset\": {}, \"end_offset\": {}, \"size\": {}, \"part_size\": {part_size}, \"first_part\": {}, \"last_part\": {}}}",
+            "{{\"index\": {}, \"header_offset\": {}, \"data_offset\": {}, \"end_offset\": {}, \"size\": {}, \"part_size\": {part_size}, \"first_part\": {}, \"last_part\": {}{compressed}}}",
             loc.index, loc.header_offset, loc.data_offset, loc.end_offset, loc.size, loc.first_part, loc.last_part
         );
     } else {
         println!("entry {} {}", loc.index, name.escape_ascii());
+        let tar = if loc.compressed.is_some() {
+            " in the TAR"
+        } else {
+            ""
+        };
         println!(
-            "header at {}, content at {} ({} bytes), ends at {}",
+            "header at {}, content at {} ({} bytes), ends at {}{tar}",
             loc.header_offset, loc.data_offset, loc.size, loc.end_offset
         );
+        if let Some((a, b)) = loc.compressed {
+            println!("compressed: bytes {a} to {b} of the archive (the frames that hold it)");
+        }
         if size.is_some() {
             println!(
                 "parts {} to {} (of {part_size} bytes)",

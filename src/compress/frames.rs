@@ -10,7 +10,7 @@
 
 use zstd::zstd_safe::{self, CCtx, CParameter};
 
-use super::{engine_version, Compress};
+use super::Compress;
 use crate::layout::Layout;
 use crate::reader::Compression;
 use crate::{Error, Result};
@@ -90,6 +90,14 @@ pub fn cut(layout: &Layout, frame_size: u64) -> Result<Vec<u64>> {
     piece(layout.trailer_offset(), total, &mut starts);
     starts.push(total);
     Ok(starts)
+}
+
+/// What frame sizes depend on: the library and its version ("libzstd 1.5.7", "miniz_oxide 0.9").
+pub fn engine(compression: Compression) -> String {
+    match compression {
+        Compression::Gzip => "miniz_oxide 0.9".into(),
+        other => super::engine_version(other),
+    }
 }
 
 /// `data` compressed as one frame: a zstd frame with its content size and checksum (libzstd's
@@ -323,7 +331,7 @@ impl Frames {
         let out = compress_frame(c.compression(), c.level(), plain)?;
         let want = self.size(k);
         if out.len() != want as usize {
-            let now = engine_version(c.compression());
+            let now = engine(c.compression());
             let why = if now == self.engine {
                 format!(
                     "the content changed without its size and mtime changing (the sizes were \

@@ -363,6 +363,12 @@ impl Archive {
                 Some(index) => {
                     unpack::index::Unpacked::from_saved(store, compression, index, &limits)?
                 }
+                None if compression == Compression::Zstd => {
+                    match unpack::index::Unpacked::from_seek_table(store, &limits)? {
+                        Ok(u) => u,
+                        Err(store) => unpack::index::Unpacked::index(store, compression, &limits)?,
+                    }
+                }
                 None => unpack::index::Unpacked::index(store, compression, &limits)?,
             };
             store = Store::Unpacked(Arc::new(unpacked));

@@ -150,6 +150,8 @@ pub struct TapeBody {
     pending: Option<Read>,
     /// The first chunk, read before the response was started.
     primed: Option<Bytes>,
+    /// Offsets are in the uncompressed TAR (a member of a compressed tape), not the archive.
+    in_tar: bool,
     _active: Active,
 }
 
@@ -160,6 +162,7 @@ impl TapeBody {
         archive: Arc<Archive>,
         version: Arc<Version>,
         segments: Vec<Segment>,
+        in_tar: bool,
     ) -> Result<TapeBody, tartape::Error> {
         let mut body = TapeBody {
             archive,
@@ -167,6 +170,7 @@ impl TapeBody {
             segments: segments.into(),
             pending: None,
             primed: None,
+            in_tar,
             _active: Active::new(),
         };
         body.advance();
@@ -196,9 +200,13 @@ impl TapeBody {
             self.segments.pop_front();
         }
         let tape = self.version.tape.clone();
+        let in_tar = self.in_tar;
         self.pending = Some(tokio::task::spawn_blocking(move || {
             let mut buf = take_buffer(size);
-            let got = tape.read_at(at, &mut buf[..n])?;
+            let got = match in_tar {
+                true => tape.read_tar_at(at, &mut buf[..n])?,
+                false => tape.read_at(at, &mut buf[..n])?,
+            };
             if got < n {
                 return Err(tartape::Error::corrupt(
                     "archive",

@@ -31,6 +31,8 @@ struct Resource {
     validators: Validators,
     /// Where its bytes lie in the archive (`None`: a deflated ZIP, stream-only).
     span: Option<(u64, u64)>,
+    /// The span is in the uncompressed TAR (a member of a compressed tape), not the archive.
+    in_tar: bool,
     content_type: &'static str,
     disposition: String,
 }
@@ -105,10 +107,13 @@ async fn answer(req: &Request<Incoming>, state: &State, log: LogLine) -> Respons
 }
 
 fn archive_resource(archive: &Arc<Archive>, version: Arc<Version>) -> Resource {
-    let (content_type, span) = match version.extension() {
-        "zip" => ("application/zip", version.size.map(|s| (0, s))),
-        _ => ("application/x-tar", version.size.map(|s| (0, s))),
+    let content_type = match version.extension() {
+        "zip" => "application/zip",
+        "tar.zst" => "application/zstd",
+        "tar.gz" => "application/gzip",
+        _ => "application/x-tar",
     };
+    let span = version.size.map(|s| (0, s));
     Resource {
         validators: Validators {
             etag: version.etag.clone(),
@@ -118,6 +123,7 @@ fn archive_resource(archive: &Arc<Archive>, version: Arc<Version>) -> Resource {
         archive: archive.clone(),
         version,
         span,
+        in_tar: false,
         content_type,
     }
 }
@@ -152,6 +158,7 @@ fn member_resource(
         content_type: names::content_type(base),
         disposition: names::disposition("inline", base),
         span: Some((slot.data_offset(), slot.entry.size)),
+        in_tar: true,
         archive: archive.clone(),
         version,
     })
@@ -346,7 +353,7 @@ async fn send(
     if head {
         return finish(builder, status, Content::Empty, Some(declared), log);
     }
-    match TapeBody::start(r.archive.clone(), r.version.clone(), segments).await {
+    match TapeBody::start(r.archive.clone(), r.version.clone(), segments, r.in_tar).await {
         Ok(body) => finish(
             builder,
             status,

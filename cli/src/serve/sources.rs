@@ -75,9 +75,12 @@ impl Version {
 
     /// The archive's file extension.
     pub fn extension(&self) -> &'static str {
-        match self.tape.format() {
-            Format::Tar => "tar",
-            Format::Zip => "zip",
+        let compression = self.tape.frames().map(|f| f.compress().compression());
+        match (self.tape.format(), compression) {
+            (Format::Zip, _) => "zip",
+            (Format::Tar, Some(tartape::Compression::Zstd)) => "tar.zst",
+            (Format::Tar, Some(tartape::Compression::Gzip)) => "tar.gz",
+            (Format::Tar, _) => "tar",
         }
     }
 }
@@ -107,9 +110,14 @@ impl Builder {
                 for s in builder.skipped() {
                     eprintln!("tartape: serve: skipped {} {}", s.kind, s.path.display());
                 }
-                builder
+                let mut tape = builder
                     .seal()
-                    .map_err(|e| format!("{}: {e}", path.display()))
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                // Served with ranges, so compressed in frames.
+                let quiet = crate::progress::Progress::scan(true);
+                crate::create::compress(&mut tape, &self.options.compress, true, &quiet)
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                Ok(tape)
             }
         }
     }

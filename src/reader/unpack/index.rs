@@ -93,6 +93,49 @@ impl Unpacked {
         })
     }
 
+    /// The uncompressed view of a zstd archive that ends with a seek table (the zstd seekable
+    /// format, as tartape's seekable tapes write it), without the decoding pass: a restart point
+    /// at every frame. Used only when the table is consistent with the archive: its frames' sizes
+    /// add up to the bytes before it, and every frame's header declares the content size the
+    /// table gives (so that no frame can shift the offsets after it); otherwise `None`, and the
+    /// archive is indexed by decoding it. As with a saved index, the checksums of the frames no
+    /// read decodes are not checked.
+    pub(crate) fn from_seek_table(raw: Store, limits: &Limits) -> Result<Result<Unpacked, Store>> {
+        let Some(frames) = seek_table(&raw)? else {
+            return Ok(Err(raw));
+        };
+        let what = format!("{} (zstd)", raw.describe());
+        let mut points = Vec::with_capacity(frames.len());
+        let (mut input, mut output) = (0u64, 0u64);
+        let mut head = [0u8; 18];
+        for (c, d) in frames {
+            let n = raw.read_at(input, &mut head)?;
+            let declared = zstd::zstd_safe::get_frame_content_size(&head[..n])
+                .ok()
+                .flatten();
+            if declared != Some(d) {
+                return Ok(Err(raw));
+            }
+            points.push(Point {
+                input,
+                output,
+                resume: Resume::Fresh,
+            });
+            input += c;
+            output += d;
+        }
+        check_limits(output, raw.len(), limits, &what)?;
+        Ok(Ok(Unpacked {
+            raw,
+            compression: Compression::Zstd,
+            len: output,
+            points,
+            cursors: Mutex::new(Vec::new()),
+            limits: limits.clone(),
+            what,
+        }))
+    }
+
     /// The restart points as an index file's content (see [`super::saved`]).
     pub(crate) fn to_saved(&self) -> Result<Vec<u8>> {
         Ok(saved::encode(&Saved {
@@ -271,6 +314,42 @@ pub(crate) fn check_limits(out: u64, input: u64, limits: &Limits, what: &str) ->
         )));
     }
     Ok(())
+}
+
+/// The frames (compressed and uncompressed sizes) of a seek table at the end of `raw`, when there
+/// is one and its frames' compressed sizes add up to the bytes before it.
+fn seek_table(raw: &Store) -> Result<Option<Vec<(u64, u64)>>> {
+    const FOOTER: u64 = 9;
+    if raw.len() < 8 + FOOTER {
+        return Ok(None);
+    }
+    let mut footer = [0u8; 9];
+    raw.read_exact_at(raw.len() - FOOTER, &mut footer, "zstd seek table")?;
+    let le = |b: &[u8]| u32::from_le_bytes(b.try_into().expect("4"));
+    if le(&footer[5..9]) != 0x8F92_EAB1 || footer[4] & 0x7c != 0 {
+        return Ok(None);
+    }
+    let count = u64::from(le(&footer[0..4]));
+    let entry = if footer[4] & 0x80 != 0 { 12 } else { 8 };
+    let table = 8 + count * entry + FOOTER;
+    if count == 0 || table > raw.len() || count > 64 << 20 {
+        return Ok(None);
+    }
+    let start = raw.len() - table;
+    let mut bytes = vec![0u8; table as usize];
+    raw.read_exact_at(start, &mut bytes, "zstd seek table")?;
+    if le(&bytes[0..4]) != 0x184D_2A5E || u64::from(le(&bytes[4..8])) != table - 8 {
+        return Ok(None);
+    }
+    let frames: Vec<(u64, u64)> = bytes[8..8 + (count * entry) as usize]
+        .chunks_exact(entry as usize)
+        .map(|e| (u64::from(le(&e[0..4])), u64::from(le(&e[4..8]))))
+        .collect();
+    let sum: u64 = frames.iter().map(|f| f.0).sum();
+    if sum != start || frames.iter().any(|f| f.0 == 0) {
+        return Ok(None);
+    }
+    Ok(Some(frames))
 }
 
 /// The CRC-32 of all the bytes of `store`.
