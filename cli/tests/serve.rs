@@ -909,3 +909,103 @@ fn bad_arguments_and_sources_answer_in_one_line_with_status_2() {
         );
     }
 }
+
+#[test]
+fn a_seekable_compressed_archive_is_served_like_a_static_file() {
+    need("aria2c");
+    need("zstd");
+    let root = scratch("seekable");
+    let dir = tree(&root, "packed", 6 << 20);
+    let want = create(&dir, &["--zstd", "--frame-size", "256K"]);
+    let plain = create(&dir, &[]);
+    let args = [
+        OsStr::new("--zstd"),
+        OsStr::new("--frame-size"),
+        OsStr::new("256K"),
+        os(&dir),
+    ];
+    let server = Server::start(&root, &args);
+    let url = server.url("/packed.tar.zst");
+
+    // Whole, with the size and type a static .tar.zst would have.
+    let out = root.join("full.tar.zst");
+    let r = curl(&["-o", out.to_str().unwrap(), "-D", "-", &url]);
+    assert!(r.status.success(), "{r:?}");
+    assert!(
+        fs::read(&out).unwrap() == want,
+        "full download differs from create --seekable"
+    );
+    let head = String::from_utf8_lossy(&r.stdout).to_ascii_lowercase();
+    assert!(
+        head.contains(&format!("content-length: {}", want.len())),
+        "{head}"
+    );
+    assert!(head.contains("content-type: application/zstd"), "{head}");
+    assert!(head.contains("accept-ranges: bytes"), "{head}");
+    let unpacked = Command::new("zstd")
+        .args(["-d", "-c"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(unpacked.stdout == plain, "zstd -d gives the plain TAR");
+
+    // Ranges inside frames, across frame edges and in the seek table at the end.
+    let n = want.len();
+    for (a, b) in [
+        (0, 99),
+        (1000, 300_000),
+        (n / 2, n / 2 + 777_777),
+        (n - 40, n - 1),
+    ] {
+        let r = curl(&["-s", "-r", &format!("{a}-{b}"), &url]);
+        assert!(r.stdout == want[a..=b], "range {a}-{b}");
+    }
+    // Resumed, and fetched on 8 connections.
+    let part = root.join("part.tar.zst");
+    fs::write(&part, &want[..n / 3]).unwrap();
+    let r = curl(&["-s", "-C", "-", "-o", part.to_str().unwrap(), &url]);
+    assert!(r.status.success(), "{r:?}");
+    assert!(fs::read(&part).unwrap() == want, "curl -C - resumed");
+    let adir = root.join("a");
+    let r = Command::new("aria2c")
+        .args([
+            "-q",
+            "-x8",
+            "-s8",
+            "-k1M",
+            "--min-split-size=1M",
+            "--file-allocation=none",
+        ])
+        .arg("-d")
+        .arg(&adir)
+        .arg(&url)
+        .output()
+        .unwrap();
+    assert!(r.status.success(), "{r:?}");
+    assert!(
+        fs::read(adir.join("packed.tar.zst")).unwrap() == want,
+        "aria2c -x8"
+    );
+
+    // A member is its uncompressed content, with ranges too.
+    let r = curl(&["-s", &server.url("/packed.tar.zst/packed/sub/hello.txt")]);
+    assert_eq!(r.stdout, b"hello, world\n");
+    let r = curl(&[
+        "-s",
+        "-r",
+        "7-11",
+        &server.url("/packed.tar.zst/packed/sub/hello.txt"),
+    ]);
+    assert_eq!(r.stdout, b"world");
+    let big = fs::read(dir.join("big.bin")).unwrap();
+    let r = curl(&[
+        "-s",
+        "-r",
+        "5000000-5100000",
+        &server.url("/packed.tar.zst/packed/big.bin"),
+    ]);
+    assert!(
+        r.stdout == big[5_000_000..=5_100_000],
+        "a range of a member"
+    );
+}

@@ -165,6 +165,7 @@ fn uploads_against_a_real_s3_server() {
     a_changed_source_stops_the_upload_and_leaves_it_resumable(&s, &root);
     bad_input_is_one_line_and_nothing_is_completed(&s, &catalog);
     a_server_restart_mid_upload_is_resumed(&mut s, &catalog, &archive);
+    a_seekable_compressed_catalog_uploads_with_its_predicted_etag(&s, &dir, &root);
     let _ = fs::remove_dir_all(&root);
 }
 
@@ -681,4 +682,47 @@ fn a_server_restart_mid_upload_is_resumed(s: &mut Seaweed, catalog: &Path, archi
     );
     assert!(out.status.success(), "{out:?}");
     assert_object(s, "restarted.tar", archive, None);
+}
+
+/// A catalog recorded with --zstd: its compressed size and part MD5s are known before one byte is
+/// sent, so the object is exactly `play`'s bytes under the ETag `record` predicted.
+fn a_seekable_compressed_catalog_uploads_with_its_predicted_etag(
+    s: &Seaweed,
+    dir: &Path,
+    root: &Path,
+) {
+    let catalog = root.join("zstd.tartape");
+    let out = tartape(
+        s,
+        &[
+            os("record"),
+            dir.as_os_str(),
+            os("--catalog"),
+            catalog.as_os_str(),
+            os("--zstd"),
+            os("--part-size"),
+            os("5M"),
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let etag = text
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("multipart etag ")
+                .and_then(|r| r.split(": ").nth(1))
+        })
+        .unwrap_or_else(|| panic!("no predicted etag in {text}"))
+        .to_string();
+    let played = tartape(s, &[os("play"), catalog.as_os_str()]);
+    assert!(played.status.success(), "{played:?}");
+    let out = upload(
+        s,
+        &s.endpoint(),
+        &catalog,
+        "tree.tar.zst",
+        &["--part-size", "5M", "--jobs", "3"],
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert_object(s, "tree.tar.zst", &played.stdout, Some(&etag));
 }
