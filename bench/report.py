@@ -546,6 +546,32 @@ class Report:
                 a, b = self.size_of(group, ours), self.size_of(group, theirs)
                 self.target(f"Compressed, {data} set: {what}", f"{r:.2f}", "<= 1.00", r <= 1.0,
                             f"sizes {a:,} vs {b:,} bytes ({100 * (a / b - 1):+.2f}%)")
+        for data in ("text", "small", "large"):
+            group = f"seekable_{data}"
+            if (group, "ours_play_zstd3") not in R:
+                continue
+            self.w(f"### Seekable compressed archive of the `{data}` set: frames of 1 MiB recorded in a catalog")
+            self.w()
+            self.w("`ours_record_zstd3` is `tartape record --zstd --frame-size 1M` (the walk and one compression "
+                   "of every frame, on 2 threads, to learn the sizes); `ours_play_zstd3` streams the compressed "
+                   "archive from the catalog (`play --compress-threads 2`: each frame compressed again, its size "
+                   "checked); against `tar cf - | zstd -3 -T2`. Sizes: the seekable archives (frames and seek "
+                   "table) against one stream of the whole TAR.")
+            self.w()
+            self.wall_table(group, "ours_play_zstd3", ["tar_zstd3_T2", "ours_play_zstd3", "ours_record_zstd3"])
+            for ours, one, what in (("ours_zstd3_frames", "zstd3_one_stream", "zstd -3"),
+                                    ("ours_gzip6_frames", "gzip6_one_stream", "gzip -6")):
+                a, b = self.size_of(group, ours), self.size_of(group, one)
+                cost = 100 * (a / b - 1)
+                if what == "zstd -3":
+                    self.target(f"Seekable, {data} set: size of 1 MiB zstd frames vs one `zstd -3` stream",
+                                f"{cost:+.2f}%", "<= +3%", cost <= 3.0, f"{a:,} vs {b:,} bytes")
+                else:
+                    self.w(f"- gzip -6 in 1 MiB frames: {a:,} bytes against {b:,} for one `gzip -6` stream "
+                           f"({cost:+.2f}%).")
+            r = self.med(group, "ours_play_zstd3") / self.med(group, "tar_zstd3_T2")
+            self.w(f"- streaming the seekable archive takes {r:.2f} of `tar cf - | zstd -3 -T2`'s wall time.")
+            self.w()
         if ("binding", "py_play") in R:
             self.w("### Our Python binding vs the C loop (1 GiB tape, hashing off, in-process)")
             self.w()

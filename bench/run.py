@@ -40,7 +40,8 @@ CONFIGS = {
                   text_files=16, text_mib=1),
 }
 GROUPS = ["large_inproc", "large_pipe", "large_md5", "small", "tree", "memory", "random", "resume",
-          "tartape3", "binding", "compress", "profile", "serve", "write_file", "reflink", "upload"]
+          "tartape3", "binding", "compress", "seekable", "profile", "serve", "write_file", "reflink",
+          "upload"]
 DATASET_VERSION = 1
 
 
@@ -295,6 +296,39 @@ class Harness:
                 got = self.run(f"{pipes[k]} 2>/dev/null | {back} | md5sum", data.parent, shell=True)["stdout"]
                 self.check_equal(group, f"{k} decompresses to the plain TAR", int(got.split()[0], 16),
                                  int(plain.split()[0], 16))
+
+    def g_seekable(self) -> None:
+        # Seekable compressed archives (frames of 1 MiB recorded in a catalog): what recording
+        # costs, streaming the compressed frames (2 threads) against tar piped into zstd, and the
+        # size against one zstd -3 (or gzip -6) stream of the whole TAR: the goal is at most 3%.
+        out = BENCH / "out" / "seekable"
+        out.mkdir(parents=True, exist_ok=True)
+        for data in (self.dataset("text"), self.dataset("small"), self.dataset("large")):
+            name = data.name
+            group = f"seekable_{name}"
+            zcat, gcat = out / f"{name}-zstd.tartape", out / f"{name}-gzip.tartape"
+            self.warm(data)
+            self.alternate(group, {
+                "ours_record_zstd3": (f"{TARTAPE} record --zstd --frame-size 1M {name} --catalog {zcat} "
+                                      "> /dev/null", True),
+                "ours_play_zstd3": (f"{TARTAPE} play {zcat} --compress-threads 2 | cat > /dev/null", True),
+                "tar_zstd3_T2": (f"tar cf - {name} | zstd -3 -T2 -c | cat > /dev/null", True),
+            }, data.parent)
+            self.run(f"{TARTAPE} record --compress gzip=6 --frame-size 1M {name} --catalog {gcat} > /dev/null",
+                     data.parent, shell=True)
+            self.sizes(group, {
+                "ours_zstd3_frames": f"{TARTAPE} play {zcat}",
+                "zstd3_one_stream": f"tar cf - {name} | zstd -3 -c",
+                "ours_gzip6_frames": f"{TARTAPE} play {gcat}",
+                "gzip6_one_stream": f"tar cf - {name} | gzip -6 -c",
+            }, data.parent, times=1)
+            plain = self.run(f"{TARTAPE} create {name} | md5sum", data.parent, shell=True)["stdout"]
+            for cat, back in ((zcat, "zstd -dc"), (gcat, "gzip -dc")):
+                got = self.run(f"{TARTAPE} play {cat} | {back} | md5sum", data.parent, shell=True)["stdout"]
+                self.check_equal(group, f"{cat.name} decompresses to the plain TAR", int(got.split()[0], 16),
+                                 int(plain.split()[0], 16))
+            for cat in (zcat, gcat):
+                cat.unlink(missing_ok=True)
 
     def g_write_file(self) -> None:
         # Writing the archive into a file: ours syncs it before renaming it into place, so the
