@@ -70,11 +70,18 @@ fn make_tree(base: &Path, reverse: bool) -> std::path::PathBuf {
 
 /// Runs `tartape create -o out.tar tree` in `base` under `umask` with extra environment.
 fn create_with(base: &Path, umask: &str, env: &[(&str, &str)]) -> Vec<u8> {
+    create_args(base, umask, env, &[])
+}
+
+/// `tartape create` with `extra` options, as [`create_with`].
+fn create_args(base: &Path, umask: &str, env: &[(&str, &str)], extra: &[&str]) -> Vec<u8> {
     let mut cmd = Command::new("sh");
     cmd.arg("-c")
         .arg(format!("umask {umask} && exec \"$0\" \"$@\""))
         .arg(tartape_bin())
-        .args(["create", "--quiet", "-o", "out.tar", "tree"])
+        .args(["create", "--quiet", "-o", "out.tar"])
+        .args(extra)
+        .arg("tree")
         .current_dir(base);
     for (k, v) in env {
         cmd.env(k, v);
@@ -113,6 +120,26 @@ fn same_tree_gives_same_bytes_across_umask_creation_order_tz_and_locale() {
     // The command line and the library agree.
     let lib = archive_bytes(&tape_of(&[&two.join("tree")]));
     assert!(a == lib, "command line and library differ");
+    // Seekable compressed archives too, whatever the threads.
+    let frames = ["--seekable", "--frame-size", "64K", "--compress-threads"];
+    let a = create_args(
+        one.path(),
+        "022",
+        &[("TZ", "UTC")],
+        &[&frames[..], &["1"]].concat(),
+    );
+    let b = create_args(
+        two.path(),
+        "077",
+        &[("TZ", "Pacific/Kiritimati"), ("LANG", "tr_TR.UTF-8")],
+        &[&frames[..], &["3"]].concat(),
+    );
+    assert!(
+        a == b,
+        "seekable archives differ (sizes {} and {})",
+        a.len(),
+        b.len()
+    );
 }
 
 #[test]

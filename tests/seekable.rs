@@ -306,3 +306,49 @@ fn what_cannot_have_frames_is_refused() {
     ));
     assert!(pushed.frames().is_none());
 }
+
+#[test]
+fn a_damaged_or_cut_seekable_archive_reads_as_corrupt_never_as_other_bytes() {
+    let dir = TempDir::new("seekable-damaged");
+    let root = tree(dir.path());
+    let tape = framed(&root, Compression::Zstd, 1);
+    let whole = events_from(&tape, 0).unwrap();
+    let frames = tape.frames().unwrap().clone();
+    let want_text = std::fs::read(root.join("big/text.txt")).unwrap();
+    // A byte flipped inside a frame of the text file: its seek table is intact, so the archive
+    // opens from it; the frame fails its checks when read.
+    let loc = volume::locate(&tape, b"t/big/text.txt", 512).unwrap();
+    let (c0, c1) = loc.compressed.unwrap();
+    let mut damaged = whole.clone();
+    damaged[(c0 + (c1 - c0) / 2) as usize] ^= 0x40;
+    // Cut inside a frame, and cut inside the seek table.
+    let cut = whole[..(c0 + 1000) as usize].to_vec();
+    let cut_table = whole[..(frames.frames_end() + 10) as usize].to_vec();
+    for (what, bytes) in [("damaged", damaged), ("cut", cut), ("cut table", cut_table)] {
+        let opened = match Archive::from_bytes(bytes) {
+            Err(e) => {
+                assert!(matches!(e, Error::Corrupt { .. }), "{what}: {e:?}");
+                continue;
+            }
+            Ok(a) => a,
+        };
+        let Some(i) = opened
+            .entries()
+            .iter()
+            .position(|e| e.name == b"t/big/text.txt")
+        else {
+            continue;
+        };
+        let mut got = vec![0; want_text.len()];
+        match opened.read_member_at(i, 0, &mut got) {
+            Err(e) => assert!(matches!(e, Error::Corrupt { .. }), "{what}: {e:?}"),
+            Ok(n) => {
+                assert!(what != "damaged", "the damaged frame was read");
+                assert!(
+                    got[..n] == want_text[..n],
+                    "{what}: other bytes than the file's"
+                );
+            }
+        }
+    }
+}
