@@ -25,6 +25,16 @@ pub enum Role {
 }
 
 impl Role {
+    /// The role of an entry that starts in the part (or not) and ends in it (or not).
+    fn of(starts_here: bool, ends_here: bool) -> Role {
+        match (starts_here, ends_here) {
+            (true, true) => Role::Whole,
+            (true, false) => Role::Head,
+            (false, false) => Role::Body,
+            (false, true) => Role::Tail,
+        }
+    }
+
     /// A stable lowercase word.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -110,12 +120,7 @@ pub fn manifest(tape: &Tape, part_size: u64, part: u64) -> Result<Vec<ManifestIt
         } else {
             (from - start, from - start)
         };
-        let role = match (slot.header_offset >= start, slot.end_offset() <= end) {
-            (true, true) => Role::Whole,
-            (true, false) => Role::Head,
-            (false, false) => Role::Body,
-            (false, true) => Role::Tail,
-        };
+        let role = Role::of(slot.header_offset >= start, slot.end_offset() <= end);
         items.push(ManifestItem {
             index: i,
             name: slot.entry.name.to_vec(),
@@ -183,12 +188,7 @@ fn framed_manifest(
         } else {
             ((from, from), 0)
         };
-        let role = match (c0 >= start, c1 <= end) {
-            (true, true) => Role::Whole,
-            (true, false) => Role::Head,
-            (false, false) => Role::Body,
-            (false, true) => Role::Tail,
-        };
+        let role = Role::of(c0 >= start, c1 <= end);
         if from < to {
             items.push(ManifestItem {
                 index: i,
