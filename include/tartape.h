@@ -252,6 +252,8 @@ typedef struct tt_report tt_report;
 // `tt_tape_entry_count`, `tt_tape_entry`) may be called from several threads at once, also while
 // another thread streams. Adding, sealing, `tt_tape_start_at`, `tt_next_event`, `tt_feed` and
 // `tt_feed_end` must not run at the same time as each other on one tape.
+// `tt_tape_record_frames` and `tt_tape_set_frame_threads` must not run at the same time as any
+// other call on the tape.
 typedef struct tt_tape tt_tape;
 
 // One part of a tape. Opaque; open with `tt_volume_open`, free with `tt_volume_free`. It keeps

@@ -20,6 +20,8 @@ use crate::{Compress, Compression, Error, Result};
 /// `tt_tape_entry_count`, `tt_tape_entry`) may be called from several threads at once, also while
 /// another thread streams. Adding, sealing, `tt_tape_start_at`, `tt_next_event`, `tt_feed` and
 /// `tt_feed_end` must not run at the same time as each other on one tape.
+/// `tt_tape_record_frames` and `tt_tape_set_frame_threads` must not run at the same time as any
+/// other call on the tape.
 #[allow(non_camel_case_types)]
 pub struct tt_tape {
     builder: Mutex<Option<TapeBuilder>>,

@@ -88,6 +88,7 @@ static uint8_t *stream_from(tt_tape *tape, uint64_t offset, size_t *len) {
     }
     while ((st = tt_next_event(tape, &ev)) == TT_STATUS_OK) {
         if (ev.type != TT_EVENT_TYPE_DATA) continue;
+        CHECK(tt_tape_frame_count(tape) == 0 || ev.index == UINT64_MAX, "compressed DATA has no entry index");
         CHECK(ev.offset == offset + *len, "DATA at %llu after %zu bytes from %llu", (unsigned long long)ev.offset,
               *len, (unsigned long long)offset);
         while (*len + ev.data_len > cap) buf = realloc(buf, cap *= 2);
