@@ -252,6 +252,8 @@ typedef struct tt_report tt_report;
 // `tt_tape_entry_count`, `tt_tape_entry`) may be called from several threads at once, also while
 // another thread streams. Adding, sealing, `tt_tape_start_at`, `tt_next_event`, `tt_feed` and
 // `tt_feed_end` must not run at the same time as each other on one tape.
+// `tt_tape_record_frames` and `tt_tape_set_frame_threads` must not run at the same time as any
+// other call on the tape.
 typedef struct tt_tape tt_tape;
 
 // One part of a tape. Opaque; open with `tt_volume_open`, free with `tt_volume_free`. It keeps
@@ -319,6 +321,47 @@ typedef struct tt_discrepancy {
   // What the disk holds.
   const char *found;
 } tt_discrepancy;
+
+// One frame of a seekable compressed tape, filled by `tt_tape_frame`: TAR bytes
+// `[tar_offset, tar_offset + tar_length)` compress to archive bytes `[offset, offset + length)`,
+// a zstd frame or a gzip member that decompresses alone.
+typedef struct tt_frame {
+  // Where the frame starts in the uncompressed TAR.
+  uint64_t tar_offset;
+  // Its uncompressed length (at most the frame size; the last one may be shorter).
+  uint64_t tar_length;
+  // Where it starts in the compressed archive (`tt_read_at`, `tt_tape_start_at`).
+  uint64_t offset;
+  // Its compressed length.
+  uint64_t length;
+} tt_frame;
+
+// What a seekable compressed tape's frames are, filled by `tt_tape_frames_info`. `engine` is
+// NUL-terminated, owned by the tape and valid as long as it.
+typedef struct tt_frames_info {
+  // `TT_COMPRESSION_GZIP` or `TT_COMPRESSION_ZSTD`.
+  tt_compression compression;
+  // The level (the default resolved: gzip 6, zstd 3).
+  int32_t level;
+  // The threads streams compress frames on (`tt_tape_set_frame_threads`).
+  uint32_t threads;
+  // The uncompressed size of a frame (the last one may be shorter).
+  uint64_t frame_size;
+  // The number of frames (`tt_tape_frame_count`).
+  uint64_t count;
+  // The uncompressed TAR's size.
+  uint64_t tar_size;
+  // Where the last frame ends: the seek table starts there (zstd).
+  uint64_t frames_end;
+  // The seek table's length: 0 for gzip; for zstd the seekable format's skippable frame,
+  // which `zstd -d` skips.
+  uint64_t seek_table_length;
+  // The compressed archive's size: `frames_end + seek_table_length`, `tt_tape_total_size`.
+  uint64_t total_size;
+  // The library and version that made the recorded sizes ("libzstd 1.5.7"): the same one
+  // must compress the frames again for `tt_read_at` and streams.
+  const char *engine;
+} tt_frames_info;
 
 // One event of a stream, filled by `tt_next_event`.
 //
@@ -637,6 +680,66 @@ tt_status tt_report_item(const struct tt_report *report,
 
 // Frees a report; NULL is a no-op.
 void tt_report_free(struct tt_report *report);
+
+// Makes `tape` a seekable compressed tape (sealing it first if needed): cuts its TAR into
+// frames of at most `frame_size` uncompressed bytes (65536 to 67108864; 0 for 1 MiB), packing
+// small entries together and cutting large ones (docs/COMPRESSION.md), and compresses each once
+// on `threads` threads (1 to 256; 0 for 1) to record its compressed size. `compression` is
+// `TT_COMPRESSION_ZSTD` (frames followed by the zstd seekable format's seek table, which
+// `zstd -d` skips) or `TT_COMPRESSION_GZIP` (one gzip member per frame); `level` is gzip 1 to 9
+// or zstd 1 to 22, 0 for the default (gzip 6, zstd 3). The same entries, compression, level and
+// frame size give the same bytes, whatever the threads. Blocks until every frame is compressed.
+//
+// Afterwards the tape is random-access compressed: `tt_tape_total_size` is the compressed
+// archive's size, `tt_read_at`, `tt_tape_start_at` (at any compressed byte), volumes and the
+// fingerprint are those of the compressed archive, and only the frames a read touches are
+// compressed again, each checked against its recorded size (CHANGED, naming the entry, when one
+// differs). DATA events carry compressed bytes, their `index` `UINT64_MAX`; `tt_tape_entry`
+// and FILE_START/FILE_END keep the TAR's offsets; `tt_tape_frame` maps one to the other.
+// Catalogs saved afterwards keep the frames (format version 3), so an opened catalog is
+// seekable compressed without compressing anything again. A fingerprint obtained before stays
+// allocated but is no longer the tape's.
+//
+// Errors: INVALID_ARGUMENT for a NULL tape, a bad compression, level, frame size or thread
+// count, and for a ZIP tape; UNSUPPORTED for XZ and BZIP2; NOT_RANDOM_ACCESS when a memory
+// entry is fed by `tt_feed`; STATE when the frames are already recorded, when the tape is
+// compressed as one stream (`tt_tape_set_compression`), or when a stream (`tt_tape_start_at`,
+// `tt_next_event`, `tt_read`) or a volume already uses it; CHANGED when a source changed.
+//
+// Threads: no other call on `tape` may run at the same time (not even `tt_read_at`).
+tt_status tt_tape_record_frames(struct tt_tape *tape,
+                                uint32_t compression,
+                                int32_t level,
+                                uint64_t frame_size,
+                                uint32_t threads);
+
+// Sets the threads the streams of a seekable compressed tape compress frames on: 1 (the
+// default) to 256; the bytes are the same for any number (`tt_read_at` compresses only the
+// frames it touches, on the calling thread). For a tape opened from a catalog, which does not
+// record threads. STATE for a tape without frames or one a stream or volume already uses;
+// INVALID_ARGUMENT for 0 or more than 256. No other call on `tape` may run at the same time.
+tt_status tt_tape_set_frame_threads(struct tt_tape *tape, uint32_t threads);
+
+// The number of frames of a seekable compressed tape: 0 for a tape without frames (also one not
+// sealed yet, and a NULL tape). Does not seal the tape. Thread-safe.
+uint64_t tt_tape_frame_count(const struct tt_tape *tape);
+
+// Writes frame `k` (0-based, in archive order) of a seekable compressed tape to `*out`:
+// where it lies in the TAR and in the compressed archive. NOT_FOUND for a tape without frames
+// and past the last frame; `*out` is written only on success. Thread-safe.
+tt_status tt_tape_frame(const struct tt_tape *tape, uint64_t k, struct tt_frame *out);
+
+// Writes the index of the frame holding byte `tar_offset` of the uncompressed TAR to `*k` (an
+// entry's `header_offset`, say: its bytes start in that frame): frames are in TAR order, so an
+// entry's compressed bytes lie in frames `find(header_offset)` to `find(end_offset - 1)`.
+// NOT_FOUND for a tape without frames and at or past the TAR's end. Thread-safe.
+tt_status tt_tape_frame_find(const struct tt_tape *tape, uint64_t tar_offset, uint64_t *k);
+
+// Writes what the frames of a seekable compressed tape are to `*out`: compression, level,
+// threads, frame size, count, the TAR's and the compressed archive's sizes, the seek table and
+// the compressing library. NOT_FOUND for a tape without frames; `*out` is written only on
+// success. Thread-safe.
+tt_status tt_tape_frames_info(const struct tt_tape *tape, struct tt_frames_info *out);
 
 // The name of a status ("OK", "CHANGED", ...), or "UNKNOWN" for a number that is not one.
 //

@@ -9,6 +9,8 @@ use std::ptr::{null, null_mut};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::*;
+use tartape::ffi::catalog::tt_tape_fingerprint;
+use tartape::ffi::frames::*;
 use tartape::ffi::status::{tt_status_is_fatal, tt_status_name, tt_version};
 use tartape::ffi::stream::*;
 use tartape::ffi::tape::*;
@@ -100,6 +102,15 @@ fn null_tape_gives_invalid_argument_or_the_documented_fallback_for_every_functio
     assert_eq!(tt_feed_end(t), IA);
     assert_eq!(tt_read_at(t, 0, buf.as_mut_ptr(), 8, &mut nread), IA);
     assert_eq!(tt_read(t, buf.as_mut_ptr(), 8, &mut nread), IA);
+    assert_eq!(tt_tape_record_frames(t, 2, 0, 0, 0), IA);
+    assert_eq!(tt_tape_set_frame_threads(t, 1), IA);
+    assert_eq!(tt_tape_frame_count(t), 0);
+    let mut frame = tt_frame::default();
+    assert_eq!(tt_tape_frame(t, 0, &mut frame), IA);
+    assert_eq!(tt_tape_frame_find(t, 0, &mut n), IA);
+    let mut frames = std::mem::MaybeUninit::<tt_frames_info>::uninit();
+    assert_eq!(tt_tape_frames_info(t, frames.as_mut_ptr()), IA);
+    assert_eq!(frame, tt_frame::default());
     assert_eq!(n, 0, "outputs untouched");
     assert_eq!(nread, 77);
     assert_eq!(ev.index, 4242);
@@ -644,4 +655,93 @@ fn compression_is_set_checked_and_streamed_through_the_c_functions() {
     assert_eq!(tt_tape_set_format(z.0, 1), tt_status::Ok);
     assert_eq!(tt_tape_set_compression(z.0, 2, 3), tt_status::Ok);
     z.expect(tt_tape_seal(z.0), tt_status::InvalidArgument, "set_deflate");
+}
+
+#[test]
+fn frames_are_recorded_and_read_through_the_c_functions() {
+    let data: Vec<u8> = (0..300_000u32).map(|i| (i % 61) as u8 + b' ').collect();
+    let plain = Tape::new();
+    add_two_entries(&plain, &data);
+    let plain = read_all(&plain);
+
+    let t = Tape::new();
+    add_two_entries(&t, &data);
+    let mut before = null();
+    assert_eq!(
+        tt_tape_fingerprint(t.0, &mut before),
+        tt_status::Ok,
+        "{}",
+        t.message()
+    );
+    // SAFETY: the fingerprint lives as long as the tape.
+    let before_text = unsafe { CStr::from_ptr(before) }.to_owned();
+    t.expect(
+        tt_tape_record_frames(t.0, 2, 0, 1000, 1),
+        tt_status::InvalidArgument,
+        "frame size 1000",
+    );
+    assert_eq!(
+        tt_tape_record_frames(t.0, 2, 0, 64 << 10, 2),
+        tt_status::Ok,
+        "{}",
+        t.message()
+    );
+    // The fingerprint given out before is still readable, and no longer the tape's.
+    assert_eq!(unsafe { CStr::from_ptr(before) }, &*before_text);
+    let mut after = null();
+    assert_eq!(tt_tape_fingerprint(t.0, &mut after), tt_status::Ok);
+    assert_ne!(unsafe { CStr::from_ptr(after) }, &*before_text);
+
+    let count = tt_tape_frame_count(t.0);
+    assert!(count >= 10, "{count} frames");
+    let mut info = std::mem::MaybeUninit::<tt_frames_info>::uninit();
+    assert_eq!(tt_tape_frames_info(t.0, info.as_mut_ptr()), tt_status::Ok);
+    // SAFETY: written on OK.
+    let info = unsafe { info.assume_init() };
+    let mut size = 0u64;
+    assert_eq!(tt_tape_total_size(t.0, &mut size), tt_status::Ok);
+    assert_eq!(
+        (info.count, info.tar_size, info.total_size),
+        (count, plain.len() as u64, size)
+    );
+    let mut at = (0, 0);
+    for k in 0..count {
+        let mut f = tt_frame::default();
+        assert_eq!(tt_tape_frame(t.0, k, &mut f), tt_status::Ok);
+        assert_eq!((f.tar_offset, f.offset), at);
+        at = (f.tar_offset + f.tar_length, f.offset + f.length);
+    }
+    assert_eq!(at, (info.tar_size, info.frames_end));
+    t.expect(
+        tt_tape_frame(t.0, count, &mut tt_frame::default()),
+        tt_status::NotFound,
+        "frames",
+    );
+
+    let packed = read_all(&t);
+    assert_eq!(packed.len() as u64, size);
+    assert_eq!(zstd::stream::decode_all(&packed[..]).unwrap(), plain);
+    let mut buf = vec![0u8; 30_000];
+    let mut n = 0usize;
+    let from = size / 3;
+    assert_eq!(
+        tt_read_at(t.0, from, buf.as_mut_ptr(), buf.len(), &mut n),
+        tt_status::Ok
+    );
+    assert_eq!(buf[..n], packed[from as usize..from as usize + n]);
+    t.expect(
+        tt_tape_set_frame_threads(t.0, 2),
+        tt_status::State,
+        "stream",
+    );
+
+    // A tape compressed as one stream has no frames to record.
+    let c = Tape::new();
+    add_two_entries(&c, &data);
+    assert_eq!(tt_tape_set_compression(c.0, 1, 0), tt_status::Ok);
+    c.expect(
+        tt_tape_record_frames(c.0, 2, 0, 0, 0),
+        tt_status::State,
+        "one stream",
+    );
 }

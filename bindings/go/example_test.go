@@ -3,6 +3,7 @@ package tartape_test
 import (
 	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
@@ -180,6 +181,50 @@ func ExampleTape_ReadAt() {
 	fmt.Printf("%d parts, %d bytes\n%s\n", len(parts), size, strings.Join(lines, "\n"))
 	// Output:
 	// 4 parts, 25088 bytes
+	// www/ 0 bytes
+	// www/css/ 0 bytes
+	// www/css/style.css 21000 bytes
+	// www/index.html 15 bytes
+}
+
+// Make a seekable compressed archive: its frames are compressed once to learn their sizes, and
+// from then on the .tar.gz has a known size and any range of it can be read (ReadAt compresses
+// only the frames it touches), here the whole archive through an io.SectionReader.
+func ExampleTape_RecordFrames() {
+	site := exampleSite()
+	defer os.RemoveAll(filepath.Dir(site))
+
+	tape, err := tartape.New()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer tape.Close()
+	if err := tape.AddPath(site, "www"); err != nil {
+		log.Fatal(err)
+	}
+	if err := tape.RecordFrames(tartape.CompressionGzip, 0, tartape.DefaultFrameSize, 2); err != nil {
+		log.Fatal(err)
+	}
+	size, err := tape.Size() // the compressed archive's size
+	if err != nil {
+		log.Fatal(err)
+	}
+	info, err := tape.FramesInfo()
+	if err != nil {
+		log.Fatal(err)
+	}
+	zr, err := gzip.NewReader(io.NewSectionReader(tape, 0, size))
+	if err != nil {
+		log.Fatal(err)
+	}
+	lines, err := listTar(zr)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("%d frame of %s level %d for %d TAR bytes\n%s\n", info.Count, info.Compression, info.Level,
+		info.TarSize, strings.Join(lines, "\n"))
+	// Output:
+	// 1 frame of gzip level 6 for 25088 TAR bytes
 	// www/ 0 bytes
 	// www/css/ 0 bytes
 	// www/css/style.css 21000 bytes

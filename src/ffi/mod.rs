@@ -11,6 +11,7 @@
 
 pub mod archive;
 pub mod catalog;
+pub mod frames;
 pub mod status;
 pub mod stream;
 pub mod tape;

@@ -20,6 +20,8 @@ use crate::{Compress, Compression, Error, Result};
 /// `tt_tape_entry_count`, `tt_tape_entry`) may be called from several threads at once, also while
 /// another thread streams. Adding, sealing, `tt_tape_start_at`, `tt_next_event`, `tt_feed` and
 /// `tt_feed_end` must not run at the same time as each other on one tape.
+/// `tt_tape_record_frames` and `tt_tape_set_frame_threads` must not run at the same time as any
+/// other call on the tape.
 #[allow(non_camel_case_types)]
 pub struct tt_tape {
     builder: Mutex<Option<TapeBuilder>>,
@@ -28,6 +30,11 @@ pub struct tt_tape {
     pub(super) md5: Mutex<bool>,
     skipped_c: OnceLock<Vec<(CString, &'static CStr)>>,
     pub(crate) fingerprint_c: OnceLock<CString>,
+    /// Fingerprints given out before frames changed the tape's: kept, since their pointers are
+    /// documented to live as long as the tape.
+    retired_c: Vec<CString>,
+    /// The frames' engine ("libzstd 1.5.7") as a C string, made once.
+    pub(crate) frames_engine_c: OnceLock<CString>,
     pub(crate) error: LastError,
 }
 
@@ -192,6 +199,32 @@ impl tt_tape {
         Ok(self.sealed.get().expect("sealed above"))
     }
 
+    /// The sealed tape if it is sealed, without sealing it.
+    pub(crate) fn sealed_if(&self) -> Option<&Tape> {
+        self.sealed.get().map(|t| &**t)
+    }
+
+    /// The sealed tape (sealing it now if needed) for a change in place, such as recording its
+    /// frames: only while nothing shares it (a stream started on this handle, a volume, a
+    /// reader); STATE otherwise. The caller holds the handle alone (`&mut`).
+    pub(crate) fn sealed_mut(&mut self, what: &str) -> Result<&mut Tape> {
+        self.sealed()?;
+        let shared = self.sealed.get_mut().expect("sealed above");
+        Arc::get_mut(shared).ok_or_else(|| {
+            Error::State(format!(
+                "{what}: the tape is already in use by a stream or a volume (do it before the \
+                 first stream, tt_tape_start_at or tt_volume_open)"
+            ))
+        })
+    }
+
+    /// Forgets the cached fingerprint after the tape's changed (the old string stays allocated).
+    pub(crate) fn fingerprint_changed(&mut self) {
+        if let Some(old) = self.fingerprint_c.take() {
+            self.retired_c.push(old);
+        }
+    }
+
     /// Makes `tape` (opened from a catalog) this handle's sealed tape; the handle must be new.
     pub(crate) fn adopt(&self, tape: Tape) -> Result<()> {
         let mut guard = self.building();
@@ -251,6 +284,8 @@ pub extern "C" fn tt_tape_new() -> *mut tt_tape {
             md5: Mutex::new(true),
             skipped_c: OnceLock::new(),
             fingerprint_c: OnceLock::new(),
+            retired_c: Vec::new(),
+            frames_engine_c: OnceLock::new(),
             error: LastError::new(),
         }))
     })

@@ -86,5 +86,16 @@ PY
     test -n "$ours" -a "$ours" = "$predicted"
 done
 
+# Seekable compressed tapes (tt_tape_record_frames): frames_test checks the frame table, reads,
+# resumes, catalogs and refusals; zstd and gzip decompress what it streamed to the plain TAR.
+cc -std=c99 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -pedantic -Iinclude tests/c/frames_test.c \
+  -Ltarget/release -ltartape -Wl,-rpath,"$(pwd)/target/release" -lpthread -o "$work/frames_test"
+mkdir -p "$work/frames"
+check "frames_test: table, read_at, resume, catalog, refusals" "$work/frames_test" "$work/frames"
+check "frames zstd: zstd -d gives the plain TAR" bash -c "zstd -q -d -c < '$work/frames/framed.tar.zst' | cmp -s - '$work/frames/plain.tar'"
+check "frames gzip: gzip -d gives the plain TAR" bash -c "gzip -d -c < '$work/frames/framed.tar.gz' | cmp -s - '$work/frames/plain.tar'"
+check "frames zstd: GNU tar --zstd lists the plain TAR's names" \
+  cmp -s <(tar --zstd -tf "$work/frames/framed.tar.zst") <(tar -tf "$work/frames/plain.tar")
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

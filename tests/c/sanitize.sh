@@ -15,6 +15,9 @@ link=(-L"$rel" -ltartape -Wl,-rpath,"$(pwd)/$rel" -lpthread)
 cc "${flags[@]}" -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all \
   tests/c/api_test.c "${link[@]}" -o "$out/api_test_asan"
 cc "${flags[@]}" tests/c/api_test.c "${link[@]}" -o "$out/api_test"
+cc "${flags[@]}" -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all \
+  tests/c/frames_test.c "${link[@]}" -o "$out/frames_test_asan"
+cc "${flags[@]}" tests/c/frames_test.c "${link[@]}" -o "$out/frames_test"
 for e in stream_dir from_memory multipart compress; do
   cc "${flags[@]}" -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all \
     examples-c/$e.c "${link[@]}" -o "$out/${e}_asan"
@@ -27,9 +30,11 @@ grep -q libubsan <<<"$libs" || { echo "FAIL: api_test_asan is not linked with li
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:halt_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-mkdir -p "$work/asan" "$work/valgrind"
+mkdir -p "$work/asan" "$work/valgrind" "$work/frames-asan" "$work/frames-valgrind"
 echo "--- api_test under AddressSanitizer + UndefinedBehaviorSanitizer"
 "$out/api_test_asan" "$work/asan"
+echo "--- frames_test under AddressSanitizer + UndefinedBehaviorSanitizer"
+"$out/frames_test_asan" "$work/frames-asan"
 echo "--- examples under AddressSanitizer + UndefinedBehaviorSanitizer"
 "$out/stream_dir_asan" examples/site > "$work/a.tar" 2>/dev/null
 "$out/from_memory_asan" > "$work/m.tar"
@@ -44,4 +49,7 @@ done
 echo "--- api_test under valgrind"
 valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
   --error-exitcode=1 "$out/api_test" "$work/valgrind"
+echo "--- frames_test under valgrind"
+valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
+  --error-exitcode=1 "$out/frames_test" "$work/frames-valgrind"
 echo "sanitizers and valgrind: clean"

@@ -27,6 +27,8 @@ STRUCTS = {
     "tt_manifest_item": _lib.tt_manifest_item,
     "tt_location": _lib.tt_location,
     "tt_archive_entry_info": _lib.tt_archive_entry_info,
+    "tt_frame": _lib.tt_frame,
+    "tt_frames_info": _lib.tt_frames_info,
 }
 ENUMS = [
     name

@@ -28,7 +28,8 @@ Module layout (one topic per file): ``_lib`` the ctypes declarations of the C fu
 ``_handle`` native handle ownership, ``errors`` the exception hierarchy, ``entries`` and
 ``events`` plain data, ``builder`` building (TAR or ZIP), ``tape`` a sealed tape, ``files`` file
 views (``TapeFile``, ``Volume``), ``catalog`` recording, opening, fingerprints, verification,
-``reader`` reading any TAR or ZIP (``open_archive``) and its members. Code written for the
+``frames`` seekable compressed tapes (``Tape.record_frames``), ``reader`` reading any TAR or
+ZIP (``open_archive``) and its members. Code written for the
 pure-Python TarTape (1.x, 2.x, 3.0.3) or python-libarchive-c's ``file_writer`` runs on this
 package: ``compat`` (``record``, ``open``, ``create``, ``get_tape``, ``CompatTape``),
 ``compat_volume``, ``compat_catalog`` (``Catalog``, ``Layout``, ``FileSliceStream``),
@@ -81,6 +82,7 @@ from .errors import (
 )
 from .events import Data, Event, EventType, FileEnd, FileStart, TapeCompleted
 from .files import TapeFile, Volume
+from .frames import DEFAULT_FRAME_SIZE, Frame, Frames
 from .exceptions import (
     AmbiguousLayoutError,
     InvalidOffsetError,
@@ -178,6 +180,9 @@ __all__ = [
     "Member",
     "Tape",
     "TapeFile",
+    "Frame",
+    "Frames",
+    "DEFAULT_FRAME_SIZE",
     "Volume",
     "VerifyReport",
     "Discrepancy",

@@ -185,6 +185,19 @@ class NativeHandle:
                 message = self.message(ptr)
         return self.check(status, message)
 
+    def call_exclusive(self, fn: Callable[..., int], *args: Any) -> int:
+        """:meth:`call` with no other call on the handle running, for the C functions that say
+        so (``tt_tape_record_frames``): other threads' calls wait until it returns."""
+        message = None
+        with self._lock.exclusive():
+            ptr = self._ptr
+            if ptr is None:
+                raise self._closed_error()
+            status = int(fn(ptr, *args))
+            if status not in (_lib.TT_STATUS_OK, _lib.TT_STATUS_EOF):
+                message = self.message(ptr)
+        return self.check(status, message)
+
     def error(self, status: int, message: Optional[str] = None) -> Exception:
         """The exception for ``status``, with ``message`` or the handle's current message."""
         if message is None:

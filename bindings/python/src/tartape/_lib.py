@@ -216,6 +216,35 @@ class tt_archive_entry_info(Structure):
     ]
 
 
+class tt_frame(Structure):
+    """``struct tt_frame``: one frame of a seekable compressed tape, in the TAR and compressed."""
+
+    _fields_ = [
+        ("tar_offset", c_uint64),
+        ("tar_length", c_uint64),
+        ("offset", c_uint64),
+        ("length", c_uint64),
+    ]
+
+
+class tt_frames_info(Structure):
+    """``struct tt_frames_info``: what a seekable compressed tape's frames are (``engine`` is the
+    tape's, valid as long as it)."""
+
+    _fields_ = [
+        ("compression", tt_compression),
+        ("level", c_int32),
+        ("threads", c_uint32),
+        ("frame_size", c_uint64),
+        ("count", c_uint64),
+        ("tar_size", c_uint64),
+        ("frames_end", c_uint64),
+        ("seek_table_length", c_uint64),
+        ("total_size", c_uint64),
+        ("engine", c_char_p),
+    ]
+
+
 #: ``typedef int64_t (*tt_read_at_fn)(void *userdata, uint64_t offset, uint8_t *buf, size_t len)``
 tt_read_at_fn = CFUNCTYPE(c_int64, c_void_p, c_uint64, POINTER(c_uint8), c_size_t)
 #: ``typedef void (*tt_free_fn)(void *userdata)``
@@ -268,6 +297,12 @@ _FUNCTIONS: List[Tuple[str, Any, List[Any]]] = [
     ("tt_report_count", tt_status, [tt_report_p, POINTER(c_uint64), POINTER(c_uint64)]),
     ("tt_report_item", tt_status, [tt_report_p, c_uint64, POINTER(tt_discrepancy)]),
     ("tt_report_free", None, [tt_report_p]),
+    ("tt_tape_record_frames", tt_status, [tt_tape_p, tt_compression, c_int32, c_uint64, c_uint32]),
+    ("tt_tape_set_frame_threads", tt_status, [tt_tape_p, c_uint32]),
+    ("tt_tape_frame_count", c_uint64, [tt_tape_p]),
+    ("tt_tape_frame", tt_status, [tt_tape_p, c_uint64, POINTER(tt_frame)]),
+    ("tt_tape_frame_find", tt_status, [tt_tape_p, c_uint64, POINTER(c_uint64)]),
+    ("tt_tape_frames_info", tt_status, [tt_tape_p, POINTER(tt_frames_info)]),
     ("tt_status_name", c_char_p, [c_int32]),
     ("tt_status_is_fatal", c_int32, [c_int32]),
     ("tt_version", c_char_p, []),
@@ -345,7 +380,16 @@ FUNCTION_NAMES = [name for name, _, _ in _FUNCTIONS]
 
 #: Functions a library build may lack without failing the import (they raise when called). New
 #: functions are listed here while they are new.
-OPTIONAL: "frozenset[str]" = frozenset()
+OPTIONAL: "frozenset[str]" = frozenset(
+    {
+        "tt_tape_record_frames",
+        "tt_tape_set_frame_threads",
+        "tt_tape_frame_count",
+        "tt_tape_frame",
+        "tt_tape_frame_find",
+        "tt_tape_frames_info",
+    }
+)
 
 _LIB_NAME = {"darwin": "libtartape.dylib", "win32": "tartape.dll"}.get(sys.platform, "libtartape.so")
 

@@ -28,7 +28,7 @@ from typing import (
 )
 
 from . import _lib
-from ._convert import in_buffer, out_view, u64
+from ._convert import i64, in_buffer, out_view, u64
 from ._handle import NativeHandle, attach_finalizer
 from ._sources import MemorySource, ReadAtSource
 from .entries import Entry, EntryKind, Location, ManifestItem, Skipped, decode_name, normalize_name
@@ -44,6 +44,7 @@ from .events import Data, Event, FileEnd, FileStart, TapeCompleted
 if TYPE_CHECKING:
     from .catalog import VerifyReport
     from .files import TapeFile, Volume
+    from .frames import Frames
 
 __all__ = ["Tape"]
 
@@ -746,6 +747,70 @@ class Tape:
         from .s3 import upload_s3
 
         return upload_s3(self, client, bucket, key, part_size, workers, resume, checksum, progress)
+
+    # --- seekable compression (frames.py) ----------------------------------------------------
+
+    def record_frames(
+        self,
+        compression: str = "zstd",
+        level: int = 0,
+        frame_size: int = 1 << 20,
+        threads: int = 1,
+    ) -> "Tape":
+        """Makes this TAR tape a seekable compressed tape and returns it: cuts the TAR into frames
+        of at most ``frame_size`` uncompressed bytes (64 KiB to 64 MiB), compresses each once
+        with ``compression`` (``"zstd"``: frames and the zstd seekable format's seek table, which
+        ``zstd -d`` skips; ``"gzip"``: one member per frame) at ``level`` (0 for the default,
+        gzip 6, zstd 3) on ``threads`` threads, and records their compressed sizes.
+
+        From then on ``total_size``, ``read_at``, ``as_file``, ``play``/``events`` from any
+        offset, volumes and ``fingerprint`` are those of the compressed archive (``entries``
+        keep the TAR's offsets; :attr:`frames` maps one to the other), and catalogs saved keep
+        the frames. The same entries and options give the same bytes, whatever the threads.
+        Blocks until every frame is compressed; other threads' calls on the tape wait.
+
+        Raises ``InvalidArgumentError`` (a bad option, a ZIP tape), ``StateError`` (frames
+        already recorded, a compressed tape, a stream or volume already using the tape),
+        ``NotRandomAccessError`` (a memory entry fed while streaming), ``ChangedSourceError``.
+        """
+        from .frames import compression_code
+        from ._convert import u32
+
+        code = compression_code(compression)
+        level_v = i64(level, "level")
+        if not -(1 << 31) <= level_v < 1 << 31:
+            raise InvalidArgumentError(f"level {level_v} is out of range")
+        args = (code, level_v, u64(frame_size, "frame_size"), u32(threads, "threads"))
+        try:
+            self._handle.call_exclusive(_lib.function("tt_tape_record_frames"), *args)
+        except TarTapeError as e:
+            self._chain_callback_error(e)
+            raise
+        # The sizes and the fingerprint are now the compressed archive's.
+        self._total_size = None
+        self._fingerprint = None
+        self._stream_only = None
+        return self
+
+    def set_frame_threads(self, threads: int) -> "Tape":
+        """Sets the threads the streams of a seekable compressed tape compress frames on (1 to
+        256; the bytes are the same for any number), before its first stream: for a tape opened
+        from a catalog, which does not record threads. ``StateError`` without frames. Returns
+        the tape."""
+        from ._convert import u32
+
+        self._handle.call_exclusive(_lib.function("tt_tape_set_frame_threads"), u32(threads, "threads"))
+        return self
+
+    @property
+    def frames(self) -> "Optional[Frames]":
+        """The frames of a seekable compressed tape (:meth:`record_frames`, or a catalog saved
+        after it): a :class:`~tartape.Frames` sequence of :class:`~tartape.Frame`; None for a
+        tape without frames."""
+        from .frames import frames_of
+
+        self._check_open()
+        return frames_of(self)
 
     def bind(self, name_or_index: Union[str, bytes, int], data: Any) -> "Tape":
         """Gives again the content of a memory entry of an opened catalog, which the recording
