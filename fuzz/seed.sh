@@ -45,6 +45,10 @@ for dir in "$repo/examples/site" "$tree"; do
         head -c 3000 "$tree.tar" | zstd -q -c > "$packed/seed-$j-frames.tar.zst"
         tail -c +3001 "$tree.tar" | zstd -q -c >> "$packed/seed-$j-frames.tar.zst"
     fi
+    # Seekable archives (frames of 64 KiB, the zstd one with its seek table), and their catalogs.
+    "$bin" create --seekable --frame-size 64K -o "$packed/seed-$j-seekable.tar.zst" "$dir" >/dev/null
+    "$bin" create --seekable --compress gzip --frame-size 64K -o "$packed/seed-$j-seekable.tar.gz" "$dir" >/dev/null
+    "$bin" record "$dir" --zstd --frame-size 64K --catalog "$out/seed-frames-$j.catalog" >/dev/null
 done
 rm -f "$tree.tar"
 echo "$i catalogs in $out, compressed TARs in $packed"
