@@ -94,6 +94,21 @@ fn record_play_and_create_give_one_seekable_archive() {
         let file = dir.join("out.tar.x");
         ok(&["play", p(&cat), "-o", p(&file), "-q"]);
         assert!(std::fs::read(&file).unwrap() == whole);
+        // Written in place by parts on several threads, as many hosts would.
+        let written = dir.join("written.tar.x");
+        ok(&[
+            "write",
+            p(&cat),
+            p(&written),
+            "--part-size",
+            "64K",
+            "--jobs",
+            "3",
+        ]);
+        assert!(
+            std::fs::read(&written).unwrap() == whole,
+            "{flags:?}: tartape write"
+        );
 
         // Volumes are byte ranges of the compressed archive.
         let vols = dir.join("vols");
