@@ -458,6 +458,10 @@ pub struct UploadArgs {
     /// The format when SOURCE is a directory.
     #[arg(long, value_enum, default_value_t = FormatArg::Tar)]
     pub format: FormatArg,
+    /// Compression when SOURCE is a directory: always in frames (the object's size and part
+    /// checksums are known before sending); a catalog keeps the compression it was recorded with.
+    #[command(flatten)]
+    pub compress: CompressOptions,
     /// No progress line.
     #[arg(short, long)]
     pub quiet: bool,

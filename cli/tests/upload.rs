@@ -725,4 +725,14 @@ fn a_seekable_compressed_catalog_uploads_with_its_predicted_etag(
     );
     assert!(out.status.success(), "{out:?}");
     assert_object(s, "tree.tar.zst", &played.stdout, Some(&etag));
+    // A directory with --zstd: the same seekable archive, frames recorded on the way.
+    let out = upload(
+        s,
+        &s.endpoint(),
+        dir,
+        "dir.tar.zst",
+        &["--zstd", "--part-size", "5M"],
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert_object(s, "dir.tar.zst", &played.stdout, Some(&etag));
 }

@@ -43,7 +43,12 @@ pub fn checksum_of(arg: ChecksumArg) -> Checksum {
 /// Runs `tartape upload`.
 pub fn run(args: UploadArgs) -> Result<u8, Failure> {
     let target = Target::parse(&args.url)?;
-    let tape = Arc::new(open_source(&args.source, args.format)?);
+    let tape = Arc::new(open_source(
+        &args.source,
+        args.format,
+        &args.compress,
+        args.quiet,
+    )?);
     tape.check_random_access().map_err(|e| {
         format!("{e}: a stream-only tape (deflated ZIP) cannot be uploaded in parts")
     })?;
@@ -72,10 +77,18 @@ fn release_freed_parts() {
 }
 
 /// A catalog, or a directory walked now.
-fn open_source(source: &Path, format: FormatArg) -> Result<Tape, Failure> {
+fn open_source(
+    source: &Path,
+    format: FormatArg,
+    compress: &crate::cli::CompressOptions,
+    quiet: bool,
+) -> Result<Tape, Failure> {
     let meta = std::fs::metadata(source).map_err(|e| format!("{}: {e}", source.display()))?;
+    let progress = crate::progress::Progress::scan(quiet);
     if !meta.is_dir() {
-        return Tape::open(source).map_err(|e| e.to_string());
+        let mut tape = Tape::open(source).map_err(|e| e.to_string())?;
+        crate::create::compress(&mut tape, compress, true, &progress)?;
+        return Ok(tape);
     }
     let mut builder = tartape::TapeBuilder::new();
     builder.set_format(match format {
@@ -86,7 +99,10 @@ fn open_source(source: &Path, format: FormatArg) -> Result<Tape, Failure> {
     for s in builder.skipped() {
         eprintln!("tartape: skipped {} {}", s.kind, s.path.display());
     }
-    builder.seal().map_err(|e| e.to_string())
+    let mut tape = builder.seal().map_err(|e| e.to_string())?;
+    // Compressed in frames: a multipart upload needs the size and every part's bytes up front.
+    crate::create::compress(&mut tape, compress, true, &progress)?;
+    Ok(tape)
 }
 
 struct Upload {
