@@ -10,13 +10,31 @@ use crate::tape::Tape;
 /// its source's mtime to the nanosecond, recorded checksums, and the bytes of memory entries held
 /// in the tape. Paths on disk, inode numbers and the catalog's own location are left out.
 pub fn compute(tape: &Tape) -> Result<String> {
+    let mut h = begin(
+        tape.format(),
+        tape.compression(),
+        tape.len() as u64,
+        tape.total_size(),
+    );
+    add_entries(&mut h, tape)?;
+    Ok(finish(h))
+}
+
+/// The fingerprint's start: what comes before the entries (a tape's format, compression, entry
+/// count and total size), for a fingerprint computed in parts ([`add_entries`], [`finish`]).
+pub(crate) fn begin(
+    format: crate::Format,
+    compression: Option<crate::Compress>,
+    count: u64,
+    total_size: u64,
+) -> Md5 {
     let mut h = Md5::new();
     h.update(b"tartape fingerprint v1\0");
-    match tape.format() {
+    match format {
         crate::Format::Tar => h.update(b"tar\0"),
         crate::Format::Zip => h.update(b"zip\0"),
     }
-    if let Some(c) = tape.compression() {
+    if let Some(c) = compression {
         // The compressed bytes depend on the compression, its level and the library's version
         // (not on the number of zstd threads).
         h.update(b"compressed\0");
@@ -24,8 +42,19 @@ pub fn compute(tape: &Tape) -> Result<String> {
         h.update(c.level().to_le_bytes());
         h.update(crate::compress::engine_version(c.compression()));
     }
-    h.update((tape.len() as u64).to_le_bytes());
-    h.update(tape.total_size().to_le_bytes());
+    h.update(count.to_le_bytes());
+    h.update(total_size.to_le_bytes());
+    h
+}
+
+/// The fingerprint's hex digits once every entry is in.
+pub(crate) fn finish(h: Md5) -> String {
+    crate::checksum::hex(&h.finalize())
+}
+
+/// Adds every entry of `tape` to the fingerprint `h`, in order (a tape may hold a run of another
+/// tape's entries, at their offsets).
+pub(crate) fn add_entries(h: &mut Md5, tape: &Tape) -> Result<()> {
     let mut scratch = Vec::new();
     for i in 0..tape.len() {
         let slot = tape.slot(i)?;
@@ -68,5 +97,5 @@ pub fn compute(tape: &Tape) -> Result<String> {
             h.update(c.to_le_bytes());
         }
     }
-    Ok(crate::checksum::hex(&h.finalize()))
+    Ok(())
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use tartape::{Checksums, Tape};
 
 use crate::cli::{ChecksumArg, PlayArgs, RecordArgs};
-use crate::create::{add_paths, builder, write_tape};
+use crate::create::{builder, report_skipped, scanning, write_tape};
 use crate::progress::{human, Progress};
 use crate::Failure;
 
@@ -54,24 +54,24 @@ pub fn record(args: RecordArgs) -> Result<u8, Failure> {
         .clone()
         .unwrap_or_else(|| default_catalog(&args.dir));
     let scan = Progress::scan(args.quiet);
-    add_paths(&mut builder, std::slice::from_ref(&args.dir), &scan)?;
-    if !checksums.is_empty() {
-        scan.message("hashing every file".into());
-    }
-    let tape = builder.seal().map_err(|e| e.to_string())?;
+    // Straight to the catalog, in memory independent of the tree's size.
+    let recorded = scanning(&mut builder, &scan, |b| {
+        b.record_path(&args.dir, None, &catalog)
+            .map_err(|e| e.to_string())
+    })?;
     drop(scan);
-    tape.save(&catalog).map_err(|e| e.to_string())?;
+    report_skipped(&recorded.skipped);
     println!("catalog: {}", catalog.display());
-    println!(
-        "fingerprint: {}",
-        tape.fingerprint().map_err(|e| e.to_string())?
-    );
-    println!("entries: {}", tape.len());
-    match tape.size() {
-        Ok(size) => println!("total size: {size} bytes ({})", human(size)),
-        Err(_) => println!("total size: unknown until streamed (deflated entries)"),
+    println!("fingerprint: {}", recorded.fingerprint);
+    println!("entries: {}", recorded.entries);
+    if recorded.deflated {
+        println!("total size: unknown until streamed (deflated entries)");
+    } else {
+        let size = recorded.total_size;
+        println!("total size: {size} bytes ({})", human(size));
     }
     if let Some(part_size) = args.part_size {
+        let tape = Tape::open(&catalog).map_err(|e| e.to_string())?;
         let checksum = crate::upload::checksum_of(args.checksum.unwrap_or(ChecksumArg::Md5));
         let (count, etag, composite) = crate::upload::predict(&tape, part_size, checksum)?;
         println!("multipart etag ({count} parts of {part_size} bytes): {etag}");
