@@ -47,6 +47,25 @@ pub(crate) fn begin(
     h
 }
 
+/// Where the bytes of a fingerprint go: the MD5 itself, or a buffer that another thread hashes
+/// (the same bytes in the same order give the same digest).
+pub(crate) trait Sink {
+    /// Appends `bytes` to what is fingerprinted.
+    fn put(&mut self, bytes: impl AsRef<[u8]>);
+}
+
+impl Sink for Md5 {
+    fn put(&mut self, bytes: impl AsRef<[u8]>) {
+        self.update(bytes);
+    }
+}
+
+impl Sink for Vec<u8> {
+    fn put(&mut self, bytes: impl AsRef<[u8]>) {
+        self.extend_from_slice(bytes.as_ref());
+    }
+}
+
 /// The fingerprint's hex digits once every entry is in.
 pub(crate) fn finish(h: Md5) -> String {
     crate::checksum::hex(&h.finalize())
@@ -54,47 +73,47 @@ pub(crate) fn finish(h: Md5) -> String {
 
 /// Adds every entry of `tape` to the fingerprint `h`, in order (a tape may hold a run of another
 /// tape's entries, at their offsets).
-pub(crate) fn add_entries(h: &mut Md5, tape: &Tape) -> Result<()> {
+pub(crate) fn add_entries(h: &mut impl Sink, tape: &Tape) -> Result<()> {
     let mut scratch = Vec::new();
     for i in 0..tape.len() {
         let slot = tape.slot(i)?;
         let e = &slot.entry;
         tape.encode_header(&slot, &mut scratch)?;
-        h.update(&scratch);
+        h.put(&scratch);
         if e.level > 0 {
-            h.update(b"deflate");
-            h.update([e.level]);
+            h.put(b"deflate");
+            h.put([e.level]);
         }
-        h.update(e.size.to_le_bytes());
+        h.put(e.size.to_le_bytes());
         match &e.source {
             Source::File(f) => {
-                h.update(b"file");
-                h.update(f.identity.mtime_sec.to_le_bytes());
-                h.update(f.identity.mtime_nsec.to_le_bytes());
+                h.put(b"file");
+                h.put(f.identity.mtime_sec.to_le_bytes());
+                h.put(f.identity.mtime_nsec.to_le_bytes());
             }
             Source::Inline { at } => {
-                h.update(b"inline");
-                h.update(tape.layout().table_bytes(*at, e.size as usize)?);
+                h.put(b"inline");
+                h.put(tape.layout().table_bytes(*at, e.size as usize)?);
             }
             Source::Bytes(b) => {
-                h.update(b"inline");
-                h.update(b);
+                h.put(b"inline");
+                h.put(b);
             }
-            Source::Empty => h.update(b"empty"),
-            Source::ReadAt(_) | Source::Push | Source::Unbound => h.update(b"external"),
+            Source::Empty => h.put(b"empty"),
+            Source::ReadAt(_) | Source::Push | Source::Unbound => h.put(b"external"),
         }
         if let Some(m) = e.md5 {
-            h.update(b"md5");
-            h.update(m);
+            h.put(b"md5");
+            h.put(m);
         }
         // Added with catalog version 2: absent, they leave earlier fingerprints as they were.
         if let Some(s) = e.sha256 {
-            h.update(b"sha256");
-            h.update(s);
+            h.put(b"sha256");
+            h.put(s);
         }
         if let Some(c) = e.crc32c {
-            h.update(b"crc32c");
-            h.update(c.to_le_bytes());
+            h.put(b"crc32c");
+            h.put(c.to_le_bytes());
         }
     }
     Ok(())

@@ -59,6 +59,8 @@ pub(crate) struct Plan<'a> {
 
 /// Buffers of the temporary files.
 const BUF: usize = 1 << 20;
+/// Record bytes fingerprinted at a time.
+const RUN: usize = 256 << 10;
 
 /// Walks `path` under the archive name `name` and writes its catalog to `catalog`, atomically.
 pub(crate) fn record(path: &Path, name: &[u8], plan: &Plan, catalog: &Path) -> Result<Recorded> {
@@ -324,9 +326,14 @@ impl<'a> Placer<'a> {
             }
             table.put(b).map_err(out_err)?;
         }
-        // The records, fingerprinted on the way.
+        // The records, fingerprinted on the way: their fingerprint bytes are made here and
+        // hashed by another thread.
+        let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
+        let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+        let mut h = crate::fingerprint::begin(format, self.plan.compress, self.count, total_size);
         let mut fp = Fingerprint {
-            h: crate::fingerprint::begin(format, self.plan.compress, self.count, total_size),
+            out: full_tx,
+            empty: empty_rx,
             items: self.index.reader()?,
             index_path: self.index.path.clone(),
             item,
@@ -343,25 +350,47 @@ impl<'a> Placer<'a> {
             ahead: VecDeque::new(),
         };
         let mut reader = self.records.reader()?;
-        let mut block = vec![0u8; BUF];
-        loop {
-            let n = reader
-                .read(&mut block)
-                .map_err(|e| Error::io(&self.records.path, e))?;
-            if n == 0 {
-                break;
-            }
-            table.put(&block[..n]).map_err(out_err)?;
-            fp.feed(&block[..n])?;
-        }
-        if fp.done != count {
+        let records_path = &self.records.path;
+        let fed = std::thread::scope(|scope| {
+            let hasher = scope.spawn(move || {
+                use md5::Digest;
+                for mut bytes in full_rx {
+                    h.update(&bytes);
+                    bytes.clear();
+                    let _ = empty_tx.send(bytes);
+                }
+                h
+            });
+            // Runs of about 2,500 records: buffers of about 1.4 MB of fingerprint bytes.
+            let mut block = vec![0u8; RUN];
+            let fed = loop {
+                let n = match reader.read(&mut block) {
+                    Ok(0) => break Ok(()),
+                    Ok(n) => n,
+                    Err(e) => break Err(Error::io(records_path, e)),
+                };
+                if let Err(e) = table.put(&block[..n]) {
+                    break Err(out_err(e));
+                }
+                if let Err(e) = fp.feed(&block[..n]) {
+                    break Err(e);
+                }
+            };
+            let done = fp.done;
+            drop(fp);
+            let h = hasher
+                .join()
+                .map_err(|_| Error::State("the fingerprint thread panicked".into()));
+            fed.and(h).map(|h| (h, done))
+        });
+        let (h, done) = fed?;
+        if done != count {
             return Err(Error::State(format!(
-                "{}: {} of {count} records read back",
+                "{}: {done} of {count} records read back",
                 self.records.path.display(),
-                fp.done
             )));
         }
-        let fingerprint = crate::fingerprint::finish(fp.h);
+        let fingerprint = crate::fingerprint::finish(h);
         let crcs = table.finish().map_err(out_err)?;
         let file = table.w.into_inner().map_err(|e| out_err(e.into_error()))?;
         let header = catalog::encode_fields(&fields(&fingerprint, &crcs))?;
@@ -424,7 +453,9 @@ impl TableOut {
 /// tape of its own (its entries at their offsets) and fingerprinted as a sealed tape's entries
 /// are, by the same code.
 struct Fingerprint<'a> {
-    h: md5::Md5,
+    /// Fingerprint bytes to hash, in order, and buffers to fill again.
+    out: std::sync::mpsc::SyncSender<Vec<u8>>,
+    empty: std::sync::mpsc::Receiver<Vec<u8>>,
     /// The index spill, read again for the header offsets and record boundaries.
     items: BufReader<File>,
     index_path: PathBuf,
@@ -509,7 +540,11 @@ impl Fingerprint<'_> {
             self.deflated,
         )?;
         let run = Tape::from_layout(layout, HashMap::new(), Vec::new());
-        crate::fingerprint::add_entries(&mut self.h, &run)?;
+        let mut out = self.empty.try_recv().unwrap_or_default();
+        crate::fingerprint::add_entries(&mut out, &run)?;
+        self.out
+            .send(out)
+            .map_err(|_| Error::State("the fingerprint thread stopped".into()))?;
         self.pending.drain(..used);
         self.pending_at = end_rel;
         self.ahead.drain(..n);

@@ -83,7 +83,12 @@ pub fn walk(
     };
     let root_meta = fs::symlink_metadata(path).map_err(|e| Error::io(path, e))?;
     let mut owners = stat.owners();
-    let root = stat.item(&|| path.to_path_buf(), name.to_vec(), root_meta, &mut owners)?;
+    let root = stat.item(
+        &|| path.to_path_buf(),
+        name.to_vec(),
+        root_meta,
+        &mut owners,
+    )?;
     let root = lister.queued(root);
     // Helpers only where there is a directory to list (adding single files stays thread-free).
     let workers = match root {

@@ -24,6 +24,8 @@ use crate::walk::{self, Found, Job, OwnerCache, Skipped, Stat, WalkOptions};
 pub(crate) const WINDOW: usize = 16 * 1024;
 
 /// What the walk hands to the caller, in order.
+// Passed by value one at a time, never stored: boxing the entry would cost an allocation each.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Step {
     /// The next entry. `hash_error` is set when its checksums were asked for and could not be
     /// computed (the file could not be read, or changed while being read).
@@ -60,7 +62,12 @@ pub(crate) fn walk_each(
     let stat = Stat::new(path, name, options);
     let root_meta = fs::symlink_metadata(path).map_err(|e| Error::io(path, e))?;
     let mut owners = stat.owners();
-    let root = stat.item(&|| path.to_path_buf(), name.to_vec(), root_meta, &mut owners)?;
+    let root = stat.item(
+        &|| path.to_path_buf(),
+        name.to_vec(),
+        root_meta,
+        &mut owners,
+    )?;
     let ahead = Ahead {
         root: path,
         stat: &stat,
@@ -206,19 +213,21 @@ impl Ahead<'_> {
     ) -> Result<()> {
         // The root is the only item of a listing keyed []: the root directory's key is [0].
         self.queue_dirs(&Vec::new(), &mut root.items);
-        // Each open directory: its key, the rest of its listing, its first checksum failure, and
-        // the index of the next item.
-        let mut stack: Vec<(Key, std::vec::IntoIter<Found>, Option<(usize, Error)>, usize)> =
-            vec![(Vec::new(), root.items.into_iter(), root.hash_error, 0)];
-        while let Some((key, items, hash_error, at)) = stack.last_mut() {
-            let Some(found) = items.next() else {
+        let mut stack = vec![Open {
+            key: Vec::new(),
+            items: root.items.into_iter(),
+            hash_error: root.hash_error,
+            next: 0,
+        }];
+        while let Some(open) = stack.last_mut() {
+            let Some(found) = open.items.next() else {
                 stack.pop();
                 continue;
             };
-            let i = *at;
-            *at += 1;
-            let failed = match hash_error {
-                Some((j, _)) if *j == i => hash_error.take().map(|(_, e)| e),
+            let i = open.next;
+            open.next += 1;
+            let failed = match &open.hash_error {
+                Some((j, _)) if *j == i => open.hash_error.take().map(|(_, e)| e),
                 _ => None,
             };
             match found {
@@ -227,14 +236,19 @@ impl Ahead<'_> {
                     hash_error: failed,
                 })?,
                 Found::Dir(entry, _) => {
-                    let mut child = key.clone();
+                    let mut child = open.key.clone();
                     child.push(i as u32);
                     each(Step::Entry {
                         entry,
                         hash_error: failed,
                     })?;
                     let listing = self.take(&child)?;
-                    stack.push((child, listing.items.into_iter(), listing.hash_error, 0));
+                    stack.push(Open {
+                        key: child,
+                        items: listing.items.into_iter(),
+                        hash_error: listing.hash_error,
+                        next: 0,
+                    });
                 }
                 Found::Special(s) if strict => return Err(walk::refused(&s)),
                 Found::Special(s) => each(Step::Skipped(s))?,
@@ -283,6 +297,15 @@ impl Ahead<'_> {
             s = self.done.wait(s).unwrap_or_else(|e| e.into_inner());
         }
     }
+}
+
+/// A directory the caller is in: its key, the rest of its listing, the first checksum failure
+/// in it, and the index of the next item.
+struct Open {
+    key: Key,
+    items: std::vec::IntoIter<Found>,
+    hash_error: Option<(usize, Error)>,
+    next: usize,
 }
 
 /// A listing thread's answer for one directory, given even if listing panics.
