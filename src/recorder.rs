@@ -352,15 +352,18 @@ impl<'a> Placer<'a> {
         let mut reader = self.records.reader()?;
         let records_path = &self.records.path;
         let fed = std::thread::scope(|scope| {
-            let hasher = scope.spawn(move || {
-                use md5::Digest;
-                for mut bytes in full_rx {
-                    h.update(&bytes);
-                    bytes.clear();
-                    let _ = empty_tx.send(bytes);
-                }
-                h
-            });
+            let hasher = std::thread::Builder::new()
+                .name("tartape-fingerprint".into())
+                .spawn_scoped(scope, move || {
+                    use md5::Digest;
+                    for mut bytes in full_rx {
+                        h.update(&bytes);
+                        bytes.clear();
+                        let _ = empty_tx.send(bytes);
+                    }
+                    h
+                })
+                .map_err(|e| Error::State(format!("no fingerprint thread: {e}")))?;
             // Runs of about 2,500 records: buffers of about 1.4 MB of fingerprint bytes.
             let mut block = vec![0u8; RUN];
             let fed = loop {

@@ -93,10 +93,16 @@ pub(crate) fn walk_each(
         _ => 0,
     };
     std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| ahead.work());
-        }
-        let result = ahead.emit(root_listing, options.strict, each);
+        let spawned = (0..workers).try_for_each(|_| {
+            std::thread::Builder::new()
+                .name("tartape-walk".into())
+                .spawn_scoped(scope, || ahead.work())
+                .map(drop)
+        });
+        let result = match spawned {
+            Ok(()) => ahead.emit(root_listing, options.strict, each),
+            Err(e) => Err(Error::State(format!("no walking thread could start: {e}"))),
+        };
         ahead.lock().stop = true;
         ahead.work.notify_all();
         result

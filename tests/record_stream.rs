@@ -113,7 +113,10 @@ fn same_both_ways(tree: &Path, o: &Options, out: &Path) -> Vec<u8> {
     let (old_bytes, new_bytes) = (fs::read(&old).unwrap(), fs::read(&new).unwrap());
     assert_eq!(old_bytes.len(), new_bytes.len(), "catalog lengths");
     if let Some(at) = old_bytes.iter().zip(&new_bytes).position(|(a, b)| a != b) {
-        panic!("the catalogs differ first at byte {at} of {}", old_bytes.len());
+        panic!(
+            "the catalogs differ first at byte {at} of {}",
+            old_bytes.len()
+        );
     }
     assert_eq!(recorded.fingerprint, tape.fingerprint().unwrap());
     assert_eq!(recorded.entries, tape.len() as u64);
@@ -240,7 +243,14 @@ fn special_files_are_skipped_alike_and_refused_alike_in_strict_mode() {
         .to_string();
     assert_eq!(old, new);
     assert!(new.contains("pipe"), "{new}");
-    assert_eq!(fs::read_dir(&out).unwrap().count(), 0, "nothing left behind");
+    assert_eq!(
+        fs::read_dir(&out).unwrap().count(),
+        0,
+        "nothing left behind"
+    );
+    // A special file as the root: a tape of no entry, the same catalog.
+    let bytes = same_both_ways(&tree.join("a/b/pipe"), &Options::default(), &out);
+    assert_eq!(tartape::Tape::open_bytes(bytes).unwrap().len(), 0);
     fs::remove_dir_all(&root).unwrap();
 }
 
