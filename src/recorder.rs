@@ -65,8 +65,8 @@ const RUN: usize = 256 << 10;
 /// Walks `path` under the archive name `name` and writes its catalog to `catalog`, atomically.
 pub(crate) fn record(path: &Path, name: &[u8], plan: &Plan, catalog: &Path) -> Result<Recorded> {
     let (dir, out_path) = catalog::beside(catalog, "tmp")?;
-    let index = Spill::new(catalog::beside(catalog, "index")?.1)?;
-    let records = Spill::new(catalog::beside(catalog, "records")?.1)?;
+    let index = Spill::new(catalog::beside(catalog, "index")?.1, catalog)?;
+    let records = Spill::new(catalog::beside(catalog, "records")?.1, catalog)?;
     let mut placer = Placer::new(plan, index, records);
     let mut each = |step: Step| placer.step(step);
     walkahead::walk_each(path, name, plan.options, plan.checksums, &mut each)?;
@@ -110,13 +110,14 @@ struct Spill {
 }
 
 impl Spill {
-    fn new(path: PathBuf) -> Result<Spill> {
+    /// A temporary file at `path`, beside `catalog` (named in the error if it cannot be made).
+    fn new(path: PathBuf, catalog: &Path) -> Result<Spill> {
         let file = OpenOptions::new()
             .read(true)
             .write(true)
             .create_new(true)
             .open(&path)
-            .map_err(|e| Error::io(&path, e))?;
+            .map_err(|e| Error::io(catalog, e))?;
         fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
         Ok(Spill {
             path,

@@ -63,6 +63,13 @@ fn mixed(root: &Path) -> PathBuf {
 /// the table and many runs of records read back for the fingerprint.
 fn wide(root: &Path) -> PathBuf {
     let d = root.join("wide");
+    // A chain of directories deeper than any listing is wide, names long enough for pax records.
+    let mut deep = d.join("deep");
+    for i in 0..120 {
+        deep = deep.join(format!("level{i:03}"));
+    }
+    fs::create_dir_all(&deep).unwrap();
+    fs::write(deep.join("bottom"), b"at the bottom").unwrap();
     for i in 0..90 {
         let sub = d.join(format!("d{i:03}"));
         fs::create_dir_all(&sub).unwrap();
