@@ -41,7 +41,7 @@ CONFIGS = {
 }
 GROUPS = ["large_inproc", "large_pipe", "large_md5", "small", "tree", "memory", "random", "resume",
           "tartape3", "binding", "compress", "seekable", "profile", "serve", "write_file", "reflink",
-          "upload"]
+          "upload", "record_scale", "record_scale_10m"]
 DATASET_VERSION = 1
 
 
@@ -727,6 +727,61 @@ class Harness:
                 else:
                     os.environ[k] = v
             shutil.rmtree(work, ignore_errors=True)
+
+    def g_record_scale(self, ten_million: bool = False) -> None:
+        """`tartape record` of a tree of 1,001,001 entries (1,000 directories of 1,000 empty files)
+        against `find DIR -printf '%s %T@\\n' > /dev/null`, wall and peak RSS, in alternation; then the
+        same on 10,010,001 entries (group record_scale_10m), a tree kept in an XFS image loop-mounted
+        for the group (the root file system has too few inodes). Both trees are made once by bench/scale_tree.sh. Also the
+        heap a walked in-memory tape of the 1M tree holds (tt_resume --walk), per entry."""
+        script = BENCH / "scale_tree.sh"
+        scale = BENCH / "data" / "scale"
+        reps = max(3, self.reps)
+        tmp = scale / ".time-out"
+
+        def timed(group: str, tree: Path, catalog: Path) -> dict:
+            contenders = {
+                "ours_record": f"/usr/bin/time -f %M -o {tmp} {TARTAPE} record --quiet {tree.name} "
+                               f"--catalog {catalog}",
+                "find_printf": f"/usr/bin/time -f %M -o {tmp} find {tree.name} -printf '%s %T@\\n' > /dev/null",
+            }
+            names, out = list(contenders), {}
+            for rep in range(reps):
+                for name in names[rep % len(names):] + names[:rep % len(names)]:
+                    r = self.run(contenders[name], tree.parent, shell=True)
+                    rec = {"kind": "run", "group": group, "contender": name, "rep": rep,
+                           "cmd": contenders[name], "wall": r["wall"], "user": r["user"], "sys": r["sys"],
+                           "json": {"peak_rss_kib": int(tmp.read_text().split()[-1])}}
+                    if name == "ours_record":
+                        rec["json"]["entries"] = int(re.search(r"^entries: (\d+)$", r["stdout"], re.M).group(1))
+                        rec["json"]["fingerprint"] = re.search(r"^fingerprint: (\S+)$", r["stdout"], re.M).group(1)
+                        rec["json"]["catalog_bytes"] = catalog.stat().st_size
+                    self.emit(rec)
+                    out.setdefault(name, []).append(rec)
+                self.log(f"{group}: round {rep + 1}/{reps} done")
+            prints = {r["json"]["fingerprint"] for r in out["ours_record"]}
+            self.check_equal(group, "ours_record: the same fingerprint in every run", len(prints), 1)
+            catalog.unlink()
+            return out
+
+        if not ten_million:
+            tree1m = ROOT / self.run(["bash", str(script), "tree1m"], ROOT)["stdout"].split()[-1]
+            subprocess.run(["find", tree1m.name], cwd=tree1m.parent, stdout=subprocess.DEVNULL, check=True)
+            timed("record_scale", tree1m, scale / "tree1m.tartape")
+            self.alternate("record_scale_walked", {
+                "walked": ([str(BIN / "tt_resume"), "--walk", tree1m.name], False),
+            }, tree1m.parent, reps=reps)
+        else:
+            try:
+                tree10m = ROOT / self.run(["bash", str(script), "mount10m"], ROOT)["stdout"].split()[-1]
+                timed("record_scale_10m", tree10m, scale / "tree10m.tartape")
+            finally:
+                subprocess.run(["bash", str(script), "umount"], cwd=ROOT, check=False)
+        tmp.unlink(missing_ok=True)
+
+    def g_record_scale_10m(self) -> None:
+        """The record_scale comparison on the tree of 10,010,001 entries (about 15 minutes)."""
+        self.g_record_scale(ten_million=True)
 
     def try_run(self, cmd: str, stdout: bool = False) -> str:
         p = subprocess.run(["bash", "-c", cmd], cwd=self.data, capture_output=True, text=True)

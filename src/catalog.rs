@@ -29,18 +29,7 @@ const HEADER_MAX: usize = 64 << 20;
 pub fn save(tape: &Tape, path: &Path) -> Result<()> {
     let layout = tape.layout();
     let header = encode_header(tape)?;
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let base = path
-        .file_name()
-        .ok_or_else(|| Error::InvalidArgument(format!("{}: not a file name", path.display())))?;
-    let temp: PathBuf = dir.join(format!(
-        ".{}.tmp-{}",
-        base.to_string_lossy(),
-        std::process::id()
-    ));
+    let (dir, temp) = beside(path, "tmp")?;
     let write = || -> std::io::Result<()> {
         let mut f = File::create(&temp)?;
         f.write_all(&header)?;
@@ -57,6 +46,24 @@ pub fn save(tape: &Tape, path: &Path) -> Result<()> {
         let _ = fs::remove_file(&temp);
         Error::io(path, e)
     })
+}
+
+/// The directory of the catalog `path` and a temporary file's path beside it,
+/// `.NAME.WHAT-PID`, where the catalog is written before its rename.
+pub(crate) fn beside(path: &Path, what: &str) -> Result<(PathBuf, PathBuf)> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let base = path
+        .file_name()
+        .ok_or_else(|| Error::InvalidArgument(format!("{}: not a file name", path.display())))?;
+    let temp = dir.join(format!(
+        ".{}.{what}-{}",
+        base.to_string_lossy(),
+        std::process::id()
+    ));
+    Ok((dir.to_path_buf(), temp))
 }
 
 /// Opens a catalog: checks its header and size, maps its table. Entries are checked chunk by chunk
@@ -138,29 +145,63 @@ struct Parsed {
     frames: Option<ParsedFrames>,
 }
 
+/// What a catalog's header says, besides the table it precedes.
+pub(crate) struct HeaderFields<'a> {
+    pub(crate) version: u32,
+    pub(crate) format: Format,
+    pub(crate) count: u64,
+    pub(crate) total_size: u64,
+    pub(crate) table_len: u64,
+    pub(crate) trailer_offset: u64,
+    pub(crate) deflated: bool,
+    pub(crate) fingerprint: &'a str,
+    pub(crate) sidecar: &'a Sidecar,
+    /// The CRC-32 of each chunk of the table.
+    pub(crate) crcs: &'a [u32],
+    /// A seekable compressed tape's frames (version 3).
+    pub(crate) frames: Option<&'a Frames>,
+}
+
 fn encode_header(tape: &Tape) -> Result<Vec<u8>> {
     let layout = tape.layout();
+    let fingerprint = tape.fingerprint()?;
+    encode_fields(&HeaderFields {
+        version: layout.catalog_version(),
+        format: layout.format(),
+        count: layout.len() as u64,
+        total_size: layout.total_size(),
+        table_len: layout.table().len() as u64,
+        trailer_offset: layout.trailer_offset(),
+        deflated: layout.deflated(),
+        fingerprint: &fingerprint,
+        sidecar: layout.sidecar(),
+        crcs: layout.table().crcs(),
+        frames: tape.frames().map(|f| &**f),
+    })
+}
+
+/// A catalog's header bytes, its CRC included.
+pub(crate) fn encode_fields(f: &HeaderFields) -> Result<Vec<u8>> {
     let mut h = Vec::new();
     h.extend_from_slice(MAGIC);
-    let version = match tape.frames() {
+    let version = match f.frames {
         Some(_) => FRAMES_VERSION,
-        None => layout.catalog_version(),
+        None => f.version,
     };
     h.extend_from_slice(&version.to_le_bytes());
     h.extend_from_slice(&0u32.to_le_bytes()); // header length, set below
-    h.extend_from_slice(&layout.format().code().to_le_bytes()); // 0 = TAR, 1 = ZIP
-    h.extend_from_slice(&(layout.len() as u64).to_le_bytes());
-    h.extend_from_slice(&layout.total_size().to_le_bytes());
-    h.extend_from_slice(&(layout.table().len() as u64).to_le_bytes());
-    h.extend_from_slice(&layout.trailer_offset().to_le_bytes());
-    let mut flags = if layout.deflated() { FLAG_DEFLATED } else { 0 };
-    if tape.frames().is_some() {
+    h.extend_from_slice(&f.format.code().to_le_bytes()); // 0 = TAR, 1 = ZIP
+    h.extend_from_slice(&f.count.to_le_bytes());
+    h.extend_from_slice(&f.total_size.to_le_bytes());
+    h.extend_from_slice(&f.table_len.to_le_bytes());
+    h.extend_from_slice(&f.trailer_offset.to_le_bytes());
+    let mut flags = if f.deflated { FLAG_DEFLATED } else { 0 };
+    if f.frames.is_some() {
         flags |= FLAG_FRAMES;
     }
     h.extend_from_slice(&flags.to_le_bytes());
-    let fingerprint = tape.fingerprint()?;
-    put_bytes(&mut h, fingerprint.as_bytes());
-    let sidecar = layout.sidecar();
+    put_bytes(&mut h, f.fingerprint.as_bytes());
+    let sidecar = f.sidecar;
     h.extend_from_slice(&(sidecar.bases.len() as u32).to_le_bytes());
     for base in &sidecar.bases {
         use std::os::unix::ffi::OsStrExt;
@@ -181,25 +222,24 @@ fn encode_header(tape: &Tape) -> Result<Vec<u8>> {
     for x in &sidecar.exclude {
         put_bytes(&mut h, x);
     }
-    if let Some(f) = tape.frames() {
-        let c = f.compress();
+    if let Some(fr) = f.frames {
+        let c = fr.compress();
         let code: u32 = match c.compression() {
             Compression::Gzip => 1,
             _ => 2,
         };
         h.extend_from_slice(&code.to_le_bytes());
         h.extend_from_slice(&c.level().to_le_bytes());
-        h.extend_from_slice(&f.frame_size().to_le_bytes());
-        put_bytes(&mut h, f.engine().as_bytes());
-        h.extend_from_slice(&(f.len() as u64).to_le_bytes());
-        for k in 0..f.len() {
-            h.extend_from_slice(&f.plain(k).0.to_le_bytes());
-            h.extend_from_slice(&f.size(k).to_le_bytes());
+        h.extend_from_slice(&fr.frame_size().to_le_bytes());
+        put_bytes(&mut h, fr.engine().as_bytes());
+        h.extend_from_slice(&(fr.len() as u64).to_le_bytes());
+        for k in 0..fr.len() {
+            h.extend_from_slice(&fr.plain(k).0.to_le_bytes());
+            h.extend_from_slice(&fr.size(k).to_le_bytes());
         }
     }
-    let crcs = layout.table().crcs();
-    h.extend_from_slice(&(crcs.len() as u32).to_le_bytes());
-    for c in crcs {
+    h.extend_from_slice(&(f.crcs.len() as u32).to_le_bytes());
+    for c in f.crcs {
         h.extend_from_slice(&c.to_le_bytes());
     }
     let header_len = h.len() + 4;

@@ -78,7 +78,7 @@ impl Format {
         }
     }
 
-    fn index_item(self) -> usize {
+    pub(crate) fn index_item(self) -> usize {
         match self {
             Format::Tar => INDEX_ITEM_TAR,
             Format::Zip => INDEX_ITEM_ZIP,
@@ -743,7 +743,7 @@ struct Record<'a> {
 }
 
 /// Appends `entry`'s record; returns its source when the table cannot hold it.
-fn encode_record(
+pub(crate) fn encode_record(
     entry: &Entry,
     header_len: u32,
     base: Option<u32>,

@@ -212,6 +212,48 @@ impl TapeBuilder {
         result
     }
 
+    /// Walks `path` as [`TapeBuilder::add_path`] does and writes to `catalog` the catalog that
+    /// adding it, sealing and saving ([`Tape::save`]) would write, byte for byte, without holding
+    /// the tape: entries are placed as the walk finds them (in their final order, listed ahead by a
+    /// few threads), their records go to temporary files beside `catalog`, and the catalog is
+    /// assembled, synced and renamed into place at the end. Memory stays the same whatever the
+    /// number of entries (the listings of the directories on the way excepted). Checksums asked
+    /// with [`TapeBuilder::record_checksums`] are computed as files are found.
+    ///
+    /// For a builder that holds no entry yet (the tree is the whole tape). Errors are those that
+    /// adding and sealing would give; no temporary file is left behind.
+    pub fn record_path(
+        &self,
+        path: &Path,
+        name: Option<&[u8]>,
+        catalog: &Path,
+    ) -> Result<crate::Recorded> {
+        if !self.entries.is_empty() {
+            return Err(Error::State(
+                "record_path records a tree alone: the builder already holds entries".into(),
+            ));
+        }
+        check_compression(self.format, self.compress.as_ref())?;
+        if self.align > 0 && self.format != Format::Tar {
+            return Err(Error::InvalidArgument(
+                "alignment is for TAR tapes (a ZIP's local headers have no room for it)".into(),
+            ));
+        }
+        let name = match name {
+            Some(n) => name::normalize(n)?,
+            None => walk::default_name(path)?,
+        };
+        let plan = crate::recorder::Plan {
+            format: self.format,
+            align: self.align,
+            level: self.level,
+            checksums: self.checksums,
+            compress: self.compress,
+            options: &self.options,
+        };
+        crate::recorder::record(path, &name, &plan, catalog)
+    }
+
     /// Adds an entry whose content comes from `source`.
     pub fn add(&mut self, meta: MemoryEntry, source: Source) -> Result<()> {
         let name = name::normalize(&meta.name)?;
@@ -413,7 +455,7 @@ impl TapeBuilder {
     }
 }
 
-fn check_compression(format: Format, compress: Option<&Compress>) -> Result<()> {
+pub(crate) fn check_compression(format: Format, compress: Option<&Compress>) -> Result<()> {
     match (format, compress) {
         (Format::Zip, Some(c)) => Err(Error::InvalidArgument(format!(
             "{} compression wraps TAR tapes: a ZIP compresses its entries (set_deflate)",
@@ -449,7 +491,7 @@ fn check_level(level: u32) -> Result<u8> {
 
 /// A ZIP entry as the layout places it: a symlink's content is its target (CRC recorded now);
 /// only file contents are deflated; names must fit ZIP's 16-bit length.
-fn prepare_zip(e: &mut Entry, level: u8) -> Result<()> {
+pub(crate) fn prepare_zip(e: &mut Entry, level: u8) -> Result<()> {
     if e.name.len() + 1 > 0xFFFF {
         return Err(Error::InvalidName {
             name: show_name(&e.name),

@@ -8,7 +8,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::entry::{Entry, EntryKind, Owner};
 use crate::error::{Error, Result};
@@ -76,20 +76,20 @@ pub fn walk(
     entries: &mut Vec<Entry>,
     skipped: &mut Vec<Skipped>,
 ) -> Result<()> {
+    let stat = Stat::new(path, name, options);
     let lister = Lister {
-        base: Arc::new(path.to_path_buf()),
-        name_skip: name.len() as u32,
-        options,
+        stat: &stat,
         queue: WorkQueue::new(),
     };
     let root_meta = fs::symlink_metadata(path).map_err(|e| Error::io(path, e))?;
-    let mut owners = OwnerCache::default();
-    let root = lister.item(
+    let mut owners = stat.owners();
+    let root = stat.item(
         &|| path.to_path_buf(),
         name.to_vec(),
         root_meta,
         &mut owners,
     )?;
+    let root = lister.queued(root);
     // Helpers only where there is a directory to list (adding single files stays thread-free).
     let workers = match root {
         Item::Dir(..) => worker_count(),
@@ -126,23 +126,29 @@ pub fn walk(
                 let listing = listings
                     .get_mut(id)
                     .and_then(Option::take)
-                    .ok_or_else(|| {
-                        let why = "the directory was not listed (a walking thread failed)";
-                        Error::io(path, std::io::Error::other(why))
-                    })??;
+                    .ok_or_else(|| not_listed(path))??;
                 stack.push(listing.into_iter());
             }
-            Item::Special(s) if options.strict => {
-                return Err(Error::Unsupported(format!(
-                    "{}: a {} cannot be stored (strict mode)",
-                    s.path.display(),
-                    s.kind
-                )));
-            }
+            Item::Special(s) if options.strict => return Err(refused(&s)),
             Item::Special(s) => skipped.push(s),
         }
     }
     Ok(())
+}
+
+/// The error for a directory whose listing is missing because a walking thread panicked.
+pub(crate) fn not_listed(root: &Path) -> Error {
+    let why = "the directory was not listed (a walking thread failed)";
+    Error::io(root, std::io::Error::other(why))
+}
+
+/// The error for a special file met in strict mode.
+pub(crate) fn refused(s: &Skipped) -> Error {
+    Error::Unsupported(format!(
+        "{}: a {} cannot be stored (strict mode)",
+        s.path.display(),
+        s.kind
+    ))
 }
 
 /// How many threads list directories at most.
@@ -150,14 +156,14 @@ const MAX_WORKERS: usize = 4;
 
 /// The threads a walk uses: the cores there are (read once: it reads cgroup files), at most
 /// [`MAX_WORKERS`].
-fn worker_count() -> usize {
+pub(crate) fn worker_count() -> usize {
     static COUNT: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     *COUNT.get_or_init(|| {
         std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_WORKERS))
     })
 }
 
-/// What the walk emits for one path, in order.
+/// What the walk emits for one path, in order, once its directories are numbered.
 enum Item {
     /// A file or symlink.
     Entry(Entry),
@@ -167,17 +173,25 @@ enum Item {
     Special(Skipped),
 }
 
-/// A directory still to list: its path and entry name.
-struct Job {
-    path: PathBuf,
-    name: Box<[u8]>,
+/// What stat'ing one path finds.
+pub(crate) enum Found {
+    /// A file or symlink.
+    Entry(Entry),
+    /// A directory, and how to list it.
+    Dir(Entry, Job),
+    /// A special file, skipped (or refused in strict mode).
+    Special(Skipped),
 }
 
-/// Lists the directories of one walk, from any number of threads.
+/// A directory still to list: its path and entry name.
+pub(crate) struct Job {
+    pub(crate) path: PathBuf,
+    pub(crate) name: Box<[u8]>,
+}
+
+/// Numbers the directories of one walk and lists them, from any number of threads.
 struct Lister<'a> {
-    base: Arc<PathBuf>,
-    name_skip: u32,
-    options: &'a WalkOptions,
+    stat: &'a Stat<'a>,
     /// Directories to list, numbered in the order they were met.
     queue: WorkQueue<Job>,
 }
@@ -187,13 +201,56 @@ impl Lister<'_> {
     /// (A listing that panics is missing from the result: the walk reports its directory as
     /// not listed.)
     fn work(&self) -> Vec<(usize, Result<Vec<Item>>)> {
-        let mut owners = OwnerCache::default();
-        self.queue.run(|_, job| self.list(&job, &mut owners))
+        let mut owners = self.stat.owners();
+        self.queue.run(|_, job| {
+            let listing = self.stat.list(&job, &mut owners)?;
+            Ok(listing.into_iter().map(|f| self.queued(f)).collect())
+        })
+    }
+
+    /// The item for `found`, its directory queued for listing.
+    fn queued(&self, found: Found) -> Item {
+        match found {
+            Found::Entry(e) => Item::Entry(e),
+            Found::Dir(e, job) => Item::Dir(e, self.queue.push(job)),
+            Found::Special(s) => Item::Special(s),
+        }
+    }
+}
+
+/// Stats and lists the paths of one walk (from any number of threads): what the in-memory walk
+/// and the streaming one (src/walkahead.rs) share, so that both find the same entries.
+pub(crate) struct Stat<'a> {
+    base: Arc<PathBuf>,
+    name_skip: u32,
+    options: &'a WalkOptions,
+    /// Owners found by every thread of the walk: one [`Owner`] per (uid, gid), so that a catalog's
+    /// owner table does not depend on which thread met whom.
+    owners: Mutex<HashMap<(u32, u32), Arc<Owner>>>,
+}
+
+impl<'a> Stat<'a> {
+    /// The walk of `path` under the archive name `name`.
+    pub(crate) fn new(path: &Path, name: &[u8], options: &'a WalkOptions) -> Stat<'a> {
+        Stat {
+            base: Arc::new(path.to_path_buf()),
+            name_skip: name.len() as u32,
+            options,
+            owners: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// A thread's cache of the walk's owners.
+    pub(crate) fn owners(&self) -> OwnerCache<'_> {
+        OwnerCache {
+            shared: &self.owners,
+            seen: HashMap::new(),
+        }
     }
 
     /// The children of one directory, sorted by name, each stat'ed relative to the directory's
     /// descriptor (one name for the kernel to resolve, not the whole path).
-    fn list(&self, job: &Job, owners: &mut OwnerCache) -> Result<Vec<Item>> {
+    pub(crate) fn list(&self, job: &Job, owners: &mut OwnerCache) -> Result<Vec<Found>> {
         let mut children: Vec<(Vec<u8>, fs::DirEntry)> = Vec::new();
         for child in fs::read_dir(&job.path).map_err(|e| Error::io(&job.path, e))? {
             let child = child.map_err(|e| Error::io(&job.path, e))?;
@@ -213,15 +270,15 @@ impl Lister<'_> {
         Ok(items)
     }
 
-    /// What the walk emits for the path `path()` (made only where needed: a regular file needs
-    /// none), stat'ed as `meta`; a directory is queued for listing.
-    fn item(
+    /// What the walk finds at the path `path()` (made only where needed: a regular file needs
+    /// none), stat'ed as `meta`.
+    pub(crate) fn item(
         &self,
         path: &dyn Fn() -> PathBuf,
         name: Vec<u8>,
         meta: Metadata,
         owners: &mut OwnerCache,
-    ) -> Result<Item> {
+    ) -> Result<Found> {
         let ft = meta.file_type();
         let owner = self.options.keep_owners.then(|| owners.get(&meta));
         // Every walked entry remembers where it came from, so verification can find it again.
@@ -250,24 +307,24 @@ impl Lister<'_> {
         }
         if ft.is_file() {
             entry.size = meta.len();
-            Ok(Item::Entry(entry))
+            Ok(Found::Entry(entry))
         } else if ft.is_symlink() {
             let path = path();
             let target = fs::read_link(&path).map_err(|e| Error::io(&path, e))?;
             entry.kind = EntryKind::Symlink;
             entry.mode = 0o777;
             entry.link = target.as_os_str().as_bytes().into();
-            Ok(Item::Entry(entry))
+            Ok(Found::Entry(entry))
         } else if ft.is_dir() {
             entry.kind = EntryKind::Dir;
-            let id = self.queue.push(Job {
+            let job = Job {
                 path: path(),
                 name: entry.name.clone(),
-            });
-            Ok(Item::Dir(entry, id))
+            };
+            Ok(Found::Dir(entry, job))
         } else {
             let kind = special_kind(&meta);
-            Ok(Item::Special(Skipped { path: path(), kind }))
+            Ok(Found::Special(Skipped { path: path(), kind }))
         }
     }
 }
@@ -308,24 +365,30 @@ fn special_kind(meta: &Metadata) -> &'static str {
     }
 }
 
-/// Owners looked up once per (uid, gid) pair.
-#[derive(Default)]
-struct OwnerCache {
+/// One thread's owners, looked up once per (uid, gid) pair in the walk's shared table.
+pub(crate) struct OwnerCache<'a> {
+    shared: &'a Mutex<HashMap<(u32, u32), Arc<Owner>>>,
     seen: HashMap<(u32, u32), Arc<Owner>>,
 }
 
-impl OwnerCache {
+impl OwnerCache<'_> {
     fn get(&mut self, meta: &Metadata) -> Arc<Owner> {
         let key = (meta.uid(), meta.gid());
+        let shared = self.shared;
         self.seen
             .entry(key)
             .or_insert_with(|| {
-                Arc::new(Owner {
-                    uid: u64::from(key.0),
-                    gid: u64::from(key.1),
-                    uname: user_name(key.0).into_boxed_slice(),
-                    gname: group_name(key.1).into_boxed_slice(),
-                })
+                let mut all = shared.lock().unwrap_or_else(|e| e.into_inner());
+                all.entry(key)
+                    .or_insert_with(|| {
+                        Arc::new(Owner {
+                            uid: u64::from(key.0),
+                            gid: u64::from(key.1),
+                            uname: user_name(key.0).into_boxed_slice(),
+                            gname: group_name(key.1).into_boxed_slice(),
+                        })
+                    })
+                    .clone()
             })
             .clone()
     }

@@ -117,6 +117,21 @@ pub fn add_paths(
     paths: &[PathBuf],
     scan: &Progress,
 ) -> Result<(), Failure> {
+    scanning(builder, scan, |b| {
+        paths
+            .iter()
+            .try_for_each(|p| b.add_path(p, None).map_err(|e| e.to_string()))
+    })?;
+    report_skipped(builder.skipped());
+    Ok(())
+}
+
+/// Runs `walk` with the scan's counters shown on the progress line while it goes.
+pub fn scanning<T>(
+    builder: &mut TapeBuilder,
+    scan: &Progress,
+    walk: impl FnOnce(&mut TapeBuilder) -> Result<T, String>,
+) -> Result<T, Failure> {
     let counters = Arc::new(tartape::ScanProgress::default());
     if scan.is_shown() {
         builder.options_mut().progress = Some(counters.clone());
@@ -135,24 +150,26 @@ pub fn add_paths(
             }
         })
     });
-    let result = paths
-        .iter()
-        .try_for_each(|p| builder.add_path(p, None).map_err(|e| e.to_string()));
+    let result = walk(builder);
     done.store(true, std::sync::atomic::Ordering::Relaxed);
     if let Some(t) = ticker {
         let _ = t.join();
     }
-    result?;
+    let result = result?;
     scan.message(format!(
         "{} entries, {}",
         counters.entries(),
         crate::progress::human(counters.bytes())
     ));
     scan.finish();
-    for s in builder.skipped() {
+    Ok(result)
+}
+
+/// Reports the special files a walk left out, one line each.
+pub fn report_skipped(skipped: &[tartape::Skipped]) {
+    for s in skipped {
         eprintln!("tartape: skipped {} {}", s.kind, s.path.display());
     }
-    Ok(())
 }
 
 /// The bytes of an argument (any Unix file name).

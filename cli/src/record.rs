@@ -6,7 +6,7 @@ use std::sync::Arc;
 use tartape::{Checksums, Tape};
 
 use crate::cli::{ChecksumArg, PlayArgs, RecordArgs};
-use crate::create::{add_paths, builder, write_tape};
+use crate::create::{builder, report_skipped, scanning, write_tape};
 use crate::progress::{human, Progress};
 use crate::Failure;
 
@@ -49,26 +49,39 @@ pub fn record(args: RecordArgs) -> Result<u8, Failure> {
         .clone()
         .unwrap_or_else(|| default_catalog(&args.dir));
     let scan = Progress::scan(args.quiet);
-    add_paths(&mut builder, std::slice::from_ref(&args.dir), &scan)?;
-    if !checksums.is_empty() {
-        scan.message("hashing every file".into());
-    }
-    let mut tape = builder.seal().map_err(|e| e.to_string())?;
-    // A catalog's compression is always in frames: a stream-only tape would have no offsets.
-    crate::create::compress(&mut tape, &args.build.compress, true, &scan)?;
+    // Straight to the catalog, in memory independent of the tree's size.
+    let recorded = scanning(&mut builder, &scan, |b| {
+        b.record_path(&args.dir, None, &catalog)
+            .map_err(|e| e.to_string())
+    })?;
+    // A catalog's compression is always in frames (a stream-only tape would have no offsets):
+    // the catalog just written is opened (mapped, not read into memory), its frames recorded,
+    // and saved again in its place.
+    let o = &args.build.compress;
+    let framed = if o.get()?.is_some() {
+        let mut tape = Tape::open(&catalog).map_err(|e| e.to_string())?;
+        crate::create::compress(&mut tape, o, true, &scan)?;
+        tape.save(&catalog).map_err(|e| e.to_string())?;
+        Some(tape)
+    } else {
+        None
+    };
     drop(scan);
-    tape.save(&catalog).map_err(|e| e.to_string())?;
+    report_skipped(&recorded.skipped);
     println!("catalog: {}", catalog.display());
-    println!(
-        "fingerprint: {}",
-        tape.fingerprint().map_err(|e| e.to_string())?
-    );
-    println!("entries: {}", tape.len());
-    match tape.size() {
-        Ok(size) => println!("total size: {size} bytes ({})", human(size)),
-        Err(_) => println!("total size: unknown until streamed (deflated entries)"),
+    let (fingerprint, size) = match &framed {
+        Some(t) => (t.fingerprint().map_err(|e| e.to_string())?, t.total_size()),
+        None => (recorded.fingerprint.clone(), recorded.total_size),
+    };
+    println!("fingerprint: {fingerprint}");
+    println!("entries: {}", recorded.entries);
+    if recorded.deflated {
+        println!("total size: unknown until streamed (deflated entries)");
+    } else {
+        println!("total size: {size} bytes ({})", human(size));
     }
-    if let Some(f) = tape.frames() {
+    if let Some(tape) = &framed {
+        let f = tape.frames().expect("recorded above");
         let tar = tape.layout().total_size();
         println!(
             "frames: {} of at most {} bytes, {} level {} ({}), {:.2}% of the TAR's {tar} bytes",
@@ -81,6 +94,7 @@ pub fn record(args: RecordArgs) -> Result<u8, Failure> {
         );
     }
     if let Some(part_size) = args.part_size {
+        let tape = Tape::open(&catalog).map_err(|e| e.to_string())?;
         let checksum = crate::upload::checksum_of(args.checksum.unwrap_or(ChecksumArg::Md5));
         let (count, etag, composite) = crate::upload::predict(&tape, part_size, checksum)?;
         println!("multipart etag ({count} parts of {part_size} bytes): {etag}");
