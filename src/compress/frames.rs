@@ -137,7 +137,7 @@ thread_local! {
 }
 
 impl Frames {
-    /// Frames from their uncompressed `starts` (as [`cut`] gives them, the TAR's size last) and
+    /// Frames from their uncompressed `starts` (as `cut` gives them, the TAR's size last) and
     /// compressed sizes; `engine` names the library that made the sizes.
     pub fn new(
         compress: Compress,
