@@ -92,10 +92,10 @@ pub fn cut(layout: &Layout, frame_size: u64) -> Result<Vec<u64>> {
     Ok(starts)
 }
 
-/// What frame sizes depend on: the library and its version ("libzstd 1.5.7", "miniz_oxide 0.9").
+/// What frame sizes depend on: the library and its version ("libzstd 1.5.7", "libdeflate 1.26").
 pub fn engine(compression: Compression) -> String {
     match compression {
-        Compression::Gzip => "miniz_oxide 0.9".into(),
+        Compression::Gzip => "libdeflate 1.26".into(),
         other => super::engine_version(other),
     }
 }

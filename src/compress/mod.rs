@@ -1,4 +1,4 @@
-//! Compressing a whole TAR stream: gzip (flate2's Rust backend, miniz_oxide; members of 4 MiB
+//! Compressing a whole TAR stream: gzip (libdeflate; members of 4 MiB
 //! compressed by worker threads) or zstd (libzstd, always in its multithreaded
 //! mode, whose output is the same for any number of workers >= 1).
 //!
@@ -28,9 +28,9 @@ use crate::{Error, Result};
 /// The uncompressed bytes handed to the zstd compressor at a time.
 pub const CHUNK: usize = 128 << 10;
 
-/// What gzip bytes depend on: the compressor (flate2's Rust backend) and the member size; written
+/// What gzip bytes depend on: the compressor (libdeflate, its version) and the member size; written
 /// into fingerprints.
-pub const GZIP_ENGINE: &str = "miniz_oxide 0.9, members of 4 MiB";
+pub const GZIP_ENGINE: &str = "libdeflate 1.26, members of 4 MiB";
 
 /// The library and version that make `compression`'s bytes: [`GZIP_ENGINE`] for gzip,
 /// "libzstd 1.5.7" (the linked version) for zstd; empty for the others.
