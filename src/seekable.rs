@@ -112,13 +112,9 @@ impl Tape {
                     return;
                 }
                 let (a, b) = (starts[k], starts[k + 1]);
-                buf.resize((b - a) as usize, 0);
-                let got = self.read_tar_at(a, &mut buf).and_then(|got| {
-                    if got != buf.len() {
-                        return Err(Error::corrupt("tape", format!("the TAR ends at {}", a)));
-                    }
-                    compress_frame(compress.compression(), compress.level(), &buf)
-                });
+                let got = self
+                    .read_tar_exact(a, b, &mut buf)
+                    .and_then(|()| compress_frame(compress.compression(), compress.level(), &buf));
                 let err = match got {
                     Ok(z) if z.len() <= u32::MAX as usize => {
                         sizes[k].store(z.len() as u32, Ordering::Relaxed);
@@ -192,17 +188,23 @@ impl Tape {
         Ok(done)
     }
 
+    /// The TAR's bytes `[a, b)` (a frame's) into `buf`, resized to hold them.
+    fn read_tar_exact(&self, a: u64, b: u64, buf: &mut Vec<u8>) -> Result<()> {
+        buf.resize((b - a) as usize, 0);
+        if self.read_tar_at(a, buf)? != buf.len() {
+            return Err(Error::corrupt("tape", format!("the TAR ends before {b}")));
+        }
+        Ok(())
+    }
+
     /// Frame `k` compressed, from the cache or compressed again now.
     fn frame_bytes(&self, frames: &Frames, k: usize) -> Result<Arc<Vec<u8>>> {
         if let Some(z) = self.frame_cache().get(k) {
             return Ok(z);
         }
         let (a, b) = frames.plain(k);
-        let mut plain = vec![0; (b - a) as usize];
-        let got = self.read_tar_at(a, &mut plain)?;
-        if got != plain.len() {
-            return Err(Error::corrupt("tape", format!("the TAR ends at {}", a)));
-        }
+        let mut plain = Vec::new();
+        self.read_tar_exact(a, b, &mut plain)?;
         let z = Arc::new(frames.compress_checked(k, &plain, || name_at(self, a))?);
         self.frame_cache().put(k, z.clone());
         Ok(z)

@@ -195,8 +195,13 @@ impl Compressor {
     /// The compressor of a seekable tape's stream from compressed byte `offset`: it takes the
     /// TAR's bytes from the start of the frame holding `offset` (see [`Compressor::plain_start`]),
     /// compresses each frame with `job` (which checks the recorded size) and drops what comes
-    /// before `offset`; the seek table follows the last frame.
-    pub(crate) fn framed(frames: Arc<Frames>, offset: u64, job: Arc<Job>) -> Result<Compressor> {
+    /// before `offset`; the seek table follows the last frame. `job` is made for the first frame
+    /// the stream compresses (the pool's piece 0).
+    pub(crate) fn framed(
+        frames: Arc<Frames>,
+        offset: u64,
+        job: impl FnOnce(usize) -> Arc<Job>,
+    ) -> Result<Compressor> {
         let (next, skip, table_from) = match frames.frame_at(offset) {
             Some(k) => (k, offset - frames.compressed(k).0, 0),
             None => (
@@ -205,7 +210,7 @@ impl Compressor {
                 offset.min(frames.total()) - frames.frames_end(),
             ),
         };
-        let pool = Pool::new("frame compressor", frames.compress().threads(), job)?;
+        let pool = Pool::new("frame compressor", frames.compress().threads(), job(next))?;
         Ok(Compressor {
             engine: Engine::Frames(Box::new(Framing {
                 pool,

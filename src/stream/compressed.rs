@@ -41,9 +41,8 @@ impl Compressing {
         let Some(frames) = tape.frames().cloned() else {
             return Ok(None);
         };
-        let first = frames.frame_at(offset).unwrap_or(frames.len());
-        let job = crate::seekable::frame_job(tape.clone(), frames.clone(), first);
-        let z = Compressor::framed(frames, offset, job)?;
+        let job = |first| crate::seekable::frame_job(tape.clone(), frames.clone(), first);
+        let z = Compressor::framed(frames.clone(), offset, job)?;
         let start = z.plain_start();
         let c = Compressing {
             z,
