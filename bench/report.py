@@ -97,6 +97,33 @@ class Report:
             out.append((meta["started"], len(walls.get("py3_large", [])), meta["machine"]["loadavg"], ratios))
         return out
 
+    def latest_ratios(self, group, num, den, n=3):
+        """The ratio of medians num / den in each of the latest n results files holding the group,
+        oldest first, with each file's start and load average: a target counts as met when it
+        holds in every one of them."""
+        out = []
+        for path in self.paths:
+            recs = [json.loads(line) for line in open(path)]
+            meta = next((r for r in recs if r["kind"] == "meta"), None)
+            walls = defaultdict(list)
+            for r in recs:
+                if r["kind"] == "run" and r["group"] == group:
+                    walls[r["contender"]].append(r["wall"])
+            if meta is None or not walls.get(num) or not walls.get(den):
+                continue
+            out.append((meta["started"], meta["machine"]["loadavg"],
+                        statistics.median(walls[num]) / statistics.median(walls[den])))
+        return out[-n:]
+
+    def target_in_runs(self, what, group, num, den, limit, note=""):
+        """A ratio target (at most `limit`) judged on the worst of the latest three runs."""
+        hist = self.latest_ratios(group, num, den)
+        v = [h[2] for h in hist]
+        spread = (f"{len(v)} runs: min {min(v):.2f}, median {statistics.median(v):.2f}, "
+                  f"max {max(v):.2f}")
+        self.target(what, f"{max(v):.2f}", f"<= {limit:.2f}", max(v) <= limit and len(v) >= 3,
+                    spread + (f"; {note}" if note else ""))
+
     RANDOM_CASES = [("", "TAR, walked"), ("cat_", "TAR, catalog"), ("zip_", "stored ZIP, walked"),
                     ("zipcat_", "stored ZIP, catalog")]
 
@@ -353,13 +380,15 @@ class Report:
             self.w("### Writing the archive into a file (`-o FILE`), large files")
             self.w()
             self.w("`ours_file` is `tartape create large -o FILE`: headers from memory, file content copied "
-                   "in the kernel (copy_file_range), the file synced and renamed into place; `gnu_tar_sync` is "
-                   "`tar cf FILE large && sync FILE` (the same durability), `gnu_tar` without the sync.")
+                   "in the kernel (copy_file_range), each 32 MiB handed to the disk as it is written, the file "
+                   "synced and renamed into place; `gnu_tar_sync` is `tar cf FILE large && sync FILE` (the same "
+                   "durability), `gnu_tar` without the sync. Before each run, untimed: both outputs removed "
+                   "and `sync` (no run writes back the one before it).")
             self.w()
             self.wall_table("write_file", "ours_file", ["gnu_tar_sync", "gnu_tar", "ours_file"])
-            r = self.med("write_file", "ours_file") / self.med("write_file", "gnu_tar_sync")
-            self.target("Large, into a file (`create -o FILE`, synced) vs `tar cf FILE && sync FILE`",
-                        f"{r:.2f}", "<= 0.70", r <= 0.70, "ext4; file content by copy_file_range")
+            self.target_in_runs("Large, into a file (`create -o FILE`, synced) vs `tar cf FILE && sync FILE`",
+                                "write_file", "ours_file", "gnu_tar_sync", 0.70,
+                                "ext4; file content by copy_file_range")
         if ("reflink", "ours_aligned") in R:
             self.w("### An aligned archive on XFS (reflinks), large files")
             self.w()
@@ -380,8 +409,9 @@ class Report:
             self.w("### Large files with MD5 (vs md5sum over the same files)")
             self.w()
             self.wall_table("large_md5", "ours_inproc_md5", ["md5sum", "ours_inproc_md5"])
-            r = self.med("large_md5", "ours_inproc_md5") / self.med("large_md5", "md5sum")
-            self.target("Large, MD5 events on (in-process): wall vs md5sum", f"{r:.2f}", "<= 0.75", r <= 0.75)
+            self.target_in_runs("Large, MD5 events on (in-process): wall vs md5sum", "large_md5",
+                                "ours_inproc_md5", "md5sum", 0.75,
+                                "two files hashed at once on 2 cores: 0.50 is the least possible")
         if ("small", "ours_cli") in R:
             self.w(f"### {self.meta['config']['small_files']:,} small files, scan plus stream to a pipe")
             self.w()

@@ -84,6 +84,35 @@ fn a_copy_is_the_stream_with_file_content_copied_in_the_kernel() {
     assert!(fs::read(&out).unwrap()[..want.len()] == want[..]);
 }
 
+/// A file larger than the copy's step (32 MiB: each step's writeback is started as it is written)
+/// is copied in several kernel copies, whole and in place, among entries before and after it.
+#[test]
+fn a_file_larger_than_a_writeback_step_is_copied_whole() {
+    let dir = TempDir::new("copy-into-large");
+    let root = dir.join("tree");
+    write(&root.join("a"), b"before");
+    let len = (70u64 << 20) + 3;
+    let big = OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .open(root.join("b"))
+        .unwrap();
+    big.set_len(len).unwrap();
+    let mut rng = Rng::new(5);
+    for at in [0, (32 << 20) - 1, 32 << 20, 64 << 20, len - 7] {
+        std::os::unix::fs::FileExt::write_all_at(&big, &rng.bytes(7), at).unwrap();
+    }
+    drop(big);
+    write(&root.join("c"), b"after");
+    let t = tape(&root, Format::Tar);
+    let want = archive_bytes(&t);
+    let out = dir.join("out.tar");
+    let report = copy(&t, &out).unwrap();
+    assert_eq!(report.copied_in_kernel, len + 11, "{report:?}");
+    assert!(fs::read(&out).unwrap() == want);
+}
+
 #[test]
 fn a_copy_between_file_systems_is_the_same_bytes() {
     let shm = Path::new("/dev/shm");
