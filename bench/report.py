@@ -239,7 +239,10 @@ class Report:
         results file whose small group has it."""
         self.w("`floor` is bench/c/tree_floor: each directory listed, each file opened relative to its "
                "directory, fstat'ed, read whole and closed, in our order, nothing written (its output bytes "
-               "column is empty: it writes none). Each run kept in bench/results, as the ratio of medians:")
+               "column is empty: it writes none). `floor_uring` (bench/uring_floor) does the same with openat, read and close "
+               "batched 64 files at a time through io_uring (the size from an fstat system call), `floor_uring_statx` with "
+               "the statx in the ring too. `ours_cli` streams as it walks (`TapeBuilder::stream_paths`); `ours_c_pipe` and "
+               "the in-process rows seal the tape first. Each run kept in bench/results, as the ratio of medians:")
         self.w()
         self.w("| run (load average) | rounds | floor / GNU tar | ours / floor | ours / GNU tar |")
         self.w("|---|---:|---:|---:|---:|")
@@ -415,7 +418,7 @@ class Report:
         if ("small", "ours_cli") in R:
             self.w(f"### {self.meta['config']['small_files']:,} small files, scan plus stream to a pipe")
             self.w()
-            self.wall_table("small", "ours_cli", ["floor", "gnu_tar", "bsdtar", "ours_cli", "ours_cli_md5", "ours_c_pipe",
+            self.wall_table("small", "ours_cli", ["floor", "floor_uring", "floor_uring_statx", "gnu_tar", "bsdtar", "ours_cli", "ours_cli_md5", "ours_c_pipe",
                                                   "ours_c_read_pipe", "ours_inproc", "ours_inproc_read"])
             if ("small", "floor") in R:
                 self.small_floor()

@@ -265,8 +265,13 @@ class Harness:
     def g_small(self) -> None:
         # tree_floor: only what any archiver of the tree must do (list, openat, fstat, read, close),
         # in our order, nothing written: the floor for this tree on this machine.
+        # uring_floor: the same work with openat, read and close batched through io_uring (the
+        # size from fstat, or with --statx from a statx in the ring), to see whether batching
+        # the system calls pays on this machine.
         self.pipe_group("small", self.dataset("small"),
-                        {"floor": ([str(BIN / "tree_floor"), "small"], False)})
+                        {"floor": ([str(BIN / "tree_floor"), "small"], False),
+                         "floor_uring": ([str(BIN / "uring_floor"), "small"], False),
+                         "floor_uring_statx": ([str(BIN / "uring_floor"), "--statx", "small"], False)})
 
     def g_tree(self) -> None:
         tree = self.dataset("tree")

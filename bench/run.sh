@@ -12,6 +12,10 @@ command -v bsdtar >/dev/null || { apt-get update -qq && apt-get install -y -qq l
 
 make release
 make -C bench/c OUT="$CARGO_TARGET_DIR/bench" REL="$CARGO_TARGET_DIR/release"
+# The small-file floor through io_uring (its own workspace; the io-uring crate is for it alone).
+cargo build -q --release --locked --manifest-path bench/uring_floor/Cargo.toml \
+  --target-dir "$CARGO_TARGET_DIR/uring_floor"
+cp "$CARGO_TARGET_DIR/uring_floor/release/uring_floor" "$CARGO_TARGET_DIR/bench/"
 
 venv=bench/.venv-tartape3
 if [ "$("$venv/bin/python" -c 'import tartape; print(tartape.__version__)' 2>/dev/null)" != 3.0.3 ]; then

@@ -79,6 +79,7 @@ mod table;
 mod tape;
 mod walk;
 mod walkahead;
+mod walkstream;
 mod zip;
 
 pub use checksum::Checksums;
@@ -92,3 +93,4 @@ pub use source::{ReadAtSource, Source};
 pub use stream::{Event, Stream};
 pub use tape::{MemoryEntry, Tape, TapeBuilder};
 pub use walk::{ScanProgress, Skipped, WalkOptions};
+pub use walkstream::Streamed;

@@ -254,6 +254,49 @@ impl TapeBuilder {
         crate::recorder::record(path, &name, &plan, catalog)
     }
 
+    /// Walks each of `paths` (a file, symlink or directory, each under its base name, as
+    /// [`TapeBuilder::add_path`] with no name) and writes to `out` the TAR that adding them all,
+    /// sealing and streaming the tape would write, byte for byte, while the walk goes: a few
+    /// threads walk ahead in the final order, and each stretch of entries is streamed as soon as it
+    /// is walked, so the first bytes go out at once and, on a tree of small files, the walk's work
+    /// runs beside the reading instead of before it. `progress` is called with the bytes written.
+    ///
+    /// The total size and fingerprint are not known before the first byte (seal the tape for
+    /// those), and an error of the walk stops the stream where it has got to: the output then
+    /// lacks its end and must not be kept, as after any failed stream. Memory stays bounded
+    /// whatever the tree's size. For a builder that holds no entry yet, TAR, with no compression,
+    /// alignment or recorded checksums; anything else is `InvalidArgument` or `State`.
+    pub fn stream_paths(
+        &self,
+        paths: &[&Path],
+        out: &mut (dyn std::io::Write + Send),
+        progress: &mut (dyn FnMut(u64) + Send),
+    ) -> Result<crate::Streamed> {
+        if !self.entries.is_empty() {
+            return Err(Error::State(
+                "stream_paths streams the given paths alone: the builder already holds entries"
+                    .into(),
+            ));
+        }
+        let refused = if self.format != Format::Tar {
+            Some("ZIP (its central directory needs every entry first)")
+        } else if self.compress.is_some() {
+            Some("compression (stream a sealed tape)")
+        } else if self.align > 0 {
+            Some("alignment (seal the tape)")
+        } else if !self.checksums.is_empty() {
+            Some("recorded checksums (they are for catalogs: seal or record the tape)")
+        } else {
+            None
+        };
+        if let Some(what) = refused {
+            return Err(Error::InvalidArgument(format!(
+                "stream_paths streams plain TAR: not with {what}"
+            )));
+        }
+        crate::walkstream::stream_paths(paths, &self.options, out, progress)
+    }
+
     /// Adds an entry whose content comes from `source`.
     pub fn add(&mut self, meta: MemoryEntry, source: Source) -> Result<()> {
         let name = name::normalize(&meta.name)?;

@@ -15,6 +15,9 @@ use crate::Failure;
 /// Runs `tartape create`.
 pub fn run(args: CreateArgs) -> Result<u8, Failure> {
     let mut builder = builder(&args.build)?;
+    if streams_as_walked(&args)? {
+        return stream_as_walked(&builder, &args);
+    }
     let scan = Progress::scan(args.output.quiet);
     add_paths(&mut builder, &args.paths, &scan)?;
     drop(scan);
@@ -27,6 +30,76 @@ pub fn run(args: CreateArgs) -> Result<u8, Failure> {
     )?;
     write_tape(&Arc::new(tape), &args.output)?;
     Ok(0)
+}
+
+/// True when the archive can go out while the tree is walked (`TapeBuilder::stream_paths`): a
+/// plain TAR written whole to standard output, with no manifest. Anything that needs the sealed
+/// tape first (a file written at offsets, a byte range, a manifest, compression, ZIP, alignment)
+/// seals it; the bytes are the same either way.
+fn streams_as_walked(args: &CreateArgs) -> Result<bool, Failure> {
+    let (b, o) = (&args.build, &args.output);
+    let to_stdout = match o.output.as_deref() {
+        None => true,
+        Some(p) => p.as_os_str() == "-",
+    };
+    Ok(to_stdout
+        && o.offset == 0
+        && o.length.is_none()
+        && o.manifest.is_none()
+        && !o.md5
+        && b.format == FormatArg::Tar
+        && b.align.is_none()
+        && b.compress.get()?.is_none()
+        && !b.compress.seekable())
+}
+
+/// Writes the archive to standard output as the walk goes.
+fn stream_as_walked(builder: &TapeBuilder, args: &CreateArgs) -> Result<u8, Failure> {
+    let mut output = Output::open(None)?;
+    let progress = Progress::bytes(None, args.output.quiet);
+    let paths: Vec<&std::path::Path> = args.paths.iter().map(|p| p.as_path()).collect();
+    let mut failed = None;
+    let result = builder.stream_paths(
+        &paths,
+        &mut OutputWriter {
+            output: &mut output,
+            failed: &mut failed,
+        },
+        &mut |n| progress.set(n),
+    );
+    match result {
+        Ok(streamed) => {
+            report_skipped(&streamed.skipped);
+            output.commit()?;
+            progress.finish();
+            Ok(0)
+        }
+        // A failed write is told as the output says it.
+        Err(e) => Err(failed.unwrap_or_else(|| e.to_string())),
+    }
+}
+
+/// The output as an `io::Write`, keeping the output's own description of a failed write.
+struct OutputWriter<'a> {
+    output: &'a mut Output,
+    failed: &'a mut Option<String>,
+}
+
+impl std::io::Write for OutputWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.write_all(buf).map(|_| buf.len())
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.output.write_all(buf).map_err(|e| {
+            *self.failed = Some(e.clone());
+            std::io::Error::other(e)
+        })
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Applies the compression options to a sealed (or opened) tape: frames recorded when `frames`

@@ -218,3 +218,61 @@ fn offset_and_length_give_exactly_that_slice_of_the_archive() {
         );
     }
 }
+
+/// `create` to standard output streams while it walks (the plain TAR needs nothing sealed first):
+/// the bytes are those of the sealed tape, which `-o FILE` and `--manifest` still write; a
+/// source that changes stops it with the same one-line error.
+#[test]
+fn standard_output_streams_while_walking_the_same_bytes() {
+    let dir = TempDir::new("cli-walked");
+    let a = dir.join("a");
+    let mut rng = Rng::new(17);
+    for i in 0..2500 {
+        let len = rng.below(4000) as usize;
+        write(&a.join(format!("d{}/f{i:04}", i % 7)), &rng.bytes(len));
+    }
+    write(&a.join("big"), &rng.bytes(3 << 20));
+    let b = small_tree(dir.path());
+    let sealed = dir.join("sealed.tar");
+    let out = tartape(
+        &["create", "--quiet", "-o", sealed.to_str().unwrap()],
+        &[&a, &b],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let walked = tartape(&["create", "--quiet"], &[&a, &b]);
+    assert!(walked.status.success(), "{walked:?}");
+    assert!(walked.stderr.is_empty(), "{walked:?}");
+    assert!(walked.stdout == fs::read(&sealed).unwrap());
+    let manifest = dir.join("m.jsonl");
+    let with_manifest = tartape(
+        &[
+            "create",
+            "--quiet",
+            "--manifest",
+            manifest.to_str().unwrap(),
+        ],
+        &[&a, &b],
+    );
+    assert!(with_manifest.stdout == walked.stdout);
+    assert_eq!(gnu_tar_names(&sealed).len(), 2509 + 23);
+    // With the walk's options: owners kept, names excluded.
+    let options = ["--keep-owners", "--exclude", "d3", "--exclude", "f07"];
+    let out = tartape(
+        &[
+            &["create", "--quiet", "-o", sealed.to_str().unwrap()],
+            &options[..],
+        ]
+        .concat(),
+        &[&a, &b],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let walked = tartape(&[&["create", "--quiet"], &options[..]].concat(), &[&a, &b]);
+    assert!(walked.status.success(), "{walked:?}");
+    assert!(walked.stdout == fs::read(&sealed).unwrap());
+    assert!(gnu_tar_names(&sealed).len() < 2509 + 23 - 300);
+    let out = run_with_a_changing_source(dir.path(), &["create", "--quiet"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err:?}");
+    assert!(err.contains("source changed"), "{err:?}");
+}
