@@ -263,6 +263,8 @@ class Report:
         self.w()
         if not hist:
             return
+        # Judged on the latest three runs (the table above keeps the earlier ones, of older code).
+        hist = hist[-3:]
         n = len(hist)
         spread = lambda i: (f"{n} runs: min {min(h[i] for h in hist):.2f}, median "
                             f"{statistics.median(h[i] for h in hist):.2f}, max {max(h[i] for h in hist):.2f}")
