@@ -95,7 +95,8 @@ pub struct BuildOptions {
     /// Keep real uid, gid, user and group names (default: 0, 0 and empty, for determinism).
     #[arg(long)]
     pub keep_owners: bool,
-    /// Refuse FIFOs, sockets and devices with an error instead of skipping them with a note.
+    /// Refuse FIFOs, sockets and devices with an error instead of skipping them with a note
+    /// (`create` then walks the whole tree before writing its first byte).
     #[arg(long)]
     pub strict: bool,
     /// Put each file's content at a multiple of SIZE bytes (a power of two, 512 to 64K; e.g. 4K):

@@ -35,7 +35,8 @@ pub fn run(args: CreateArgs) -> Result<u8, Failure> {
 /// True when the archive can go out while the tree is walked (`TapeBuilder::stream_paths`): a
 /// plain TAR written whole to standard output, with no manifest. Anything that needs the sealed
 /// tape first (a file written at offsets, a byte range, a manifest, compression, ZIP, alignment)
-/// seals it; the bytes are the same either way.
+/// seals it, and so does --strict, whose point is that a tree with a file it refuses gives no
+/// byte at all; the bytes are the same either way.
 fn streams_as_walked(args: &CreateArgs) -> Result<bool, Failure> {
     let (b, o) = (&args.build, &args.output);
     let to_stdout = match o.output.as_deref() {
@@ -49,6 +50,7 @@ fn streams_as_walked(args: &CreateArgs) -> Result<bool, Failure> {
         && !o.md5
         && b.format == FormatArg::Tar
         && b.align.is_none()
+        && !b.strict
         && b.compress.get()?.is_none()
         && !b.compress.seekable())
 }

@@ -270,6 +270,18 @@ fn standard_output_streams_while_walking_the_same_bytes() {
     assert!(walked.status.success(), "{walked:?}");
     assert!(walked.stdout == fs::read(&sealed).unwrap());
     assert!(gnu_tar_names(&sealed).len() < 2509 + 23 - 300);
+    // --strict walks the whole tree first: a FIFO after thousands of entries gives no byte.
+    let fifo = std::ffi::CString::new(a.join("zz-fifo").to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo with a NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+    let strict = tartape(&["create", "--quiet", "--strict"], &[&a]);
+    assert_eq!(strict.status.code(), Some(2), "{strict:?}");
+    assert!(
+        strict.stdout.is_empty(),
+        "{} bytes went out",
+        strict.stdout.len()
+    );
+    assert!(String::from_utf8_lossy(&strict.stderr).contains("zz-fifo"));
     let out = run_with_a_changing_source(dir.path(), &["create", "--quiet"]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     let err = String::from_utf8_lossy(&out.stderr);
