@@ -76,9 +76,8 @@ class Report:
     def target(self, what, measured, limit, ok, note=""):
         self.targets.append((what, measured, limit, "PASS" if ok else "MISS", note))
 
-    def group_history(self, group):
-        """(started, reps, load average, {(set, sums): TarTape / ours}) of every results file with the group."""
-        out = []
+    def walls_by_file(self, group):
+        """(meta, {contender: [wall s]}) of each results file, in order, that ran the group."""
         for path in self.paths:
             recs = [json.loads(line) for line in open(path)]
             meta = next((r for r in recs if r["kind"] == "meta"), None)
@@ -86,8 +85,13 @@ class Report:
             for r in recs:
                 if r["kind"] == "run" and r["group"] == group:
                     walls[r["contender"]].append(r["wall"])
-            if not walls or meta is None:
-                continue
+            if meta is not None and walls:
+                yield meta, walls
+
+    def group_history(self, group):
+        """(started, reps, load average, {(set, sums): TarTape / ours}) of every results file with the group."""
+        out = []
+        for meta, walls in self.walls_by_file(group):
             ratios = {}
             for s in ["large", "small"]:
                 for sums in ["", "_sums"]:
@@ -102,14 +106,8 @@ class Report:
         oldest first, with each file's start and load average: a target counts as met when it
         holds in every one of them."""
         out = []
-        for path in self.paths:
-            recs = [json.loads(line) for line in open(path)]
-            meta = next((r for r in recs if r["kind"] == "meta"), None)
-            walls = defaultdict(list)
-            for r in recs:
-                if r["kind"] == "run" and r["group"] == group:
-                    walls[r["contender"]].append(r["wall"])
-            if meta is None or not walls.get(num) or not walls.get(den):
+        for meta, walls in self.walls_by_file(group):
+            if not walls.get(num) or not walls.get(den):
                 continue
             out.append((meta["started"], meta["machine"]["loadavg"],
                         statistics.median(walls[num]) / statistics.median(walls[den])))
@@ -247,14 +245,8 @@ class Report:
         self.w("| run (load average) | rounds | floor / GNU tar | ours / floor | ours / GNU tar |")
         self.w("|---|---:|---:|---:|---:|")
         hist = []
-        for path in self.paths:
-            recs = [json.loads(line) for line in open(path)]
-            meta = next((r for r in recs if r["kind"] == "meta"), None)
-            walls = defaultdict(list)
-            for r in recs:
-                if r["kind"] == "run" and r["group"] == "small":
-                    walls[r["contender"]].append(r["wall"])
-            if meta is None or not walls.get("floor"):
+        for meta, walls in self.walls_by_file("small"):
+            if not walls.get("floor"):
                 continue
             f, t, o = (statistics.median(walls[k]) for k in ("floor", "gnu_tar", "ours_cli"))
             hist.append((f / t, o / f, o / t))
