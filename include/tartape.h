@@ -956,6 +956,24 @@ tt_status tt_tape_entry(const struct tt_tape *tape, uint64_t index, struct tt_en
 // must not be kept) when a source changed.
 tt_status tt_tape_copy_into(struct tt_tape *tape, int32_t fd, uint64_t *copied_in_kernel);
 
+// Walks each of the `count` NUL-terminated `paths` (each under its last component, as
+// `tt_add_path` with no name) and writes to descriptor `fd` (a pipe, socket or file, written from
+// its current position) the TAR that adding them, sealing and streaming would give, byte for
+// byte, while the walk goes: the first bytes go out at once, and the walk runs on other threads
+// beside the reading. The tape handle gives the options only (`tt_tape_set_walk_options`): it must
+// hold no entry and stays as it was. `*written` (may be NULL) gets the bytes written.
+//
+// The total size is not known before the first byte (seal a tape for that), special files are
+// left out without being listed, and an error (a directory that cannot be listed, a file changed
+// after the walk saw it: CHANGED, the descriptor failing: IO) stops the writing where it has got
+// to: what was written is the archive's beginning, without its end, and must not be kept.
+// INVALID_ARGUMENT for a ZIP, compressed or aligned tape, STATE for a tape with entries or sealed.
+tt_status tt_tape_stream_paths(struct tt_tape *tape,
+                               const char *const *paths,
+                               size_t count,
+                               int32_t fd,
+                               uint64_t *written);
+
 // Fills `buf[0..len]` with the archive bytes at `offset` and writes how many it filled to
 // `*nread`: `len` unless the archive ends first, 0 at or past the end. Reads only the sources that
 // overlap the range (a binary search over the layout). Seals the tape.

@@ -1,6 +1,7 @@
 package tartape
 
 /*
+#include <stdlib.h>
 #include <tartape.h>
 */
 import "C"
@@ -65,6 +66,44 @@ func (t *Tape) CopyInto(f *os.File) (int64, error) {
 		return 0, newError(ErrInvalidArgument, "CopyInto", ctlErr.Error())
 	}
 	return int64(copied), callErr
+}
+
+// StreamPaths walks each of paths (each under its base name, as AddPath with no name) and writes
+// their TAR to f (a pipe, socket or file, written from its current position) while the walk goes:
+// the first bytes go out at once and the walk runs beside the reading. The bytes are those that
+// adding the paths and streaming the tape would give. It returns how many were written. The tape
+// gives its options only and must hold no entry (ErrState otherwise); it stays as it was. The
+// total size is not known before the first byte, special files are left out without being listed,
+// and an error (a file changed after the walk saw it: ErrChanged, a directory that cannot be
+// listed, f failing) stops the writing where it has got to: what was written lacks its end and
+// must not be kept. ErrInvalidArgument for a ZIP, compressed or aligned tape.
+func (t *Tape) StreamPaths(f *os.File, paths ...string) (int64, error) {
+	raw, err := f.SyscallConn()
+	if err != nil {
+		return 0, newError(ErrInvalidArgument, "StreamPaths", err.Error())
+	}
+	cpaths := make([]*C.char, len(paths)+1)
+	for i, p := range paths {
+		cpaths[i] = C.CString(p)
+		defer C.free(unsafe.Pointer(cpaths[i]))
+	}
+	// The array of pointers lives in C memory: cgo forbids passing Go memory holding C pointers
+	// only when they are Go pointers, but a C array keeps the call plainly within the rules.
+	arr := (**C.char)(C.malloc(C.size_t(len(cpaths)) * C.size_t(unsafe.Sizeof(cpaths[0]))))
+	defer C.free(unsafe.Pointer(arr))
+	copy(unsafe.Slice(arr, len(cpaths)), cpaths)
+	var written C.uint64_t
+	var callErr error
+	ctlErr := raw.Write(func(fd uintptr) bool {
+		callErr = t.add("StreamPaths", func(tp *C.tt_tape) C.tt_status {
+			return C.tt_tape_stream_paths(tp, arr, C.size_t(len(paths)), C.int32_t(fd), &written)
+		})
+		return true
+	})
+	if ctlErr != nil {
+		return 0, newError(ErrInvalidArgument, "StreamPaths", ctlErr.Error())
+	}
+	return int64(written), callErr
 }
 
 // NewReader returns a reader of the archive from byte offset on, built on ReadAt: any number of

@@ -908,6 +908,107 @@ pub extern "C" fn tt_tape_copy_into(
     })
 }
 
+/// Walks each of the `count` NUL-terminated `paths` (each under its last component, as
+/// `tt_add_path` with no name) and writes to descriptor `fd` (a pipe, socket or file, written from
+/// its current position) the TAR that adding them, sealing and streaming would give, byte for
+/// byte, while the walk goes: the first bytes go out at once, and the walk runs on other threads
+/// beside the reading. The tape handle gives the options only (`tt_tape_set_walk_options`): it must
+/// hold no entry and stays as it was. `*written` (may be NULL) gets the bytes written.
+///
+/// The total size is not known before the first byte (seal a tape for that), special files are
+/// left out without being listed, and an error (a directory that cannot be listed, a file changed
+/// after the walk saw it: CHANGED, the descriptor failing: IO) stops the writing where it has got
+/// to: what was written is the archive's beginning, without its end, and must not be kept.
+/// INVALID_ARGUMENT for a ZIP, compressed or aligned tape, STATE for a tape with entries or sealed.
+#[no_mangle]
+pub extern "C" fn tt_tape_stream_paths(
+    tape: *mut tt_tape,
+    paths: *const *const c_char,
+    count: usize,
+    fd: i32,
+    written: *mut u64,
+) -> tt_status {
+    boundary(|| {
+        let Some(t) = tape_ref(tape) else {
+            return tt_status::InvalidArgument;
+        };
+        if fd < 0 {
+            return t
+                .error
+                .set_message(tt_status::InvalidArgument, "fd is negative");
+        }
+        if count > 0 && paths.is_null() {
+            return t
+                .error
+                .set_message(tt_status::InvalidArgument, "paths is NULL");
+        }
+        let mut list = Vec::with_capacity(count);
+        for i in 0..count {
+            // SAFETY: paths points to count pointers, each NULL or NUL-terminated.
+            let Some(p) = (unsafe { c_bytes(*paths.add(i)) }) else {
+                return t
+                    .error
+                    .set_message(tt_status::InvalidArgument, &format!("paths[{i}] is NULL"));
+            };
+            list.push(Path::new(OsStr::from_bytes(p)));
+        }
+        // SAFETY: the caller's open descriptor, borrowed for this call: ManuallyDrop never closes it.
+        let mut out = FdWriter(std::mem::ManuallyDrop::new(unsafe {
+            <std::fs::File as std::os::unix::io::FromRawFd>::from_raw_fd(fd)
+        }));
+        let guard = t.building();
+        let result = match guard.as_ref() {
+            Some(b) => b.stream_paths(&list, &mut out, &mut |_| {}),
+            None => Err(Error::State(
+                "the tape is sealed: stream_paths needs a tape that holds no entry".into(),
+            )),
+        };
+        drop(guard);
+        match result {
+            Ok(streamed) => {
+                if !written.is_null() {
+                    // SAFETY: non-NULL, and the caller promises a writable u64.
+                    unsafe { written.write(streamed.bytes) };
+                }
+                tt_status::Ok
+            }
+            Err(e) => t.error.result(Err(e)),
+        }
+    })
+}
+
+/// A caller's descriptor as a writer that also takes non-blocking ones (Go's pipes and sockets
+/// are): a write that would block waits in `poll` until the descriptor takes more.
+struct FdWriter(std::mem::ManuallyDrop<std::fs::File>);
+
+impl std::io::Write for FdWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        loop {
+            match std::io::Write::write(&mut &*self.0, buf) {
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    let mut p = libc::pollfd {
+                        fd: std::os::unix::io::AsRawFd::as_raw_fd(&*self.0),
+                        events: libc::POLLOUT,
+                        revents: 0,
+                    };
+                    // SAFETY: one pollfd owned by this frame.
+                    if unsafe { libc::poll(&mut p, 1, -1) } < 0 {
+                        let e = std::io::Error::last_os_error();
+                        if e.kind() != std::io::ErrorKind::Interrupted {
+                            return Err(e);
+                        }
+                    }
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Fills `buf[0..len]` with the archive bytes at `offset` and writes how many it filled to
 /// `*nread`: `len` unless the archive ends first, 0 at or past the end. Reads only the sources that
 /// overlap the range (a binary search over the layout). Seals the tape.

@@ -457,6 +457,51 @@ static void test_align(const char *dir) {
     tt_tape_free(zip);
 }
 
+/* tt_tape_stream_paths: the TAR written to a descriptor while the tree is walked is the sealed
+ * tape's stream; the handle gives options only; refusals name what is wrong. */
+static void test_stream_paths(const char *dir) {
+    char tree[4096], path[4096];
+    const char *paths[2];
+    tt_tape *walked = tt_tape_new(), *sealed = tt_tape_new(), *zip = tt_tape_new();
+    uint8_t *want = NULL, *got;
+    size_t lw;
+    uint64_t written = 0;
+    int fd;
+    snprintf(tree, sizeof tree, "%s/tree", dir);
+    snprintf(path, sizeof path, "%s/walked.tar", dir);
+    paths[0] = tree;
+    paths[1] = NULL;
+    OK(tt_add_path(sealed, tree, NULL, 0), sealed);
+    lw = stream_all(sealed, &want);
+    fd = open(path, O_CREAT | O_TRUNC | O_RDWR, 0644);
+    CHECK(fd >= 0, "open %s", path);
+    OK(tt_tape_stream_paths(walked, paths, 1, fd, &written), walked);
+    CHECK(written == lw, "written %llu of %zu", (unsigned long long)written, lw);
+    got = malloc(lw);
+    CHECK(pread(fd, got, lw, 0) == (ssize_t)lw && memcmp(got, want, lw) == 0, "walked stream is the sealed one");
+    /* The handle is still empty: it streams again, and takes entries after. */
+    OK(tt_tape_stream_paths(walked, paths, 0, fd, &written), walked);
+    CHECK(written == 1024, "no paths: the trailer alone (%llu)", (unsigned long long)written);
+    CHECK(tt_tape_stream_paths(walked, paths, 2, fd, NULL) == TT_STATUS_INVALID_ARGUMENT, "paths[1] NULL");
+    CHECK(strstr(tt_tape_error_message(walked), "paths[1]") != NULL, "%s", tt_tape_error_message(walked));
+    CHECK(tt_tape_stream_paths(walked, NULL, 1, fd, NULL) == TT_STATUS_INVALID_ARGUMENT, "NULL paths");
+    CHECK(tt_tape_stream_paths(walked, paths, 1, -1, NULL) == TT_STATUS_INVALID_ARGUMENT, "negative fd");
+    CHECK(tt_tape_stream_paths(NULL, paths, 1, fd, NULL) == TT_STATUS_INVALID_ARGUMENT, "NULL tape");
+    CHECK(tt_tape_stream_paths(sealed, paths, 1, fd, NULL) == TT_STATUS_STATE, "sealed tape");
+    OK(tt_tape_set_format(zip, TT_FORMAT_ZIP), zip);
+    CHECK(tt_tape_stream_paths(zip, paths, 1, fd, NULL) == TT_STATUS_INVALID_ARGUMENT, "ZIP: %s",
+          tt_tape_error_message(zip));
+    OK(tt_add_path(walked, tree, NULL, 0), walked);
+    CHECK(tt_tape_stream_paths(walked, paths, 1, fd, NULL) == TT_STATUS_STATE, "a tape with entries: %s",
+          tt_tape_error_message(walked));
+    close(fd);
+    free(got);
+    free(want);
+    tt_tape_free(walked);
+    tt_tape_free(sealed);
+    tt_tape_free(zip);
+}
+
 /* Checksums chosen per algorithm: the known digests of "123456789", read by index at FILE_END. */
 static void test_checksums(void) {
     static const uint8_t sha256[32] = {0x15, 0xe2, 0xb0, 0xd3, 0xc3, 0x38, 0x91, 0xeb, 0xb0, 0xf1, 0xef,
@@ -524,6 +569,7 @@ int main(int argc, char **argv) {
     test_feeding_errors();
     test_catalog_verify_volumes(argv[1]);
     test_align(argv[1]);
+    test_stream_paths(argv[1]);
     test_checksums();
     printf("%d passed, %d failed\n", checks - failures, failures);
     return failures == 0 ? 0 : 1;

@@ -266,3 +266,34 @@ def test_copy_into_writes_the_archive_with_content_copied_in_the_kernel(
         z = b.build()
     with z, open(tmp_path / "z", "wb") as f, pytest.raises(tartape.InvalidArgumentError):
         z.copy_into(f.fileno())
+
+
+def test_stream_paths_writes_the_built_tapes_bytes_while_walking(tmp_path: Path, tree: dict) -> None:
+    root = tmp_path / "data"
+    for i in range(2100):  # more than a batch of the walk (1,024 entries)
+        (root / "many" / f"f{i:04}").parent.mkdir(parents=True, exist_ok=True)
+        (root / "many" / f"f{i:04}").write_bytes(content(i, i % 700))
+    with tartape.TapeBuilder() as builder:
+        builder.add_path(root)
+        want = full(builder.build())
+    out = tmp_path / "walked.tar"
+    with tartape.TapeBuilder() as builder, open(out, "wb") as f:
+        assert builder.stream_paths([root], f) == len(want)
+        # The builder gave options only: it still takes entries and builds.
+        builder.add_bytes("x", b"y")
+        assert len(builder.build()) == 1
+    assert out.read_bytes() == want
+    r, w = os.pipe()
+    with tartape.TapeBuilder() as builder:
+        assert builder.stream_paths([], w) == 1024
+    os.close(w)
+    assert os.read(r, 2048) == bytes(1024)
+    os.close(r)
+    with open(os.devnull, "wb") as null:
+        with tartape.TapeBuilder() as builder:
+            builder.add_bytes("held", b"z")
+            with pytest.raises(tartape.StateError):
+                builder.stream_paths([root], null)
+        with tartape.TapeBuilder(format="zip") as builder:
+            with pytest.raises(tartape.InvalidArgumentError, match="ZIP"):
+                builder.stream_paths([root], null)

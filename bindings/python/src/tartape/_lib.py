@@ -318,6 +318,7 @@ _FUNCTIONS: List[Tuple[str, Any, List[Any]]] = [
     ("tt_tape_set_compression_threads", tt_status, [tt_tape_p, c_uint32]),
     ("tt_tape_set_align", tt_status, [tt_tape_p, c_uint64]),
     ("tt_tape_copy_into", tt_status, [tt_tape_p, c_int32, POINTER(c_uint64)]),
+    ("tt_tape_stream_paths", tt_status, [tt_tape_p, POINTER(c_char_p), c_size_t, c_int32, POINTER(c_uint64)]),
     ("tt_tape_set_md5", tt_status, [tt_tape_p, c_int32]),
     ("tt_add_path", tt_status, [tt_tape_p, c_char_p, u8_p, c_size_t]),
     ("tt_add_from_memory", tt_status, [tt_tape_p, u8_p, c_size_t, c_uint64, c_uint32, c_int64]),

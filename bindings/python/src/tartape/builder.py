@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import os
-from typing import TYPE_CHECKING, Any, Callable, Dict, FrozenSet, Iterable, List, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, FrozenSet, Iterable, List, Optional, Sequence, Union
 
 from . import _lib
 from ._convert import i64, in_buffer, u32, u64
@@ -293,6 +293,32 @@ class TapeBuilder:
             handle.call(_lib.LIB.tt_add_path, raw_path, ptr, n)
             del keep
         return self
+
+    def stream_paths(self, paths: Sequence[PathLike], out: Any) -> int:
+        """Walks each of ``paths`` (each under its last component, as :meth:`add_path` with no
+        name) and writes their TAR to ``out`` (an open binary file or a file descriptor: a pipe,
+        socket or file, written from its current position) while the walk goes: the first bytes
+        go out at once and the walk runs beside the reading. The bytes are those that adding the
+        paths, building and playing the tape would give. Returns how many were written.
+
+        The builder gives its options only (format and walk options) and must hold no entry; it
+        stays as it was. The total size is not known before the first byte (build a tape for
+        that), special files are left out without being listed, and an error (a directory that
+        cannot be listed, a file changed after the walk saw it: ``ChangedSourceError``, the output
+        failing) stops the writing where it has got to: what was written lacks its end and must
+        not be kept. ``InvalidArgumentError`` for a ZIP, compressed or aligned builder.
+        """
+        raw = [os.fsencode(p) for p in paths]
+        for r in raw:
+            if b"\0" in r:
+                raise InvalidArgumentError(f"path {r!r} contains a NUL byte")
+        if not isinstance(out, int) and hasattr(out, "flush"):
+            out.flush()
+        fd = out if isinstance(out, int) else out.fileno()
+        array = (ctypes.c_char_p * max(len(raw), 1))(*raw)
+        written = ctypes.c_uint64()
+        self._live().call(_lib.LIB.tt_tape_stream_paths, array, len(raw), fd, ctypes.byref(written))
+        return written.value
 
     def add_bytes(self, name: Name, data: Any, mode: int = 0o644, mtime: int = 0) -> "TapeBuilder":
         """Adds a file whose content is ``data`` (any bytes-like object, copied now)."""
