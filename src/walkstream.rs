@@ -345,9 +345,15 @@ fn write_in_order(
             let _ = free.send(buf);
         }
     }
-    if let Some((_, Err(e))) = waiting.into_iter().next() {
-        // A piece failed after one that never came: the walk or stream stopped there.
-        return Err(e);
+    if !waiting.is_empty() {
+        // Pieces came after one that never did: never an archive with a hole. The first error
+        // among them says why the stream stopped.
+        return Err(waiting
+            .into_values()
+            .find_map(|made| made.err())
+            .unwrap_or_else(|| {
+                Error::State(format!("piece {next} of the archive was never made"))
+            }));
     }
     out.flush()
         .map_err(|e| Error::io("the archive's output", e))?;
