@@ -170,6 +170,65 @@ fn a_file_changed_after_the_walk_stops_the_stream_naming_it() {
     assert!(out.out[..] == want[..out.out.len()]);
 }
 
+/// An output that, at its first write, puts a new file of the same size in the place of
+/// `victim` (a rename over it, as editors and package managers save).
+struct Replacing<'a> {
+    out: Vec<u8>,
+    victim: &'a Path,
+    done: bool,
+}
+
+impl Write for Replacing<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if !self.done {
+            let len = fs::metadata(self.victim).unwrap().len() as usize;
+            let new = self.victim.with_extension("new");
+            fs::write(&new, vec![b'x'; len]).unwrap();
+            fs::rename(&new, self.victim).unwrap();
+            self.done = true;
+        }
+        self.out.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_file_replaced_after_the_walk_opened_it_stops_the_stream_naming_it() {
+    // The walk opens each file when it reaches it and the stream reads that descriptor: the old
+    // file's bytes are still there to read, but its name now is another file's, and an archive
+    // must never say the old bytes are what the path holds.
+    let dir = TempDir::new("walk-stream-replaced");
+    let root = dir.join("tree");
+    let mut rng = Rng::new(10);
+    for i in 0..6 {
+        write(&root.join(format!("a{i}")), &rng.bytes(1 << 20));
+    }
+    // One batch: the walk has opened every file when the first piece goes out; past 6 MiB, "z"
+    // has not been read then.
+    write(&root.join("z"), &rng.bytes(100_000));
+    let want = sealed(&[&root]);
+    let victim = root.join("z");
+    let mut out = Replacing {
+        out: Vec::new(),
+        victim: &victim,
+        done: false,
+    };
+    let r = builder().stream_paths(&[&root], &mut out, &mut |_| {});
+    match r {
+        Err(Error::Changed { name, what }) => {
+            assert_eq!(name, "tree/z");
+            assert!(what.contains("replaced"), "{what}");
+        }
+        other => panic!("expected Changed naming tree/z, got {other:?}"),
+    }
+    assert!(out.out.len() < want.len());
+    assert!(out.out[..] == want[..out.out.len()]);
+}
+
 /// An output that fails once `limit` bytes are written.
 struct Failing {
     written: usize,
