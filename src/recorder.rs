@@ -69,7 +69,7 @@ pub(crate) fn record(path: &Path, name: &[u8], plan: &Plan, catalog: &Path) -> R
     let records = Spill::new(catalog::beside(catalog, "records")?.1, catalog)?;
     let mut placer = Placer::new(plan, index, records);
     let mut each = |step: Step| placer.step(step);
-    walkahead::walk_each(path, name, plan.options, plan.checksums, None, &mut each)?;
+    walkahead::walk_each(path, name, plan.options, plan.checksums, &mut each)?;
     if let Some(e) = placer.deferred.take() {
         return Err(e);
     }

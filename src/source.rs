@@ -8,7 +8,6 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicIsize, Ordering};
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
@@ -131,10 +130,21 @@ impl FileSource {
     /// renamed meanwhile is read where it now is, as GNU tar reads it.
     pub fn open_in(&self, name: &[u8], dir: &mut DirHandle) -> Result<File> {
         let path = self.path(name);
-        match dir.open(&path) {
-            Some(Ok(file)) => Ok(file),
-            // The full path gives the error its right words.
-            _ => self.open_path(name, path),
+        let (Some(parent), Some(file_name)) = (path.parent(), path.file_name()) else {
+            return self.open_path(name, path);
+        };
+        if dir.path.as_deref() != Some(parent) {
+            dir.fd = None;
+            dir.path = Some(parent.to_path_buf());
+            dir.fd = open_dir(parent);
+        }
+        let Some(fd) = &dir.fd else {
+            // The directory could not be opened: the full path gives the error its right words.
+            return self.open_path(name, path);
+        };
+        match open_at(fd, file_name) {
+            Ok(file) => Ok(file),
+            Err(_) => self.open_path(name, path),
         }
     }
 
@@ -224,109 +234,6 @@ pub struct DirHandle {
     fd: Option<OwnedFd>,
 }
 
-impl DirHandle {
-    /// Opens `path` for reading relative to its directory, which is kept open for the next file
-    /// of the same directory; `None` when the path has no directory part or the directory could
-    /// not be opened.
-    pub(crate) fn open(&mut self, path: &Path) -> Option<io::Result<File>> {
-        let (Some(parent), Some(file_name)) = (path.parent(), path.file_name()) else {
-            return None;
-        };
-        if self.path.as_deref() != Some(parent) {
-            self.fd = None;
-            self.path = Some(parent.to_path_buf());
-            self.fd = open_dir(parent);
-        }
-        Some(open_at(self.fd.as_ref()?, file_name))
-    }
-}
-
-/// How many files may be held open ahead of the stream that reads them (see [`HeldFile`]).
-pub(crate) struct OpenBudget {
-    left: AtomicIsize,
-}
-
-impl OpenBudget {
-    /// A budget of half the process's soft limit on descriptors, less what a process commonly
-    /// holds besides, at most 8,192: a walk far ahead never runs the process out of them.
-    pub(crate) fn for_this_process() -> Arc<OpenBudget> {
-        let mut limit = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        // SAFETY: `limit` is a valid rlimit to fill.
-        let soft = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 {
-            limit.rlim_cur.min(1 << 20) as isize
-        } else {
-            1024
-        };
-        Arc::new(OpenBudget {
-            left: AtomicIsize::new((soft / 2 - 64).clamp(0, 8192)),
-        })
-    }
-
-    /// Takes one file's place, if one is left.
-    fn take(&self) -> bool {
-        if self.left.fetch_sub(1, Ordering::AcqRel) > 0 {
-            return true;
-        }
-        self.give_back();
-        false
-    }
-
-    fn give_back(&self) {
-        self.left.fetch_add(1, Ordering::AcqRel);
-    }
-}
-
-/// A file opened when it was walked, to be read by a stream later: what it was stat'ed from is
-/// what is read, and its name is looked up once. It holds a place of its [`OpenBudget`] until a
-/// stream takes it or it is dropped.
-pub(crate) struct HeldFile {
-    file: Option<File>,
-    budget: Arc<OpenBudget>,
-}
-
-impl HeldFile {
-    /// Opens `path` for reading relative to the directory in `dir`, if the budget has room;
-    /// `None` when it has none or the file cannot be opened (the caller then stats the path).
-    pub(crate) fn open(
-        path: &Path,
-        dir: &mut DirHandle,
-        budget: &Arc<OpenBudget>,
-    ) -> Option<HeldFile> {
-        if !budget.take() {
-            return None;
-        }
-        match dir.open(path) {
-            Some(Ok(file)) => Some(HeldFile {
-                file: Some(file),
-                budget: budget.clone(),
-            }),
-            _ => {
-                budget.give_back();
-                None
-            }
-        }
-    }
-
-    /// The open file.
-    pub(crate) fn file(&self) -> &File {
-        self.file.as_ref().expect("a held file is open until taken")
-    }
-
-    /// Takes the file out, giving its place back.
-    pub(crate) fn into_file(mut self) -> File {
-        self.file.take().expect("a held file is open until taken")
-    }
-}
-
-impl Drop for HeldFile {
-    fn drop(&mut self) {
-        self.budget.give_back();
-    }
-}
-
 /// Opens a directory only to open names relative to it (`O_PATH`: no read permission needed).
 fn open_dir(path: &Path) -> Option<OwnedFd> {
     let c = CString::new(path.as_os_str().as_bytes()).ok()?;
@@ -337,13 +244,10 @@ fn open_dir(path: &Path) -> Option<OwnedFd> {
     (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-/// Opens `name` in the directory `dir` for reading, with the flags of [`FileSource::open`], and
-/// without following a symlink: a file replaced by one between its listing and its open is never
-/// read through it (the caller falls back to the path, and the check after the read refuses it).
+/// Opens `name` in the directory `dir` for reading, with the flags of [`FileSource::open`].
 fn open_at(dir: &OwnedFd, name: &std::ffi::OsStr) -> io::Result<File> {
     let c = CString::new(name.as_bytes()).map_err(|_| io::ErrorKind::InvalidInput)?;
-    let flags =
-        libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC | libc::O_NOFOLLOW;
+    let flags = libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC;
     // SAFETY: `dir` is an open descriptor and `c` a NUL-terminated name.
     let fd = unsafe { libc::openat(dir.as_raw_fd(), c.as_ptr(), flags) };
     if fd < 0 {

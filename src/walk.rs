@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use crate::entry::{Entry, EntryKind, Owner};
 use crate::error::{Error, Result};
 use crate::name;
-use crate::source::{DirHandle, FileIdentity, FileSource, HeldFile, OpenBudget, Source};
+use crate::source::{FileIdentity, FileSource, Source};
 use crate::workqueue::WorkQueue;
 
 /// A file met in a walk that a TAR tape does not store (FIFO, socket, device).
@@ -89,7 +89,7 @@ pub fn walk(
         root_meta,
         &mut owners,
     )?;
-    let root = lister.queued(root, &mut owners)?;
+    let root = lister.queued(root);
     // Helpers only where there is a directory to list (adding single files stays thread-free).
     let workers = match root {
         Item::Dir(..) => worker_count(),
@@ -181,14 +181,6 @@ pub(crate) enum Found {
     Dir(Entry, Job),
     /// A special file, skipped (or refused in strict mode).
     Special(Skipped),
-    /// A regular file by its directory's listing, not stat'ed yet: the streaming walk opens it
-    /// and stats what it opened ([`Stat::open_unstated`]), so its name is looked up once.
-    Unstated {
-        /// Its archive name.
-        name: Vec<u8>,
-        /// Its path.
-        path: PathBuf,
-    },
 }
 
 /// A directory still to list: its path and entry name.
@@ -211,27 +203,18 @@ impl Lister<'_> {
     fn work(&self) -> Vec<(usize, Result<Vec<Item>>)> {
         let mut owners = self.stat.owners();
         self.queue.run(|_, job| {
-            let listing = self.stat.list(&job, &mut owners, false)?;
-            listing
-                .into_iter()
-                .map(|f| self.queued(f, &mut owners))
-                .collect()
+            let listing = self.stat.list(&job, &mut owners)?;
+            Ok(listing.into_iter().map(|f| self.queued(f)).collect())
         })
     }
 
     /// The item for `found`, its directory queued for listing.
-    fn queued(&self, found: Found, owners: &mut OwnerCache) -> Result<Item> {
-        Ok(match found {
+    fn queued(&self, found: Found) -> Item {
+        match found {
             Found::Entry(e) => Item::Entry(e),
             Found::Dir(e, job) => Item::Dir(e, self.queue.push(job)),
             Found::Special(s) => Item::Special(s),
-            // (This walk lists with every child stat'ed.)
-            Found::Unstated { name, path } => {
-                let meta = fs::symlink_metadata(&path).map_err(|e| Error::io(&path, e))?;
-                let found = self.stat.item(&|| path.clone(), name, meta, owners)?;
-                return self.queued(found, owners);
-            }
-        })
+        }
     }
 }
 
@@ -266,14 +249,8 @@ impl<'a> Stat<'a> {
     }
 
     /// The children of one directory, sorted by name, each stat'ed relative to the directory's
-    /// descriptor (one name for the kernel to resolve, not the whole path); with `unstated`, the
-    /// regular files (by the listing's file type) are left to [`Stat::open_unstated`].
-    pub(crate) fn list(
-        &self,
-        job: &Job,
-        owners: &mut OwnerCache,
-        unstated: bool,
-    ) -> Result<Vec<Found>> {
+    /// descriptor (one name for the kernel to resolve, not the whole path).
+    pub(crate) fn list(&self, job: &Job, owners: &mut OwnerCache) -> Result<Vec<Found>> {
         let mut children: Vec<(Vec<u8>, fs::DirEntry)> = Vec::new();
         for child in fs::read_dir(&job.path).map_err(|e| Error::io(&job.path, e))? {
             let child = child.map_err(|e| Error::io(&job.path, e))?;
@@ -285,43 +262,12 @@ impl<'a> Stat<'a> {
         children.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let mut items = Vec::with_capacity(children.len());
         for (file_name, child) in children {
-            let name = name::join(&job.name, &file_name)?;
-            // The type from the listing itself (no system call where the file system gives it).
-            if unstated && child.file_type().is_ok_and(|t| t.is_file()) {
-                let path = child.path();
-                items.push(Found::Unstated { name, path });
-                continue;
-            }
             // statx relative to the directory's descriptor, without following a symlink.
             let meta = child.metadata().map_err(|e| Error::io(child.path(), e))?;
+            let name = name::join(&job.name, &file_name)?;
             items.push(self.item(&|| child.path(), name, meta, owners)?);
         }
         Ok(items)
-    }
-
-    /// What the walk finds at `path`, a regular file when its directory was listed: opened
-    /// (relative to the directory in `dir`) and stat'ed through its descriptor, which comes with
-    /// it; or stat'ed by its path, without a descriptor, when the budget has no room, it cannot
-    /// be opened (its read then fails in the stream, where the sealed walk's would) or it is no
-    /// longer a regular file.
-    pub(crate) fn open_unstated(
-        &self,
-        name: Vec<u8>,
-        path: PathBuf,
-        dir: &mut DirHandle,
-        budget: &Arc<OpenBudget>,
-        owners: &mut OwnerCache,
-    ) -> Result<(Found, Option<HeldFile>)> {
-        if let Some(held) = HeldFile::open(&path, dir, budget) {
-            if let Ok(meta) = held.file().metadata() {
-                if meta.is_file() {
-                    let found = self.item(&|| path.clone(), name, meta, owners)?;
-                    return Ok((found, Some(held)));
-                }
-            }
-        }
-        let meta = fs::symlink_metadata(&path).map_err(|e| Error::io(&path, e))?;
-        Ok((self.item(&|| path.clone(), name, meta, owners)?, None))
     }
 
     /// What the walk finds at the path `path()` (made only where needed: a regular file needs

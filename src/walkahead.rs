@@ -12,12 +12,11 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::path::Path;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Condvar, Mutex, MutexGuard};
 
 use crate::checksum::{self, Checksums};
 use crate::entry::{Entry, EntryKind};
-use crate::error::{show_name, Error, Result};
-use crate::source::{DirHandle, HeldFile, OpenBudget};
+use crate::error::{Error, Result};
 use crate::walk::{self, Found, Job, OwnerCache, Skipped, Stat, WalkOptions};
 
 /// Entries listed ahead of the caller (besides the listing it waits for) before the threads stop
@@ -35,8 +34,6 @@ pub(crate) enum Step {
         entry: Entry,
         /// Why its checksums are missing.
         hash_error: Option<Error>,
-        /// The file, opened when it was stat'ed (only when the walk was asked to open files).
-        file: Option<HeldFile>,
     },
     /// A special file left out (never in strict mode, which stops with an error instead).
     Skipped(Skipped),
@@ -53,17 +50,13 @@ struct Listing {
 }
 
 /// Walks `path` under the archive name `name`, calling `each` with every step in order, and
-/// records the checksums in `hash` of every file on the listing threads. With `open` (and no
-/// checksums), regular files are opened on the caller's thread as they are reached and stat'ed
-/// through their descriptor, which comes with their step, while `open` has room (see
-/// [`Stat::open_unstated`]). Stops at the first error of the walk or of `each`: the error the
-/// serial walk would meet first.
+/// records the checksums in `hash` of every file on the listing threads. Stops at the first
+/// error of the walk or of `each`: the error the serial walk would meet first.
 pub(crate) fn walk_each(
     path: &Path,
     name: &[u8],
     options: &WalkOptions,
     hash: Checksums,
-    open: Option<&Arc<OpenBudget>>,
     each: &mut dyn FnMut(Step) -> Result<()>,
 ) -> Result<()> {
     let stat = Stat::new(path, name, options);
@@ -79,7 +72,6 @@ pub(crate) fn walk_each(
         root: path,
         stat: &stat,
         hash,
-        open: open.filter(|_| hash.is_empty()),
         state: Mutex::new(State {
             queue: BTreeMap::new(),
             listed: HashMap::new(),
@@ -123,8 +115,6 @@ struct Ahead<'a> {
     root: &'a Path,
     stat: &'a Stat<'a>,
     hash: Checksums,
-    /// Regular files are opened when reached, within this budget.
-    open: Option<&'a Arc<OpenBudget>>,
     state: Mutex<State>,
     /// Wakes listing threads: a directory queued, the window freed, the caller waiting, the end.
     work: Condvar,
@@ -187,7 +177,7 @@ impl Ahead<'_> {
 
     /// Lists one directory and hashes its files.
     fn list(&self, job: &Job, owners: &mut OwnerCache) -> Result<Listing> {
-        let mut items = self.stat.list(job, owners, self.open.is_some())?;
+        let mut items = self.stat.list(job, owners)?;
         let hash_error = self.hash_all(&mut items);
         Ok(Listing { items, hash_error })
     }
@@ -229,8 +219,6 @@ impl Ahead<'_> {
     ) -> Result<()> {
         // The root is the only item of a listing keyed []: the root directory's key is [0].
         self.queue_dirs(&Vec::new(), &mut root.items);
-        let mut dir = DirHandle::default();
-        let mut owners = self.stat.owners();
         let mut stack = vec![Open {
             key: Vec::new(),
             items: root.items.into_iter(),
@@ -248,32 +236,10 @@ impl Ahead<'_> {
                 Some((j, _)) if *j == i => open.hash_error.take().map(|(_, e)| e),
                 _ => None,
             };
-            let (found, file) = match (found, self.open) {
-                (Found::Unstated { name, path }, Some(budget)) => {
-                    match self
-                        .stat
-                        .open_unstated(name, path, &mut dir, budget, &mut owners)?
-                    {
-                        // Its listing was never queued: the tree changed under the walk.
-                        (Found::Dir(entry, job), _) => {
-                            return Err(Error::Changed {
-                                name: show_name(&entry.name),
-                                what: format!(
-                                    "replaced by a directory while walked: {}",
-                                    job.path.display()
-                                ),
-                            })
-                        }
-                        resolved => resolved,
-                    }
-                }
-                (found, _) => (found, None),
-            };
             match found {
                 Found::Entry(entry) => each(Step::Entry {
                     entry,
                     hash_error: failed,
-                    file,
                 })?,
                 Found::Dir(entry, _) => {
                     let mut child = open.key.clone();
@@ -281,7 +247,6 @@ impl Ahead<'_> {
                     each(Step::Entry {
                         entry,
                         hash_error: failed,
-                        file: None,
                     })?;
                     let listing = self.take(&child)?;
                     stack.push(Open {
@@ -293,13 +258,6 @@ impl Ahead<'_> {
                 }
                 Found::Special(s) if strict => return Err(walk::refused(&s)),
                 Found::Special(s) => each(Step::Skipped(s))?,
-                Found::Unstated { path, .. } => {
-                    // Listed so only when files are opened here, above.
-                    return Err(Error::State(format!(
-                        "{}: listed as a file to open, with no budget to open it",
-                        path.display()
-                    )));
-                }
             }
         }
         Ok(())

@@ -12,15 +12,8 @@
 //! What is given up: the total size and the fingerprint are not known before the first byte (the
 //! stream of a sealed tape is the way to have them), and an error of the walk, such as a directory
 //! that cannot be listed, stops the stream where it has got to instead of before it starts. The
-//! checks of every file are the stream's own: a file is checked against what the walk saw after
-//! its read (and when opened, if it is read in more than one piece).
-//!
-//! The walk opens each regular file when it reaches it (relative to its directory, never through
-//! a symlink) and stats that descriptor, which goes with the entry to the piece that reads its
-//! content: each name is looked up once, and what was stat'ed is what is read. At most half the
-//! process's soft limit on descriptors (less 64, at most 8,192) is held so ahead; past it, or for
-//! a file that cannot be opened, the walk stats by name and the stream opens by name, as a sealed
-//! tape's does.
+//! checks of every file are the stream's own: a file is opened checked against what the walk saw
+//! and checked again after its read.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -31,7 +24,6 @@ use crate::checksum::Checksums;
 use crate::entry::Entry;
 use crate::error::{show_name, Error, Result};
 use crate::layout::{Format, Layout};
-use crate::source::{HeldFile, OpenBudget};
 use crate::tape::Tape;
 use crate::walk::{self, Skipped, WalkOptions};
 use crate::walkahead::{self, Step};
@@ -53,12 +45,9 @@ pub struct Streamed {
     pub skipped: Vec<Skipped>,
 }
 
-/// A batch of the walk: entries in order, the files the walk opened among them (by index in the
-/// batch), and the special files left out.
-#[derive(Default)]
+/// A batch of the walk: entries in order, and the special files left out among them.
 struct Batch {
     entries: Vec<Entry>,
-    files: Vec<(usize, HeldFile)>,
     skipped: Vec<Skipped>,
 }
 
@@ -106,40 +95,30 @@ fn walk_into(
     options: &WalkOptions,
     send: mpsc::SyncSender<Result<Batch>>,
 ) {
-    let new_batch = || Batch {
+    let mut batch = Batch {
         entries: Vec::with_capacity(BATCH),
-        ..Batch::default()
+        skipped: Vec::new(),
     };
-    let mut batch = new_batch();
     let mut each = |step: Step| -> Result<()> {
         match step {
-            Step::Entry { entry, file, .. } => {
-                if let Some(f) = file {
-                    batch.files.push((batch.entries.len(), f));
-                }
-                batch.entries.push(entry);
-            }
+            Step::Entry { entry, .. } => batch.entries.push(entry),
             Step::Skipped(s) => batch.skipped.push(s),
         }
         if batch.entries.len() >= BATCH {
-            let full = std::mem::replace(&mut batch, new_batch());
+            let full = std::mem::replace(
+                &mut batch,
+                Batch {
+                    entries: Vec::with_capacity(BATCH),
+                    skipped: Vec::new(),
+                },
+            );
             send.send(Ok(full)).map_err(|_| stopped())?;
         }
         Ok(())
     };
-    // Files are opened as they are walked and read from that descriptor: each name is looked up
-    // once, and what was stat'ed is what is read.
-    let budget = OpenBudget::for_this_process();
     let mut result = Ok(());
     for (path, name) in paths.iter().zip(names) {
-        result = walkahead::walk_each(
-            path,
-            name,
-            options,
-            Checksums::NONE,
-            Some(&budget),
-            &mut each,
-        );
+        result = walkahead::walk_each(path, name, options, Checksums::NONE, &mut each);
         if result.is_err() {
             break;
         }
@@ -158,13 +137,12 @@ fn stopped() -> Error {
 }
 
 /// A stretch of the archive for a filling thread: bytes `[start, end)` of a batch's tape, the
-/// `seq`-th piece of the whole stream, and the walk's open files whose content starts in it.
+/// `seq`-th piece of the whole stream.
 struct Piece {
     seq: u64,
     part: Arc<Tape>,
     start: u64,
     end: u64,
-    files: Vec<(usize, HeldFile)>,
 }
 
 /// A filled piece for the writing thread: its bytes in a buffer, or why it could not be made.
@@ -242,11 +220,7 @@ fn dispatch(
     let mut seq = 0u64;
     let mut room = PIECE as u64;
     for batch in receive {
-        let Batch {
-            entries,
-            files,
-            skipped,
-        } = match batch {
+        let Batch { entries, skipped } = match batch {
             Ok(b) => b,
             Err(e) => {
                 let _ = filled.send((seq, Err(e)));
@@ -258,37 +232,19 @@ fn dispatch(
             continue;
         }
         streamed.entries += entries.len() as u64;
-        // Where each open file's content starts (its entry's end less its padded size).
-        let padded: Vec<u64> = files
-            .iter()
-            .map(|(i, _)| entries[*i].size.next_multiple_of(512))
-            .collect();
         let (layout, bound) = Layout::build(entries, exclude.to_vec(), Format::Tar, 0);
         let part = Arc::new(Tape::from_layout(layout, bound, Vec::new()));
-        let mut files = files
-            .into_iter()
-            .zip(padded)
-            .map(|((i, f), padded)| Ok((part.layout().end_offset(i)? - padded, i, f)))
-            .collect::<Result<Vec<_>>>()?
-            .into_iter()
-            .peekable();
         // Its bytes before its trailer are this stretch of the whole archive. Pieces are cut at
         // whole multiples of PIECE of the archive where they can be, so that each buffer is full.
         let end = part.layout().trailer_offset();
         let mut start = 0;
         while start < end {
             let len = room.min(end - start);
-            // A file whose content goes on into the next piece is opened again there, by name.
-            let mut mine = Vec::new();
-            while let Some((_, i, f)) = files.next_if(|(at, ..)| *at < start + len) {
-                mine.push((i, f));
-            }
             let piece = Piece {
                 seq,
                 part: part.clone(),
                 start,
                 end: start + len,
-                files: mine,
             };
             jobs.send(piece).map_err(|_| writer_stopped())?;
             seq += 1;
@@ -309,7 +265,6 @@ fn dispatch(
         part,
         start: 0,
         end,
-        files: Vec::new(),
     })
     .map_err(|_| writer_stopped())?;
     Ok(streamed)
@@ -325,11 +280,11 @@ fn fill_pieces(
         let Ok(mut buf) = free.lock().unwrap_or_else(|e| e.into_inner()).recv() else {
             return;
         };
-        let Ok(mut piece) = jobs.lock().unwrap_or_else(|e| e.into_inner()).recv() else {
+        let Ok(piece) = jobs.lock().unwrap_or_else(|e| e.into_inner()).recv() else {
             return;
         };
         let made = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            fill_piece(&mut piece, &mut buf)
+            fill_piece(&piece, &mut buf)
         }))
         .unwrap_or_else(|_| {
             Err(Error::State(
@@ -345,10 +300,9 @@ fn fill_pieces(
 }
 
 /// Streams the piece's bytes into `buf`; returns how many.
-fn fill_piece(piece: &mut Piece, buf: &mut [u8]) -> Result<usize> {
+fn fill_piece(piece: &Piece, buf: &mut [u8]) -> Result<usize> {
     let len = (piece.end - piece.start) as usize;
     let mut stream = piece.part.stream(piece.start, false)?;
-    stream.give_files(std::mem::take(&mut piece.files));
     let mut filled = 0;
     while filled < len {
         let n = stream.read(&mut buf[filled..len])?;

@@ -198,17 +198,16 @@ impl Write for Replacing<'_> {
 
 #[test]
 fn a_file_replaced_after_the_walk_opened_it_stops_the_stream_naming_it() {
-    // The walk opens each file when it reaches it and the stream reads that descriptor: the old
-    // file's bytes are still there to read, but its name now is another file's, and an archive
-    // must never say the old bytes are what the path holds.
+    // A rename over a file keeps its size (and may keep its mtime, as `cp -p` or rsync do): the
+    // check that names it is the identity's, whichever descriptor the stream reads.
     let dir = TempDir::new("walk-stream-replaced");
     let root = dir.join("tree");
     let mut rng = Rng::new(10);
     for i in 0..6 {
         write(&root.join(format!("a{i}")), &rng.bytes(1 << 20));
     }
-    // One batch: the walk has opened every file when the first piece goes out; past 6 MiB, "z"
-    // has not been read then.
+    // One batch: the walk is over when the first piece goes out; past 6 MiB, "z" has not been
+    // read then.
     write(&root.join("z"), &rng.bytes(100_000));
     let want = sealed(&[&root]);
     let victim = root.join("z");

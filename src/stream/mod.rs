@@ -16,7 +16,7 @@ use crate::hashpool::{self, HashPool};
 use crate::header;
 use crate::layout::Slot;
 use crate::layout::{Format, Position};
-use crate::source::{pread_full, DirHandle, HeldFile, Source};
+use crate::source::{pread_full, DirHandle, Source};
 
 mod compressed;
 mod outbuf;
@@ -227,16 +227,6 @@ impl Stream {
         })
     }
 
-    /// Files already open for entries of this stream's tape, by entry index in increasing order,
-    /// each read from instead of opening its entry's path (the walk that opened them stat'ed them
-    /// through these descriptors: the checks are the same).
-    pub(crate) fn give_files(&mut self, mut files: Vec<(usize, HeldFile)>) {
-        if let Inner::Stored(s) = &mut self.inner {
-            files.reverse();
-            s.opened = files;
-        }
-    }
-
     /// The archive offset of the next byte this stream will emit.
     pub fn position(&self) -> u64 {
         if let Some(c) = &self.compress {
@@ -334,8 +324,6 @@ struct Stored {
     file: Option<File>,
     /// The directory of the last file opened, to open the next one by its name in it.
     dir: DirHandle,
-    /// Files the walk opened, by entry index, last first (see [`Stream::give_files`]).
-    opened: Vec<(usize, HeldFile)>,
     /// The current entry, decoded once when it starts.
     slot: Option<Slot>,
     /// Bytes at the start of `buf` that [`Stream::read`] has not handed out yet.
@@ -373,7 +361,6 @@ impl Stored {
             header: Vec::new(),
             file: None,
             dir: DirHandle::default(),
-            opened: Vec::new(),
             slot: None,
             unread: 0,
             held: false,
@@ -490,11 +477,8 @@ impl Stored {
                     if let (EntryKind::File, 0, Source::File(f)) =
                         (slot.entry.kind, slot.entry.size, &slot.entry.source)
                     {
-                        // An empty file is never read: check that it is still empty.
-                        match self.take_opened() {
-                            Some(file) => f.check(&slot.entry.name, &file)?,
-                            None => f.check_path(&slot.entry.name)?,
-                        }
+                        // An empty file is never opened: check that it is still empty.
+                        f.check_path(&slot.entry.name)?;
                     }
                     let whole = self.md5_enabled
                         && slot.entry.kind == EntryKind::File
@@ -718,10 +702,7 @@ impl Stored {
             && content_pos == 0
             && (self.buf.len() - from) as u64 == slot.entry.size;
         if self.file.is_none() {
-            let file = match self.take_opened() {
-                Some(file) => file,
-                None => f.open_in(name, &mut self.dir)?,
-            };
+            let file = f.open_in(name, &mut self.dir)?;
             if !unchecked {
                 f.check(name, &file)?;
             }
@@ -751,20 +732,6 @@ impl Stored {
                 content_pos + got as u64
             ),
         })
-    }
-
-    /// The current entry's file, if the walk opened it (those of entries passed are closed).
-    fn take_opened(&mut self) -> Option<File> {
-        while let Some((i, _)) = self.opened.last() {
-            if *i >= self.index {
-                break;
-            }
-            self.opened.pop();
-        }
-        match self.opened.last() {
-            Some((i, _)) if *i == self.index => self.opened.pop().map(|(_, f)| f.into_file()),
-            _ => None,
-        }
     }
 
     /// Emits a fed chunk (and the padding or descriptor when it completes the entry).
