@@ -1,9 +1,9 @@
 //! `TapeBuilder::stream_paths`: the TAR streamed while the tree is walked is byte for byte the
 //! sealed tape's stream (across batches of entries and pieces of bytes, for every kind of entry,
-//! for several roots); a file changed after the walk saw it stops the stream naming it, with what
-//! went out a prefix of the archive; a failing output stops it naming the output; what cannot be
-//! streamed so (ZIP, compression, alignment, checksums, a builder with entries, two roots of one
-//! name) is refused before any byte.
+//! for several roots); a file changed, or replaced under its name, after the walk saw it stops the
+//! stream naming it, with what went out a prefix of the archive; a failing output stops it naming
+//! the output; what cannot be streamed so (ZIP, compression, alignment, checksums, a builder with
+//! entries, two roots of one name) is refused before any byte.
 
 mod common;
 
@@ -114,24 +114,18 @@ fn several_roots_and_single_files_stream_as_sealed() {
     assert_eq!(got, vec![0u8; 1024]);
 }
 
-/// Writes into a buffer; on its first write, truncates `victim` (the walk saw it whole: it is in
-/// the first batch, which is laid out before any byte is made).
-struct Truncating<'a> {
+/// Writes into a buffer; on its first write, applies `change` to `victim` (the walk saw it as it
+/// was: it is in the first batch, which is laid out before any byte is made).
+struct ChangingAtFirstWrite<'a> {
     out: Vec<u8>,
     victim: &'a Path,
-    done: bool,
+    change: Option<fn(&Path)>,
 }
 
-impl Write for Truncating<'_> {
+impl Write for ChangingAtFirstWrite<'_> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if !self.done {
-            fs::OpenOptions::new()
-                .write(true)
-                .open(self.victim)
-                .unwrap()
-                .set_len(10)
-                .unwrap();
-            self.done = true;
+        if let Some(change) = self.change.take() {
+            change(self.victim);
         }
         self.out.extend_from_slice(buf);
         Ok(buf.len())
@@ -142,90 +136,59 @@ impl Write for Truncating<'_> {
     }
 }
 
-#[test]
-fn a_file_changed_after_the_walk_stops_the_stream_naming_it() {
-    let dir = TempDir::new("walk-stream-changed");
+/// Streams a tree whose file "z" comes past 6 MiB (the filling threads, at most three pieces
+/// ahead of the writer, have not read it when the first piece is written) and `change`s it at
+/// the first write: the stream must stop with `Changed` naming it, what went out being the
+/// archive's beginning and not all of it. Returns what the error says changed.
+fn changed_at_first_write(label: &str, change: fn(&Path)) -> String {
+    let dir = TempDir::new(label);
     let root = dir.join("tree");
     let mut rng = Rng::new(9);
     for i in 0..6 {
         write(&root.join(format!("a{i}")), &rng.bytes(1 << 20));
     }
-    // Past 6 MiB: the filling threads, at most three pieces of 512 KiB ahead of the writer, have
-    // not read it when the first piece is written.
     write(&root.join("z"), &rng.bytes(100_000));
     let want = sealed(&[&root]);
     let victim = root.join("z");
-    let mut out = Truncating {
+    let mut out = ChangingAtFirstWrite {
         out: Vec::new(),
         victim: &victim,
-        done: false,
+        change: Some(change),
     };
     let r = builder().stream_paths(&[&root], &mut out, &mut |_| {});
-    match r {
-        Err(Error::Changed { name, .. }) => assert_eq!(name, "tree/z"),
+    let what = match r {
+        Err(Error::Changed { name, what }) if name == "tree/z" => what,
         other => panic!("expected Changed naming tree/z, got {other:?}"),
-    }
-    // What went out is the archive's beginning, and not all of it.
+    };
     assert!(out.out.len() < want.len());
     assert!(out.out[..] == want[..out.out.len()]);
-}
-
-/// An output that, at its first write, puts a new file of the same size in the place of
-/// `victim` (a rename over it, as editors and package managers save).
-struct Replacing<'a> {
-    out: Vec<u8>,
-    victim: &'a Path,
-    done: bool,
-}
-
-impl Write for Replacing<'_> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if !self.done {
-            let len = fs::metadata(self.victim).unwrap().len() as usize;
-            let new = self.victim.with_extension("new");
-            fs::write(&new, vec![b'x'; len]).unwrap();
-            fs::rename(&new, self.victim).unwrap();
-            self.done = true;
-        }
-        self.out.extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+    what
 }
 
 #[test]
-fn a_file_replaced_after_the_walk_opened_it_stops_the_stream_naming_it() {
-    // A rename over a file keeps its size (and may keep its mtime, as `cp -p` or rsync do): the
-    // check that names it is the identity's, whichever descriptor the stream reads.
-    let dir = TempDir::new("walk-stream-replaced");
-    let root = dir.join("tree");
-    let mut rng = Rng::new(10);
-    for i in 0..6 {
-        write(&root.join(format!("a{i}")), &rng.bytes(1 << 20));
-    }
-    // One batch: the walk is over when the first piece goes out; past 6 MiB, "z" has not been
-    // read then.
-    write(&root.join("z"), &rng.bytes(100_000));
-    let want = sealed(&[&root]);
-    let victim = root.join("z");
-    let mut out = Replacing {
-        out: Vec::new(),
-        victim: &victim,
-        done: false,
-    };
-    let r = builder().stream_paths(&[&root], &mut out, &mut |_| {});
-    match r {
-        Err(Error::Changed { name, what }) => {
-            assert_eq!(name, "tree/z");
-            assert!(what.contains("replaced"), "{what}");
-        }
-        other => panic!("expected Changed naming tree/z, got {other:?}"),
-    }
-    assert!(out.out.len() < want.len());
-    assert!(out.out[..] == want[..out.out.len()]);
+fn a_file_changed_after_the_walk_stops_the_stream_naming_it() {
+    let what = changed_at_first_write("walk-stream-changed", |victim| {
+        fs::OpenOptions::new()
+            .write(true)
+            .open(victim)
+            .unwrap()
+            .set_len(10)
+            .unwrap();
+    });
+    assert!(what.contains("shrank"), "{what}");
+}
+
+#[test]
+fn a_file_replaced_under_its_name_after_the_walk_stops_the_stream_naming_it() {
+    // A new file of the same size renamed over it, as editors and package managers save (and
+    // `cp -p` or rsync keep the mtime too): the identity's inode tells them apart.
+    let what = changed_at_first_write("walk-stream-replaced", |victim| {
+        let len = fs::metadata(victim).unwrap().len() as usize;
+        let new = victim.with_extension("new");
+        fs::write(&new, vec![b'x'; len]).unwrap();
+        fs::rename(&new, victim).unwrap();
+    });
+    assert!(what.contains("replaced"), "{what}");
 }
 
 /// An output that fails once `limit` bytes are written.

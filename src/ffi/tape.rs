@@ -273,6 +273,18 @@ pub(crate) fn tape_ref<'a>(tape: *const tt_tape) -> Option<&'a tt_tape> {
     unsafe { tape.as_ref() }
 }
 
+/// The tape of a call that takes a descriptor, or the status it returns: INVALID_ARGUMENT for a
+/// NULL tape or a negative descriptor (named in the tape's error).
+fn tape_and_fd<'a>(tape: *const tt_tape, fd: i32) -> std::result::Result<&'a tt_tape, tt_status> {
+    let t = tape_ref(tape).ok_or(tt_status::InvalidArgument)?;
+    if fd < 0 {
+        return Err(t
+            .error
+            .set_message(tt_status::InvalidArgument, "fd is negative"));
+    }
+    Ok(t)
+}
+
 /// Creates an empty tape. Returns NULL only when memory is exhausted. Free it with `tt_tape_free`.
 #[no_mangle]
 pub extern "C" fn tt_tape_new() -> *mut tt_tape {
@@ -882,14 +894,10 @@ pub extern "C" fn tt_tape_copy_into(
     copied_in_kernel: *mut u64,
 ) -> tt_status {
     boundary(|| {
-        let Some(t) = tape_ref(tape) else {
-            return tt_status::InvalidArgument;
+        let t = match tape_and_fd(tape, fd) {
+            Ok(t) => t,
+            Err(status) => return status,
         };
-        if fd < 0 {
-            return t
-                .error
-                .set_message(tt_status::InvalidArgument, "fd is negative");
-        }
         // SAFETY: the caller's open descriptor, borrowed for this call: ManuallyDrop never closes it.
         let out = std::mem::ManuallyDrop::new(unsafe {
             <std::fs::File as std::os::unix::io::FromRawFd>::from_raw_fd(fd)
@@ -929,14 +937,10 @@ pub extern "C" fn tt_tape_stream_paths(
     written: *mut u64,
 ) -> tt_status {
     boundary(|| {
-        let Some(t) = tape_ref(tape) else {
-            return tt_status::InvalidArgument;
+        let t = match tape_and_fd(tape, fd) {
+            Ok(t) => t,
+            Err(status) => return status,
         };
-        if fd < 0 {
-            return t
-                .error
-                .set_message(tt_status::InvalidArgument, "fd is negative");
-        }
         if count > 0 && paths.is_null() {
             return t
                 .error
