@@ -35,7 +35,10 @@ check_archive() { # program, archive
 
 echo "--- static library (make release)"
 go build -o "$work/outside-static" .
-if ldd "$work/outside-static" | grep -q libtartape; then
+# ldd's output is taken whole before grep looks at it: `ldd | grep -q` under pipefail fails at
+# random when grep exits at its first match and ldd dies of SIGPIPE writing the rest.
+linked=$(ldd "$work/outside-static")
+if grep -q libtartape <<<"$linked"; then
   echo "the default build should carry libtartape inside the binary" >&2; exit 1
 fi
 check_archive "$work/outside-static" "$work/static.tar"
@@ -44,8 +47,9 @@ echo "--- installed copy through pkg-config (-tags tartape_pkgconfig)"
 (cd "$root" && make --no-print-directory install PREFIX="$work/prefix" >/dev/null)
 PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig" CGO_LDFLAGS="-Wl,-rpath,$work/prefix/lib" \
   go build -tags tartape_pkgconfig -o "$work/outside-pc" .
-ldd "$work/outside-pc" | grep -q "$work/prefix/lib/libtartape.so" ||
-  { echo "the pkg-config build does not use the installed library" >&2; ldd "$work/outside-pc" >&2; exit 1; }
+linked=$(ldd "$work/outside-pc")
+grep -qF "$work/prefix/lib/libtartape.so" <<<"$linked" ||
+  { echo "the pkg-config build does not use the installed library" >&2; echo "$linked" >&2; exit 1; }
 check_archive "$work/outside-pc" "$work/pc.tar"
 cmp "$work/static.tar" "$work/pc.tar"
 echo "outside module: both builds ran and wrote the same archive"
