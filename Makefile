@@ -76,7 +76,7 @@ test:
 quick:
 	cargo fmt --all -- --check
 	cargo clippy --locked --all-targets -- -D warnings
-	TARTAPE_SERVE_LOAD_SECONDS=$${TARTAPE_SERVE_LOAD_SECONDS:-8} cargo test --locked --release
+	TARTAPE_SERVE_LOAD_SECONDS=$${TARTAPE_SERVE_LOAD_SECONDS:-8} cargo test --locked --profile tests
 
 clean:
 	$(CARGO) clean

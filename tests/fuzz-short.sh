@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A short run of every fuzz target (default 60 s each, two at a time on two cores), for CI.
+# A short run of every fuzz target (default 60 s each, two at a time on two cores); CI runs 30 s.
 # Builds the targets the way cargo-fuzz does (libFuzzer with SanitizerCoverage, --cfg fuzzing,
 # debug assertions and overflow checks; no ASan, for speed) with plain `cargo build`, so neither
 # cargo-fuzz nor a nightly toolchain is needed. Seeds: fuzz/regressions, archives and catalogs of
