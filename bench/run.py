@@ -268,10 +268,15 @@ class Harness:
         # uring_floor: the same work with openat, read and close batched through io_uring (the
         # size from fstat, or with --statx from a statx in the ring), to see whether batching
         # the system calls pays on this machine.
+        # tree_floor --pipe: the floor's work plus the bytes of a TAR of the same size written to
+        # the same `| cat > /dev/null` from one thread: what the pipe itself costs.
+        floor_pipe = f"{BIN / 'tree_floor'} --pipe small 2>/dev/null"
         self.pipe_group("small", self.dataset("small"),
                         {"floor": ([str(BIN / "tree_floor"), "small"], False),
+                         "floor_pipe": (f"{floor_pipe} | cat > /dev/null", True),
                          "floor_uring": ([str(BIN / "uring_floor"), "small"], False),
                          "floor_uring_statx": ([str(BIN / "uring_floor"), "--statx", "small"], False)})
+        self.sizes("small", {"floor_pipe": floor_pipe}, self.dataset("small").parent, times=1)
 
     def g_tree(self) -> None:
         tree = self.dataset("tree")
