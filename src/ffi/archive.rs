@@ -9,7 +9,7 @@ use std::ffi::{c_char, c_int};
 use std::path::Path;
 
 use super::tape::{tt_compression, tt_entry_kind};
-use super::{boundary, boundary_or, c_bytes, input, output, tt_status, LastError};
+use super::{boundary, boundary_or, c_bytes, input, output, put, tt_status, LastError};
 use crate::reader::{Archive, ArchiveEntry, Compression, EntryKind, Member};
 use crate::Error;
 
@@ -473,9 +473,7 @@ pub extern "C" fn tt_member_seek(
             );
         };
         m.member.seek_to(new);
-        if !pos.is_null() {
-            *pos = new;
-        }
+        put(pos, new);
         tt_status::Ok
     })
 }

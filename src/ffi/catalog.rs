@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::ffi::tape::{tape_ref, tt_free_fn, tt_read_at_fn, tt_tape, CallbackSource};
-use crate::ffi::{boundary, boundary_or, c_bytes, input, tt_status};
+use crate::ffi::{boundary, boundary_or, c_bytes, input, put, tt_status};
 use crate::source::Source;
 use crate::verify::{Problem, Report};
 use crate::{Checksums, Error, Tape};
@@ -177,10 +177,8 @@ pub extern "C" fn tt_tape_entry_checksum(
             // SAFETY: out points to out_len >= digest.len() writable bytes.
             unsafe { std::ptr::copy_nonoverlapping(digest.as_ptr(), out, digest.len()) };
         }
-        if !written.is_null() {
-            // SAFETY: a non-NULL `written` points to a size_t.
-            unsafe { written.write(digest.len()) };
-        }
+        // SAFETY: a non-NULL `written` points to a size_t.
+        unsafe { put(written, digest.len()) };
         tt_status::Ok
     })
 }
@@ -435,14 +433,10 @@ pub extern "C" fn tt_report_count(
         let Some(r) = (unsafe { report.as_ref() }) else {
             return tt_status::InvalidArgument;
         };
-        // SAFETY: each out-pointer is checked for NULL before it is written.
+        // SAFETY: non-NULL out-pointers point to u64s, by the caller's contract.
         unsafe {
-            if !count.is_null() {
-                count.write(r.report.discrepancies.len() as u64);
-            }
-            if !checked.is_null() {
-                checked.write(r.report.checked as u64);
-            }
+            put(count, r.report.discrepancies.len() as u64);
+            put(checked, r.report.checked as u64);
         }
         tt_status::Ok
     })

@@ -57,6 +57,16 @@ pub(crate) unsafe fn output<'a>(ptr: *mut u8, len: usize) -> Option<&'a mut [u8]
     Some(std::slice::from_raw_parts_mut(ptr, len))
 }
 
+/// Writes `value` through an optional out-parameter; NULL means the caller does not want it.
+///
+/// # Safety
+/// When non-NULL, `ptr` must point to a writable, aligned `T`.
+pub(crate) unsafe fn put<T>(ptr: *mut T, value: T) {
+    if !ptr.is_null() {
+        ptr.write(value);
+    }
+}
+
 /// A NUL-terminated C string as bytes; NULL is `None`.
 ///
 /// # Safety

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use crate::entry::EntryKind;
-use crate::ffi::{boundary, boundary_or, c_bytes, input, output, tt_status, LastError};
+use crate::ffi::{boundary, boundary_or, c_bytes, input, output, put, tt_status, LastError};
 use crate::source::{ReadAtSource, Source};
 use crate::stream::Stream;
 use crate::tape::{MemoryEntry, Tape, TapeBuilder};
@@ -905,10 +905,8 @@ pub extern "C" fn tt_tape_copy_into(
         let result = t.sealed().and_then(|s| s.copy_into(&out, &mut |_| {}));
         match result {
             Ok(report) => {
-                if !copied_in_kernel.is_null() {
-                    // SAFETY: non-NULL, and the caller promises a writable u64.
-                    unsafe { copied_in_kernel.write(report.copied_in_kernel) };
-                }
+                // SAFETY: when non-NULL, the caller promises a writable u64.
+                unsafe { put(copied_in_kernel, report.copied_in_kernel) };
                 tt_status::Ok
             }
             Err(e) => t.error.result(Err(e)),
@@ -970,10 +968,8 @@ pub extern "C" fn tt_tape_stream_paths(
         drop(guard);
         match result {
             Ok(streamed) => {
-                if !written.is_null() {
-                    // SAFETY: non-NULL, and the caller promises a writable u64.
-                    unsafe { written.write(streamed.bytes) };
-                }
+                // SAFETY: when non-NULL, the caller promises a writable u64.
+                unsafe { put(written, streamed.bytes) };
                 tt_status::Ok
             }
             Err(e) => t.error.result(Err(e)),

@@ -5,7 +5,7 @@ use std::ffi::c_char;
 use std::io::{Read, Seek, SeekFrom};
 
 use crate::ffi::tape::{tape_ref, tt_tape};
-use crate::ffi::{boundary, boundary_or, input, output, tt_status, LastError};
+use crate::ffi::{boundary, boundary_or, input, output, put, tt_status, LastError};
 use crate::volume::{self, ManifestItem, Role, Volume};
 
 /// One part of a tape. Opaque; open with `tt_volume_open`, free with `tt_volume_free`. It keeps
@@ -192,14 +192,10 @@ pub extern "C" fn tt_volume_range(
         let Some(v) = volume_ref(volume) else {
             return tt_status::InvalidArgument;
         };
-        // SAFETY: each out-pointer is checked for NULL before it is written.
+        // SAFETY: non-NULL out-pointers point to u64s, by the caller's contract.
         unsafe {
-            if !start.is_null() {
-                start.write(v.volume.start());
-            }
-            if !len.is_null() {
-                len.write(v.volume.len());
-            }
+            put(start, v.volume.start());
+            put(len, v.volume.len());
         }
         tt_status::Ok
     })
@@ -301,10 +297,8 @@ pub extern "C" fn tt_volume_seek(
         };
         match v.volume.seek(to) {
             Ok(p) => {
-                if !pos.is_null() {
-                    // SAFETY: pos is non-NULL here.
-                    unsafe { pos.write(p) };
-                }
+                // SAFETY: when non-NULL, pos points to a u64, by the caller's contract.
+                unsafe { put(pos, p) };
                 tt_status::Ok
             }
             Err(e) => v
