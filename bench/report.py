@@ -247,15 +247,13 @@ class Report:
         self.w("| run (load average) | rounds | floor / GNU tar | ours / floor | ours / GNU tar "
                "| floor_pipe / floor | ours / floor_pipe |")
         self.w("|---|---:|---:|---:|---:|---:|---:|")
-        hist, piped = [], []
+        hist = []
         for meta, walls in self.walls_by_file("small"):
             if not walls.get("floor"):
                 continue
             f, t, o = (statistics.median(walls[k]) for k in ("floor", "gnu_tar", "ours_cli"))
             hist.append((f / t, o / f, o / t))
             p = statistics.median(walls["floor_pipe"]) if walls.get("floor_pipe") else None
-            if p:
-                piped.append((p / f, o / p))
             self.w(f"| {meta['started']} ({' '.join(meta['machine']['loadavg'])}) | {len(walls['floor'])} | "
                    f"{f / t:.2f} | {o / f:.2f} | {o / t:.2f} | "
                    + (f"{p / f:.2f} | {o / p:.2f} |" if p else " | |"))
@@ -275,17 +273,11 @@ class Report:
                     f"{worst_t:.2f}", "<= 0.70", worst_t <= 0.70 and n >= 3, spread(2))
         self.target("(info) Small files: the floor vs GNU tar", f"{statistics.median(h[0] for h in hist):.2f}",
                     "<= 0.70", max(h[0] for h in hist) <= 0.70, spread(0))
-        if piped:
-            piped = piped[-3:]
-            k = len(piped)
-            pspread = lambda i: (f"{k} runs: min {min(h[i] for h in piped):.2f}, median "
-                                 f"{statistics.median(h[i] for h in piped):.2f}, max {max(h[i] for h in piped):.2f}")
-            self.target("(info) Small files: the floor through the pipe (`tree_floor --pipe | cat`) vs the floor",
-                        f"{statistics.median(h[0] for h in piped):.2f}", "<= 1.15",
-                        max(h[0] for h in piped) <= 1.15, pspread(0))
-            self.target("(info) Small files: `tartape create --no-md5 | cat` vs the floor through the pipe",
-                        f"{max(h[1] for h in piped):.2f}", "<= 1.15", max(h[1] for h in piped) <= 1.15,
-                        pspread(1))
+        if self.latest_ratios("small", "floor_pipe", "floor"):
+            self.target_in_runs("(info) Small files: the floor through the pipe (`tree_floor --pipe | cat`) vs the floor",
+                                "small", "floor_pipe", "floor", 1.15)
+            self.target_in_runs("(info) Small files: `tartape create --no-md5 | cat` vs the floor through the pipe",
+                                "small", "ours_cli", "floor_pipe", 1.15)
 
     # ---- tables ----
     def wall_table(self, group, ours, names, extra=None):
