@@ -6,8 +6,10 @@
 # examples/site made by our command line (compressed by gzip, zstd, xz and bzip2 for
 # compressed_reader), and ../shared/corpora when it is there.
 # A crash, hang (10 s), or allocation over 2 GiB fails the run; the input is kept in fuzz/artifacts.
-#   tests/fuzz-short.sh [SECONDS] [TARGET...]
-# The long campaign (10 million executions per target) is fuzz/campaign.sh; see docs/RELIABILITY.md.
+#   tests/fuzz-short.sh [SECONDS] [TARGET...]      (SECONDS 0: no time limit)
+# FUZZ_RUNS=N stops each target after N executions; FUZZ_WORK=DIR keeps the corpus and logs there
+# between runs (by default a temporary directory). The long campaign, fuzz/campaign.sh, is this
+# script with both set; see docs/RELIABILITY.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -29,8 +31,15 @@ for t in "${targets[@]}"; do
   nm "$bins/$t" | grep ' __sancov_gen_' >/dev/null || { echo "FAIL: $t is not instrumented"; exit 1; }
 done
 
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+if [ -n "${FUZZ_WORK:-}" ]; then
+  mkdir -p "$FUZZ_WORK"
+  work=$(cd "$FUZZ_WORK" && pwd)
+else
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+fi
+runs=()
+[ -n "${FUZZ_RUNS:-}" ] && runs=(-runs="$FUZZ_RUNS")
 cargo build --locked --release --quiet --bin tartape
 cli="$repo/target/release/tartape"
 mkdir -p "$work/archives"
@@ -56,13 +65,15 @@ seeds_for() {
 }
 
 run_one() {
-  local t=$1
+  local t=$1 start
+  start=$(date +%s)
   mkdir -p "$work/corpus/$t" fuzz/artifacts/"$t"
   # shellcheck disable=SC2046
-  if "$bins/$t" "$work/corpus/$t" $(seeds_for "$t") -max_total_time="$secs" -max_len=65536 \
+  if "$bins/$t" "$work/corpus/$t" $(seeds_for "$t") -max_total_time="$secs" "${runs[@]}" -max_len=65536 \
     -rss_limit_mb=2048 -malloc_limit_mb=2048 -timeout=10 -print_final_stats=1 \
     -artifact_prefix="fuzz/artifacts/$t/" >"$work/$t.log" 2>&1; then
-    echo "$t: ok, $(sed -n 's/^stat::number_of_executed_units: *//p' "$work/$t.log") executions in ${secs} s"
+    echo "$t: ok, $(sed -n 's/^stat::number_of_executed_units: *//p' "$work/$t.log") executions in $(($(date +%s) - start)) s$(
+      sed -n 's/^stat::average_exec_per_sec: *\([1-9][0-9]*\)$/, \1\/s/p' "$work/$t.log")"
   else
     echo "$t: FAILED (input kept in fuzz/artifacts/$t/); the end of its log:"
     tail -40 "$work/$t.log"
