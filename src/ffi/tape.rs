@@ -470,7 +470,7 @@ pub extern "C" fn tt_tape_set_deflate(tape: *mut tt_tape, level: i32) -> tt_stat
 /// compressed bytes, their `offset` counting compressed bytes and their `index` UINT64_MAX (the
 /// bytes mix entries); FILE_START and FILE_END keep the TAR's offsets. The same entries,
 /// compression and level give the same bytes (for the library versions of docs/COMPRESSION.md:
-/// gzip by miniz_oxide, in members of 4 MiB uncompressed, zstd by libzstd), whatever the number
+/// gzip by libdeflate, in members of 4 MiB uncompressed, zstd by libzstd), whatever the number
 /// of threads (`tt_tape_set_compression_threads`). A ZIP tape cannot be
 /// compressed (its entries are deflated: `tt_tape_set_deflate`): sealing it gives
 /// INVALID_ARGUMENT.
