@@ -8,12 +8,44 @@ use md5::{Digest, Md5};
 use sha2::Sha256;
 
 use crate::entry::Entry;
-use crate::error::{Error, Result};
+use crate::error::{show_name, Error, Result};
 use crate::source::{pread_full, Source};
 
 /// Lowercase hex of `bytes`.
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The MD5 a stream reports for `entry`: the one it `computed` from the content it read, else the
+/// one recorded in the catalog. When both exist they must agree: a file edited without changing its
+/// size or mtime is caught here.
+pub(crate) fn md5_against_record(
+    entry: &Entry,
+    computed: Option<[u8; 16]>,
+) -> Result<Option<[u8; 16]>> {
+    match (computed, entry.md5) {
+        (Some(c), Some(r)) if c != r => Err(Error::Changed {
+            name: show_name(&entry.name),
+            what: format!(
+                "content differs from the recorded checksum (MD5 {} recorded, {} read)",
+                hex(&r),
+                hex(&c)
+            ),
+        }),
+        (Some(c), _) => Ok(Some(c)),
+        (None, r) => Ok(r),
+    }
+}
+
+/// The CRC-32 a stream `computed` from `entry`'s content against the recorded one, if any.
+pub(crate) fn crc32_against_record(entry: &Entry, computed: u32) -> Result<()> {
+    match entry.crc32 {
+        Some(r) if r != computed => Err(Error::Changed {
+            name: show_name(&entry.name),
+            what: format!("content differs from the recorded checksum (CRC-32 {r:08x} recorded, {computed:08x} read)"),
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// A set of checksum algorithms: which ones a tape records of each file's content when sealed

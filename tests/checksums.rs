@@ -468,3 +468,58 @@ fn record_and_verify_on_the_command_line_name_the_algorithm() {
     );
     fs::remove_dir_all(&root).unwrap();
 }
+
+/// A same-size edit with the mtime kept is invisible to the stat checks; a stream that reads the
+/// whole content stops at that entry with the recorded and the read digest, whichever format
+/// and checksum the catalog has (the TAR, the stored ZIP and the deflated ZIP streams).
+#[test]
+fn a_same_size_edit_stops_the_stream_with_both_digests_named() {
+    use tartape::{Error, Format};
+    for (format, deflate, which, word) in [
+        (Format::Tar, 0, Checksums::MD5, "MD5"),
+        (Format::Zip, 0, Checksums::MD5, "MD5"),
+        (Format::Zip, 6, Checksums::MD5, "MD5"),
+        (Format::Zip, 0, Checksums::CRC32, "CRC-32"),
+        (Format::Zip, 6, Checksums::CRC32, "CRC-32"),
+    ] {
+        let case = format!("{format:?}, deflate {deflate}, {word}");
+        let root = scratch("edit-stream");
+        let dir = tree(&root);
+        let mut b = TapeBuilder::new();
+        b.set_format(format);
+        b.set_deflate(deflate).unwrap();
+        b.record_checksums(which);
+        b.add_path(&dir, None).unwrap();
+        let tape = Arc::new(b.seal().unwrap());
+        let index = (0..tape.len())
+            .find(|&i| &*tape.slot(i).unwrap().entry.name == b"data/sub/f05.txt")
+            .unwrap();
+        let entry = tape.slot(index).unwrap().entry;
+        let recorded = match word {
+            "MD5" => hex(&entry.md5.unwrap()),
+            _ => format!("{:08x}", entry.crc32.unwrap()),
+        };
+        edit_in_place(&dir.join("sub/f05.txt"));
+        let mut s = tape.stream(0, true).unwrap();
+        let err = loop {
+            match s.next_event() {
+                Ok(Some(_)) => {}
+                Ok(None) => panic!("{case}: the stream ended without seeing the edit"),
+                Err(e) => break e,
+            }
+        };
+        match err {
+            Error::Changed { name, what } => {
+                assert_eq!(name, "data/sub/f05.txt", "{case}");
+                let (from, to) = (format!("({word} {recorded} recorded, "), " read)");
+                assert!(what.contains(&from) && what.ends_with(to), "{case}: {what}");
+                assert!(
+                    !what.contains(&format!("recorded, {recorded} read")),
+                    "{case}: {what}"
+                );
+            }
+            other => panic!("{case}: expected Changed, got {other:?}"),
+        }
+        fs::remove_dir_all(&root).unwrap();
+    }
+}

@@ -554,26 +554,13 @@ impl Stored {
     }
 
     /// The entry's MD5: computed by this stream when it read the whole content, else the one
-    /// recorded in the catalog. When both exist they must agree: a file edited without changing its
-    /// size or mtime is caught here.
+    /// recorded in the catalog (the two must agree).
     fn finish_md5(&mut self) -> Result<Option<[u8; 16]>> {
         let computed: Option<[u8; 16]> = match (&self.pool, self.md5_pooled) {
             (Some(pool), true) => Some(pool.wait(self.index)?),
             _ => self.md5.take().map(|m| m.finalize().into()),
         };
-        let entry = &self.current().entry;
-        match (computed, entry.md5) {
-            (Some(c), Some(r)) if c != r => Err(Error::Changed {
-                name: show_name(&entry.name),
-                what: format!(
-                    "content differs from the recorded checksum (MD5 {} recorded, {} read)",
-                    crate::checksum::hex(&r),
-                    crate::checksum::hex(&c)
-                ),
-            }),
-            (Some(c), _) => Ok(Some(c)),
-            (None, r) => Ok(r),
-        }
+        crate::checksum::md5_against_record(&self.current().entry, computed)
     }
 
     /// Fills the buffer with the next bytes of the current entry: the rest of its header, as much
@@ -667,14 +654,7 @@ impl Stored {
         let crc = match self.crc.take() {
             Some(h) => {
                 let c = h.finalize();
-                if let Some(r) = slot.entry.crc32.filter(|&r| r != c) {
-                    return Err(Error::Changed {
-                        name: show_name(&slot.entry.name),
-                        what: format!(
-                            "content differs from the recorded checksum (CRC-32 {r:08x} recorded, {c:08x} read)"
-                        ),
-                    });
-                }
+                crate::checksum::crc32_against_record(&slot.entry, c)?;
                 self.tape.keep_crc(slot.index, c);
                 Some(c)
             }

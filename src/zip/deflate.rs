@@ -406,14 +406,7 @@ impl DeflateStream {
             self.consume(true)?;
         }
         let crc = std::mem::take(&mut self.crc).finalize();
-        if let Some(r) = entry.crc32.filter(|&r| r != crc) {
-            return Err(Error::Changed {
-                name: show_name(&entry.name),
-                what: format!(
-                    "content differs from the recorded checksum (CRC-32 {r:08x} recorded, {crc:08x} read)"
-                ),
-            });
-        }
+        crate::checksum::crc32_against_record(entry, crc)?;
         if let (Source::File(f), Some(file)) = (&entry.source, &self.file) {
             f.check(&entry.name, file)?;
         }
@@ -438,19 +431,7 @@ impl DeflateStream {
 
     fn finish_md5(&mut self) -> Result<Option<[u8; 16]>> {
         let computed: Option<[u8; 16]> = self.md5.take().map(|m| m.finalize().into());
-        let entry = &self.current().entry;
-        match (computed, entry.md5) {
-            (Some(c), Some(r)) if c != r => Err(Error::Changed {
-                name: show_name(&entry.name),
-                what: format!(
-                    "content differs from the recorded checksum (MD5 {} recorded, {} read)",
-                    crate::checksum::hex(&r),
-                    crate::checksum::hex(&c)
-                ),
-            }),
-            (Some(c), _) => Ok(Some(c)),
-            (None, r) => Ok(r),
-        }
+        crate::checksum::md5_against_record(&self.current().entry, computed)
     }
 
     /// The central directory, a buffer at a time, from what was kept.
