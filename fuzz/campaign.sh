@@ -4,12 +4,11 @@
 # without ASan, for speed. It is tests/fuzz-short.sh without its time limit: the same build (no
 # cargo-fuzz or nightly needed), the same seeds (fuzz/regressions/TARGET, our own archives,
 # catalogs and compressed TARs, ../shared/corpora), and a corpus kept between campaigns in
-# fuzz/corpus/TARGET (logs beside it in fuzz/work). A crash keeps its input in fuzz/artifacts.
+# fuzz/corpus/TARGET (where the ASan run of docs/RELIABILITY.md finds it too; seeds and logs in
+# fuzz/work). A crash keeps its input in fuzz/artifacts.
 #   fuzz/campaign.sh [RUNS] [TARGET...]
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 runs=${1:-10000000}
 [ $# -gt 0 ] && shift
-mkdir -p "$here/corpus" "$here/work"
-ln -sfn ../corpus "$here/work/corpus"
-FUZZ_RUNS=$runs FUZZ_WORK="$here/work" exec bash "$here/../tests/fuzz-short.sh" 0 "$@"
+FUZZ_RUNS=$runs FUZZ_WORK="$here/work" FUZZ_CORPUS="$here/corpus" exec bash "$here/../tests/fuzz-short.sh" 0 "$@"

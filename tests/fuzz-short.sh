@@ -7,9 +7,10 @@
 # compressed_reader), and ../shared/corpora when it is there.
 # A crash, hang (10 s), or allocation over 2 GiB fails the run; the input is kept in fuzz/artifacts.
 #   tests/fuzz-short.sh [SECONDS] [TARGET...]      (SECONDS 0: no time limit)
-# FUZZ_RUNS=N stops each target after N executions; FUZZ_WORK=DIR keeps the corpus and logs there
-# between runs (by default a temporary directory). The long campaign, fuzz/campaign.sh, is this
-# script with both set; see docs/RELIABILITY.md.
+# FUZZ_RUNS=N stops each target after N executions; FUZZ_WORK=DIR keeps the seeds and logs there
+# (by default a temporary directory), FUZZ_CORPUS=DIR the corpus, one TARGET directory each (by
+# default DIR/corpus of the work directory). The long campaign, fuzz/campaign.sh, is this script
+# with all three set; see docs/RELIABILITY.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -38,6 +39,7 @@ else
   work=$(mktemp -d)
   trap 'rm -rf "$work"' EXIT
 fi
+corpus=${FUZZ_CORPUS:-$work/corpus}
 runs=()
 [ -n "${FUZZ_RUNS:-}" ] && runs=(-runs="$FUZZ_RUNS")
 cargo build --locked --release --quiet --bin tartape
@@ -67,9 +69,9 @@ seeds_for() {
 run_one() {
   local t=$1 start
   start=$(date +%s)
-  mkdir -p "$work/corpus/$t" fuzz/artifacts/"$t"
+  mkdir -p "$corpus/$t" fuzz/artifacts/"$t"
   # shellcheck disable=SC2046
-  if "$bins/$t" "$work/corpus/$t" $(seeds_for "$t") -max_total_time="$secs" "${runs[@]}" -max_len=65536 \
+  if "$bins/$t" "$corpus/$t" $(seeds_for "$t") -max_total_time="$secs" "${runs[@]}" -max_len=65536 \
     -rss_limit_mb=2048 -malloc_limit_mb=2048 -timeout=10 -print_final_stats=1 \
     -artifact_prefix="fuzz/artifacts/$t/" >"$work/$t.log" 2>&1; then
     echo "$t: ok, $(sed -n 's/^stat::number_of_executed_units: *//p' "$work/$t.log") executions in $(($(date +%s) - start)) s$(
